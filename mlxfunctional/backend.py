@@ -1,0 +1,87 @@
+"""Session-wide state: layer-name counters and the default float type.
+
+Keras keeps a per-session counter per base name so that the first Dense is
+``dense``, the next ``dense_1`` and so on; ``clear_session()`` resets it.
+"""
+
+import re
+from collections import defaultdict
+
+import mlx.core as mx
+
+_NAME_UIDS = defaultdict(int)
+_FLOATX = "float32"
+
+
+def floatx():
+    """Returns the default float type as a string (``"float32"``)."""
+    return _FLOATX
+
+
+def set_floatx(value):
+    global _FLOATX
+    standardize_dtype(value)  # validates
+    _FLOATX = str(value)
+
+
+def clear_session():
+    """Resets the name counters, so names start again at ``dense``, ``dense_1``..."""
+    _NAME_UIDS.clear()
+
+
+def to_snake_case(name):
+    """``Conv2DTranspose`` -> ``conv2d_transpose``, as Keras names layers."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    return name
+
+
+def unique_name(base):
+    """Returns ``base`` the first time, then ``base_1``, ``base_2``..."""
+    count = _NAME_UIDS[base]
+    _NAME_UIDS[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+_DTYPES = {
+    "float32": mx.float32,
+    "float16": mx.float16,
+    "bfloat16": mx.bfloat16,
+    "float64": mx.float64,
+    "int8": mx.int8,
+    "int16": mx.int16,
+    "int32": mx.int32,
+    "int64": mx.int64,
+    "uint8": mx.uint8,
+    "uint16": mx.uint16,
+    "uint32": mx.uint32,
+    "uint64": mx.uint64,
+    "bool": mx.bool_,
+    "complex64": mx.complex64,
+}
+_NAMES = {v: k for k, v in _DTYPES.items()}
+
+
+def standardize_dtype(dtype):
+    """Returns the dtype's Keras name (``"float32"``) for a string, MLX or numpy dtype."""
+    if dtype is None:
+        return floatx()
+    if isinstance(dtype, mx.Dtype):
+        return _NAMES[dtype]
+    name = getattr(dtype, "name", None) or str(dtype)
+    name = {"float": "float32", "int": "int32", "bool_": "bool", "double": "float64"}.get(name, name)
+    if name.startswith("mlx.core."):
+        name = name[len("mlx.core."):]
+    if name not in _DTYPES:
+        raise ValueError(f"Unknown dtype {dtype!r}. Expected one of {sorted(_DTYPES)}.")
+    return name
+
+
+def mlx_dtype(dtype):
+    """Returns the ``mx.Dtype`` for a dtype name (or any form standardize_dtype takes)."""
+    return _DTYPES[standardize_dtype(dtype)]
+
+
+def is_float_dtype(dtype):
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))

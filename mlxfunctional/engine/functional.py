@@ -1,0 +1,223 @@
+"""Functional: a model defined as a graph of layer calls.
+
+The graph is walked once, at construction, into an execution plan (nodes in
+dependency order). Running the model replays the plan on arrays, so inside
+``mx.compile`` the Python graph walk happens only while tracing.
+"""
+
+import mlx.core as mx
+import numpy as np
+
+from .. import backend
+from ..saving import registry
+from ..utils import tree
+from .graph import map_graph
+from .input_layer import InputLayer
+from .keras_tensor import KerasTensor
+from .model import Model
+
+
+@registry.builtin
+class Functional(Model):
+    """A model built from ``inputs`` and ``outputs`` tensors of a layer graph.
+
+    Args:
+        inputs: a symbolic tensor, a list of them, or a dict keyed by input name.
+            Intermediate tensors are allowed (sub-model extraction).
+        outputs: a symbolic tensor, a list or a dict of them.
+        name: the model's name.
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs):
+        for role, struct in (("inputs", inputs), ("outputs", outputs)):
+            for t in tree.flatten(struct):
+                if not isinstance(t, KerasTensor):
+                    raise ValueError(
+                        f"All `{role}` of a Functional model must be symbolic tensors "
+                        f"(from Input() or layer calls). Received: {t!r}"
+                    )
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._inputs = tree.flatten(inputs)
+        self._outputs = tree.flatten(outputs)
+        nodes, layers = map_graph(self._inputs, self._outputs)
+        self._nodes = nodes
+        self._graph_layers = layers
+        input_ids = {id(t) for t in self._inputs}
+        self._plan = [
+            n for n in nodes
+            if not n.is_input and not any(id(t) in input_ids for t in n.output_tensors)
+        ]
+        self._node_ids = {id(n) for n in nodes}
+        self._uses_masks = any(
+            t._mask_shape is not None for n in nodes for t in n.output_tensors
+        )
+        for layer in layers:
+            if not isinstance(layer, InputLayer):
+                self[layer.name] = layer
+        self.built = True
+
+    # -- structure ----------------------------------------------------------
+    @property
+    def layers(self):
+        return list(self._graph_layers)
+
+    def _sublayers(self):
+        return [l for l in self._graph_layers if not isinstance(l, InputLayer)]
+
+    @property
+    def inputs(self):
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        return list(self._outputs)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_names(self):
+        return [_tensor_name(t) for t in self._inputs]
+
+    @property
+    def output_names(self):
+        if isinstance(self._outputs_struct, dict):
+            return list(self._outputs_struct.keys())
+        return [t._keras_history[0].name for t in self._outputs]
+
+    @property
+    def input_shape(self):
+        return tree.map_structure(lambda t: t.shape, self._inputs_struct)
+
+    @property
+    def output_shape(self):
+        return tree.map_structure(lambda t: t.shape, self._outputs_struct)
+
+    def build(self, input_shape):
+        self.built = True
+
+    # -- running ------------------------------------------------------------
+    def call(self, inputs, training=None, mask=None):
+        flat = self._standardize_inputs(inputs)
+        values = {id(t): v for t, v in zip(self._inputs, flat)}
+        masks = {}
+        if mask is not None:
+            for t, m in zip(self._inputs, tree.flatten(mask)):
+                masks[id(t)] = m
+        for node in self._plan:
+            args, kwargs = node.fill(values)
+            in_mask = None
+            if self._uses_masks or masks:
+                first = node.first_input()
+                in_mask = tree.map_structure(
+                    lambda t: masks.get(id(t)) if isinstance(t, KerasTensor) else None, first)
+                if all(m is None for m in tree.flatten(in_mask)):
+                    in_mask = None
+            outputs, out_mask = node.layer._call_and_mask(
+                args, kwargs, in_mask, compute_mask=self._uses_masks or in_mask is not None)
+            flat_out = tree.flatten(outputs)
+            flat_masks = _align(out_mask, len(flat_out))
+            for t, v, m in zip(node.output_tensors, flat_out, flat_masks):
+                values[id(t)] = v
+                if m is not None:
+                    masks[id(t)] = m
+        return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self._outputs])
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def __call__(self, *args, **kwargs):
+        if args and not any(isinstance(t, KerasTensor) for t in tree.flatten(args[0])):
+            # Arrays: validate and convert once here, then run the plan.
+            args = (self._standardize_inputs(args[0], structured=True),) + tuple(args[1:])
+        return super().__call__(*args, **kwargs)
+
+    def _standardize_inputs(self, inputs, structured=False):
+        """Matches ``inputs`` to the model's inputs; checks names, ranks and sizes.
+
+        Returns a flat list of ``mx.array`` in input order, or the same in the
+        model's input structure when ``structured``.
+        """
+        if isinstance(inputs, dict):
+            names = self.input_names
+            if isinstance(self._inputs_struct, dict):
+                names = list(self._inputs_struct.keys())
+            missing = [n for n in names if n not in inputs]
+            extra = [k for k in inputs if k not in names]
+            if missing or extra:
+                raise ValueError(
+                    f'Model "{self.name}" expects inputs named {names}; received keys '
+                    f"{list(inputs)} (missing: {missing}, unexpected: {extra})."
+                )
+            flat = [inputs[n] for n in names]
+        else:
+            flat = tree.flatten(inputs)
+        if len(flat) != len(self._inputs):
+            raise ValueError(
+                f'Model "{self.name}" expects {len(self._inputs)} input(s) '
+                f"{self.input_names}, but received {len(flat)} input arrays."
+            )
+        out = []
+        for t, x in zip(self._inputs, flat):
+            x = _as_array(x, t.dtype)
+            _check_shape(self, t, x)
+            out.append(x)
+        if structured:
+            return tree.pack_sequence_as(self._inputs_struct, out)
+        return out
+
+    # -- config -------------------------------------------------------------
+    def get_config(self):
+        from ..saving.functional_config import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..saving.functional_config import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects)
+
+
+def _tensor_name(t):
+    layer = t._keras_history[0] if t._keras_history else None
+    if isinstance(layer, InputLayer):
+        return layer.name
+    return t.name
+
+
+def _align(mask, n):
+    if mask is None:
+        return [None] * n
+    flat = tree.flatten(mask)
+    if len(flat) == n:
+        return flat
+    return (flat + [None] * n)[:n] if len(flat) < n else flat[:n]
+
+
+def _as_array(x, dtype):
+    want = backend.mlx_dtype(dtype)
+    if isinstance(x, mx.array):
+        return x if x.dtype == want else x.astype(want)
+    if isinstance(x, KerasTensor):
+        raise TypeError("Mixed symbolic tensors and arrays in one model call.")
+    return mx.array(np.asarray(x), dtype=want)
+
+
+def _check_shape(model, t, x):
+    expected = t.shape
+    if len(expected) != x.ndim or any(e is not None and e != g for e, g in zip(expected, x.shape)):
+        raise ValueError(
+            f'Input "{_tensor_name(t)}" of model "{model.name}" is incompatible with the '
+            f"model: expected shape {expected}, received shape {tuple(x.shape)}."
+        )

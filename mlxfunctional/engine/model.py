@@ -1,0 +1,69 @@
+"""Model: a layer with ``layers``, ``summary()`` and (later) training.
+
+``Model(inputs, outputs)`` returns a ``Functional`` model; subclassing
+``Model`` and writing ``call`` gives a subclassed model, as in Keras.
+"""
+
+from ..saving import registry
+from .layer import Layer
+
+
+@registry.builtin
+class Model(Layer):
+    """A group of layers with training and inference features.
+
+    Two ways to make one, as in Keras:
+    - functional: ``Model(inputs, outputs, name=None)``;
+    - subclassing: define layers in ``__init__`` and the forward pass in ``call``.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(**kwargs)
+
+    @property
+    def layers(self):
+        """The layers this model tracks (for a subclassed model: its attributes)."""
+        return [layer for layer in self._sublayers() if isinstance(layer, Layer)]
+
+    def get_layer(self, name=None, index=None):
+        """Returns a layer by name or by index in ``layers``."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index, not both.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(layers)} layers."
+                )
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[l.name for l in layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index to get_layer().")
+
+    def summary(self, line_length=None, positions=None, print_fn=None,
+                expand_nested=False, show_trainable=False, layer_range=None):
+        """Prints a table of the layers (tf.keras 2 text format)."""
+        from ..utils.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions,
+                      print_fn=print_fn, expand_nested=expand_nested,
+                      show_trainable=show_trainable, layer_range=layer_range)
+
+    def to_json(self, **kwargs):
+        """The model's architecture as JSON (plain data, no code)."""
+        from ..saving.serialization import model_to_json
+
+        return model_to_json(self, **kwargs)
