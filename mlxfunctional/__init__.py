@@ -1,10 +1,16 @@
-"""mlxfunctional: the Keras functional API on Apple's MLX."""
+"""mlxfunctional: the Keras functional API on Apple's MLX.
+
+``import mlxfunctional as keras`` and write Keras functional-API code.
+"""
 
 __version__ = "0.1.0"
 
-from . import activations, backend, constraints, initializers, layers, regularizers
+from . import activations, backend, constraints, initializers, regularizers
+from . import layers, models, saving, utils
+from .backend import clear_session
 from .engine.functional import Functional
 from .engine.input_layer import Input, InputLayer
 from .engine.keras_tensor import KerasTensor
 from .engine.layer import Layer
 from .engine.model import Model
+from .engine.sequential import Sequential

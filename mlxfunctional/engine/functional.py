@@ -44,8 +44,9 @@ class Functional(Model):
         self._outputs_struct = outputs
         self._inputs = tree.flatten(inputs)
         self._outputs = tree.flatten(outputs)
-        nodes, layers = map_graph(self._inputs, self._outputs)
+        nodes, layers, depths = map_graph(self._inputs, self._outputs)
         self._nodes = nodes
+        self._node_depths = depths
         self._graph_layers = layers
         input_ids = {id(t) for t in self._inputs}
         self._plan = [

@@ -10,7 +10,8 @@ from .keras_tensor import KerasTensor
 
 
 def map_graph(inputs, outputs):
-    """Returns ``(nodes, layers)``: nodes in execution order, layers in Keras order.
+    """Returns ``(nodes, layers, depths)``: nodes in execution order, layers in
+    Keras order, and each node's depth keyed by ``id(node)``.
 
     Raises ValueError for a graph that is disconnected from ``inputs``, for a
     cycle, and for two different layers with the same name.
@@ -81,7 +82,7 @@ def map_graph(inputs, outputs):
     )
     layers = [layer for _, layer in layers]
     _check_unique_names(layers)
-    return nodes, layers
+    return nodes, layers, node_depth
 
 
 def _is_graph_input(node, input_ids):

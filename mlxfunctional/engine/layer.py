@@ -134,18 +134,19 @@ class Layer(nn.Module):
     def __setattr__(self, key, value):
         if isinstance(value, mx.array):
             self._adopt_weight(key, value)
-        if _holds_state(value):
+        # Private containers (e.g. a model's layer list) are bookkeeping, not children.
+        if _holds_state(value) and not (key.startswith("_") and not isinstance(value, mx.array)):
             if key in self.__dict__:
                 del self.__dict__[key]
             self[key] = value
         else:
-            self.pop(key, None)
+            dict.pop(self, key, None)  # (Sequential.pop() is Keras' own method)
             object.__setattr__(self, key, value)
 
     def _adopt_weight(self, key, value):
         """``self.w = self.add_weight(...)``: the weight moves to the attribute's name."""
         for spec in self._weight_specs:
-            if spec.key != key and self.get(spec.key) is value:
+            if spec.key != key and dict.get(self, spec.key) is value:
                 del self[spec.key]
                 if spec.key in self._no_grad:
                     self._no_grad.discard(spec.key)

@@ -1,0 +1,19 @@
+"""Utilities: summaries, structure helpers, model cloning.
+
+Names are resolved on first use (PEP 562) because the engine itself imports
+``utils.tree``; importing the summary here eagerly would be circular.
+"""
+
+_LAZY = {
+    "print_summary": ("summary", "print_summary"),
+    "clone_model": ("clone", "clone_model"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,54 @@
+"""Layers and models to plain data and back, through the registry only.
+
+``serialize_layer`` gives ``{"class_name": ..., "config": ...}``;
+``deserialize_layer`` resolves the class name in the registry (built-ins,
+registered classes, ``custom_objects``) and calls its ``from_config``.
+Nothing is imported by name and no config holds code.
+"""
+
+import inspect
+import json
+
+from . import registry
+
+
+def serialize_layer(layer):
+    """``{"class_name": <registered name>, "config": layer.get_config()}``."""
+    return {"class_name": registry.get_registered_name(type(layer)), "config": layer.get_config()}
+
+
+def deserialize_layer(config, custom_objects=None):
+    """Builds a layer from ``{"class_name", "config"}``; unknown classes are errors."""
+    from ..engine.layer import Layer
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"A layer config must be a dict with 'class_name' and 'config'; got {config!r}")
+    name = config["class_name"]
+    cls = registry.get_registered_object(name, custom_objects)
+    if cls is None:
+        raise registry.unknown_object_error(name, "layer class")
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise ValueError(f"{name!r} resolves to {cls!r}, which is not a Layer class.")
+    inner = config.get("config", {})
+    with registry.custom_object_scope(custom_objects or {}):
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:
+            return cls.from_config(inner, custom_objects=custom_objects)
+        return cls.from_config(inner)
+
+
+def model_to_json(model, **kwargs):
+    """The model's architecture as a JSON string."""
+    from .. import __version__
+
+    data = serialize_layer(model)
+    data["mlxfunctional_version"] = __version__
+    return json.dumps(data, **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """Rebuilds a model (new weights) from ``model.to_json()``."""
+    try:
+        data = json.loads(json_string)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"model_from_json: the text is not valid JSON ({e}).") from e
+    return deserialize_layer(data, custom_objects)
