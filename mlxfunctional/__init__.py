@@ -5,6 +5,10 @@
 
 __version__ = "0.1.0"
 
+from . import _blas
+
+_blas.preload()  # must precede the first `import mlx.core` (see _blas.py)
+
 from . import activations, backend, constraints, initializers, regularizers
 from . import layers, models, saving, utils
 from .backend import clear_session

@@ -1,0 +1,57 @@
+"""Use an optimized BLAS with MLX's Linux CPU wheel.
+
+The ``mlx[cpu]`` wheel bundles the reference Netlib BLAS (~4 GFLOP/s for
+sgemm). Loading OpenBLAS with ``RTLD_GLOBAL`` *before* ``mlx.core`` is first
+imported makes MLX resolve ``cblas_sgemm`` there (~70 GFLOP/s on 2 cores;
+measured in shared/NOTES.md). It must run before anything imports mlx.core.
+Set ``MLXF_BLAS=0`` to keep the bundled BLAS, ``MLXF_BLAS=/path/lib.so`` to
+choose the library.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+    "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+    "/usr/lib64/libopenblas.so.0",
+    "libopenblas.so.0",
+)
+
+loaded = None  # the path of the BLAS we loaded, or None
+reason = "not Linux"
+
+
+def preload():
+    """Loads OpenBLAS globally if possible; returns its path or None."""
+    global loaded, reason
+    choice = os.environ.get("MLXF_BLAS", "")
+    if not sys.platform.startswith("linux"):
+        return None
+    if choice == "0":
+        reason = "disabled by MLXF_BLAS=0"
+        return None
+    if "mlx.core" in sys.modules:
+        reason = "mlx.core was imported before mlxfunctional; import mlxfunctional first"
+        return None
+    candidates = (choice,) if choice else _CANDIDATES + (ctypes.util.find_library("openblas"),)
+    for path in candidates:
+        if not path:
+            continue
+        try:
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+        loaded, reason = path, "loaded"
+        return path
+    reason = "OpenBLAS not found (Debian/Ubuntu: apt-get install libopenblas0-pthread)"
+    return None
+
+
+def describe():
+    """One line for ``mlxf info``: which BLAS MLX uses and why."""
+    if loaded:
+        return f"OpenBLAS ({loaded})"
+    return f"the BLAS bundled with MLX ({reason})"
