@@ -23,35 +23,7 @@ from . import call_context
 from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
 from .node import Node
-
-
-class WeightSpec:
-    """Keras' view of one weight: its name, where it lives, whether it trains.
-
-    ``storage_perm`` is the transpose from Keras' layout (the shape given to
-    ``add_weight``) to the layout stored for MLX (e.g. conv kernels
-    ``(kh, kw, in, out)`` are stored ``(out, kh, kw, in)``).
-    """
-
-    def __init__(self, name, key, trainable, regularizer=None, constraint=None,
-                 storage_perm=None, auto_named=False):
-        self.name = name
-        self.key = key
-        self.trainable = trainable
-        self.regularizer = regularizer
-        self.constraint = constraint
-        self.storage_perm = storage_perm
-        self.auto_named = auto_named
-
-    def to_keras(self, value):
-        if self.storage_perm is None:
-            return value
-        return mx.transpose(value, np.argsort(self.storage_perm).tolist())
-
-    def from_keras(self, value):
-        if self.storage_perm is None:
-            return value
-        return mx.transpose(value, list(self.storage_perm))
+from .weights import WeightTracking
 
 
 def _holds_state(value):
@@ -80,7 +52,7 @@ def _call_flags(cls):
     return _SIGNATURES[cls]
 
 
-class Layer(nn.Module):
+class Layer(WeightTracking, nn.Module):
     """Base layer class (``keras.layers.Layer``).
 
     Args:
@@ -143,19 +115,6 @@ class Layer(nn.Module):
             dict.pop(self, key, None)  # (Sequential.pop() is Keras' own method)
             object.__setattr__(self, key, value)
 
-    def _adopt_weight(self, key, value):
-        """``self.w = self.add_weight(...)``: the weight moves to the attribute's name."""
-        for spec in self._weight_specs:
-            if spec.key != key and dict.get(self, spec.key) is value:
-                del self[spec.key]
-                if spec.key in self._no_grad:
-                    self._no_grad.discard(spec.key)
-                    self._no_grad.add(key)
-                spec.key = key
-                if spec.auto_named:
-                    spec.name = key
-                return
-
     @property
     def name(self):
         return self._name
@@ -186,207 +145,6 @@ class Layer(nn.Module):
                 child.trainable = value
             else:
                 child.freeze() if not value else child.unfreeze()
-
-    # -- weights ------------------------------------------------------------
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   regularizer=None, constraint=None, name=None, storage_perm=None):
-        """Creates a weight and returns it (an ``mx.array``, lazily initialized).
-
-        Args:
-            shape: shape in Keras' layout (``()`` for a scalar).
-            initializer: name, object or callable ``f(shape, dtype)``; by default
-                ``"glorot_uniform"`` for floats and ``"zeros"`` otherwise.
-            dtype: weight dtype (the layer's dtype by default).
-            trainable: False for statistics such as BatchNormalization's moving mean.
-            regularizer: adds ``regularizer(weight)`` to ``layer.losses``.
-            constraint: applied to the weight after each optimizer update.
-            name: the weight's name (``kernel``, ``bias``...); when omitted, the
-                attribute the weight is assigned to names it.
-            storage_perm: transpose from Keras' layout to the stored MLX layout.
-        """
-        from .. import constraints, initializers, regularizers
-
-        dtype = backend.standardize_dtype(dtype or self.dtype)
-        shape = tuple(int(d) for d in (shape or ()))
-        if initializer is None:
-            initializer = "glorot_uniform" if backend.is_float_dtype(dtype) else "zeros"
-        init = initializers.get(initializer)
-        value = init(shape, dtype=dtype)
-        if not isinstance(value, mx.array):
-            value = mx.array(value, dtype=backend.mlx_dtype(dtype))
-        value = value.astype(backend.mlx_dtype(dtype))
-        auto = name is None
-        existing = {s.name for s in self._weight_specs}
-        if auto:
-            name = "variable"
-            i = 0
-            while name in existing or name in self:
-                i += 1
-                name = f"variable_{i}"
-        elif name in existing:
-            raise ValueError(f'Layer "{self.name}" already has a weight named "{name}".')
-        spec = WeightSpec(name, name, bool(trainable), regularizers.get(regularizer),
-                          constraints.get(constraint), storage_perm, auto)
-        if storage_perm is not None:
-            value = spec.from_keras(value)
-        self._weight_specs.append(spec)
-        self[name] = value
-        if not (trainable and self._trainable):
-            self._no_grad.add(name)
-        return value
-
-    def _sublayers(self):
-        """Layers and raw ``nn.Module``s held by this layer, in assignment order."""
-        found, seen = [], set()
-
-        def visit(v):
-            if isinstance(v, nn.Module):
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    found.append(v)
-            elif isinstance(v, (list, tuple)):
-                for x in v:
-                    visit(x)
-            elif isinstance(v, dict):
-                for x in v.values():
-                    visit(x)
-
-        for k, v in self.items():
-            if not k.startswith("_"):
-                visit(v)
-        return found
-
-    def _weight_entries(self, trainable=None):
-        """``(owner, spec_or_key)`` for every weight, in Keras' order, without duplicates.
-
-        Own trainable weights, own non-trainable weights, then sublayers'.
-        ``trainable`` selects: True (trainable only), False (non-trainable), None (all).
-        """
-        out, seen = [], set()
-        self._collect(out, seen, trainable, self._trainable)
-        return out
-
-    def _collect(self, out, seen, want, parent_trainable):
-        live = parent_trainable and self._trainable
-        own = sorted(self._weight_specs, key=lambda s: not s.trainable)
-        for spec in own:
-            is_trainable = live and spec.trainable
-            if want is None or want == is_trainable:
-                value = self[spec.key]
-                if id(value) not in seen:
-                    seen.add(id(value))
-                    out.append((self, spec))
-        for child in self._sublayers():
-            if isinstance(child, Layer):
-                child._collect(out, seen, want, live)
-            else:
-                flat = dict(_flat_params(child.parameters()))
-                trainable_keys = {k for k, _ in _flat_params(child.trainable_parameters())}
-                for key, value in flat.items():
-                    is_trainable = live and key in trainable_keys
-                    if (want is None or want == is_trainable) and id(value) not in seen:
-                        seen.add(id(value))
-                        out.append((child, key))
-
-    @staticmethod
-    def _read(owner, entry):
-        if isinstance(entry, WeightSpec):
-            return owner[entry.key]
-        return dict(_flat_params(owner.parameters()))[entry]
-
-    @property
-    def weights(self):
-        """Every weight (``mx.array``): trainable first, then non-trainable, then sublayers'."""
-        return [self._read(o, e) for o, e in self._weight_entries()]
-
-    @property
-    def trainable_weights(self):
-        return [self._read(o, e) for o, e in self._weight_entries(True)]
-
-    @property
-    def non_trainable_weights(self):
-        return [self._read(o, e) for o, e in self._weight_entries(False)]
-
-    @property
-    def variables(self):
-        return self.weights
-
-    def count_params(self):
-        """Number of scalars in the layer's weights."""
-        if not self.built:
-            raise ValueError(
-                f'You tried to call count_params() on layer "{self.name}", but the layer '
-                "isn't built. Call it on an input (or call build()) first."
-            )
-        return int(sum(int(np.prod(w.shape)) for w in self.weights))
-
-    def get_weights(self):
-        """Weights as numpy arrays, in Keras' layouts and order."""
-        out = []
-        for owner, entry in self._weight_entries():
-            value = self._read(owner, entry)
-            if isinstance(entry, WeightSpec):
-                value = entry.to_keras(value)
-            out.append(np.array(value))
-        return out
-
-    def set_weights(self, weights):
-        """Sets weights from numpy arrays in Keras' layouts and order (as ``get_weights``)."""
-        entries = self._weight_entries()
-        weights = list(weights)
-        if len(weights) != len(entries):
-            raise ValueError(
-                f'Layer "{self.name}" expects {len(entries)} weight arrays, but received '
-                f"{len(weights)}. Expected: {self._describe(entries)}"
-            )
-        updates = []
-        for i, ((owner, entry), w) in enumerate(zip(entries, weights)):
-            current = self._read(owner, entry)
-            spec = entry if isinstance(entry, WeightSpec) else None
-            expected = tuple(spec.to_keras(current).shape) if spec else tuple(current.shape)
-            w = np.asarray(w)
-            if tuple(w.shape) != expected:
-                name = spec.name if spec else entry
-                raise ValueError(
-                    f'Layer "{self.name}" weight {i} ({getattr(owner, "name", "")}/{name}): '
-                    f"expected shape {expected}, received {tuple(w.shape)}."
-                )
-            value = mx.array(w).astype(current.dtype)
-            updates.append((owner, entry, spec.from_keras(value) if spec else value))
-        for owner, entry, value in updates:
-            if isinstance(entry, WeightSpec):
-                owner[entry.key] = value
-            else:
-                owner.update(_unflatten({entry: value}), strict=False)
-
-    def _describe(self, entries):
-        return [
-            f"{getattr(o, 'name', type(o).__name__)}/{e.name if isinstance(e, WeightSpec) else e}"
-            for o, e in entries
-        ]
-
-    @property
-    def losses(self):
-        """Regularization losses of the current weights plus losses added in ``call``."""
-        out = []
-        for owner, entry in self._weight_entries():
-            if isinstance(entry, WeightSpec) and entry.regularizer is not None:
-                out.append(entry.regularizer(owner[entry.key]))
-        for layer in [self] + [c for c in self._all_sublayers()]:
-            out.extend(layer._activity_losses)
-        return out
-
-    def _all_sublayers(self):
-        out = []
-        for child in self._sublayers():
-            if isinstance(child, Layer):
-                out.append(child)
-                out.extend(child._all_sublayers())
-        return out
-
-    def add_loss(self, loss):
-        """Adds a loss computed in ``call`` (kept until the next call of the layer)."""
-        self._activity_losses.append(loss)
 
     # -- building -----------------------------------------------------------
     def build(self, input_shape):
@@ -588,18 +346,6 @@ def _to_array(x):
             x = x.astype(np.float32)
         return mx.array(x)
     return x
-
-
-def _flat_params(params):
-    from mlx.utils import tree_flatten
-
-    return tree_flatten(params)
-
-
-def _unflatten(flat):
-    from mlx.utils import tree_unflatten
-
-    return tree_unflatten(list(flat.items()))
 
 
 def _with_context(error, where):

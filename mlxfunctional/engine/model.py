@@ -62,6 +62,17 @@ class Model(Layer):
                       print_fn=print_fn, expand_nested=expand_nested,
                       show_trainable=show_trainable, layer_range=layer_range)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds a model; a functional config (``Model.get_config()``) gives a Functional."""
+        if "input_layers" in config and "layers" in config:
+            from ..saving.functional_config import functional_from_config
+            from .functional import Functional
+
+            target = Functional if cls is Model else cls
+            return functional_from_config(target, config, custom_objects)
+        return cls(**config)
+
     def to_json(self, **kwargs):
         """The model's architecture as JSON (plain data, no code)."""
         from ..saving.serialization import model_to_json

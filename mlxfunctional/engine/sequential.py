@@ -51,6 +51,8 @@ class Sequential(Functional):
             self[layer.name] = layer
         self._dirty = True
         self.built = self._input_layer is not None
+        if self.built:  # as Keras: with a known input, the graph (and weights) exist at once
+            self._ensure_graph()
 
     def pop(self):
         """Removes the last layer."""
@@ -59,6 +61,8 @@ class Sequential(Functional):
         layer = self._stack.pop()
         dict.pop(self, layer.name, None)
         self._dirty = True
+        if self._input_layer is not None and self._stack:
+            self._ensure_graph()
         return layer
 
     @property

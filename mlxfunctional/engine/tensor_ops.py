@@ -36,7 +36,7 @@ def _plain_constant(value):
     """Constants are kept as plain numbers or nested lists (serializable)."""
     if hasattr(value, "tolist"):
         return value.tolist()
-    if isinstance(value, (bool, int, float)) or value is None:
+    if isinstance(value, (bool, int, float, str)) or value is None:
         return value
     if isinstance(value, (list, tuple)):
         return [_plain_constant(v) for v in value]
