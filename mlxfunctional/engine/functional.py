@@ -212,7 +212,7 @@ def _as_array(x, dtype):
         return x if x.dtype == want else x.astype(want)
     if isinstance(x, KerasTensor):
         raise TypeError("Mixed symbolic tensors and arrays in one model call.")
-    return mx.array(np.asarray(x), dtype=want)
+    return mx.array(np.ascontiguousarray(x), dtype=want)  # MLX refuses negative strides
 
 
 def _check_shape(model, t, x):

@@ -344,7 +344,7 @@ def _to_array(x):
     if isinstance(x, np.ndarray):
         if x.dtype == np.float64:
             x = x.astype(np.float32)
-        return mx.array(x)
+        return mx.array(np.ascontiguousarray(x))  # MLX refuses negative strides
     return x
 
 

@@ -38,8 +38,9 @@ def _tracing():
         _TRACING[0] = previous
 
 
-def _placeholder(shape, dtype, size):
-    dims = tuple(size if d is None else d for d in shape)
+def _placeholder(shape, dtype, size, batch=None):
+    dims = tuple((batch or size) if d is None and i == 0 else size if d is None else d
+                 for i, d in enumerate(shape))
     return mx.zeros(dims, dtype=backend.mlx_dtype(dtype))
 
 
@@ -63,12 +64,19 @@ def trace_call(layer, args, kwargs):
     Returns ``(outputs, output_mask_shapes)``: nested KerasTensors in the
     structure ``call`` returned, and the mask shape per output (or None).
     """
-    runs = []
     restore = _restoring_state(layer)
     try:
         with _tracing():
-            for size in TRACE_SIZES:
-                runs.append(_one_trace(layer, args, kwargs, size))
+            try:
+                runs = [_one_trace(layer, args, kwargs, size) for size in TRACE_SIZES]
+            except Exception:
+                # A fixed batch size on one input fixes it for the others (Keras
+                # broadcasts (2, 4) with (None, 4) to (2, 4)); retry with it.
+                batch = _fixed_batch(args, kwargs)
+                if batch is None:
+                    raise
+                restore()
+                runs = [_one_trace(layer, args, kwargs, size, batch) for size in TRACE_SIZES]
     finally:
         restore()
     (out_a, masks_a), (out_b, masks_b) = runs
@@ -110,13 +118,21 @@ def _merge(layer, index, a, b):
     return KerasTensor(_merge_shape(a.shape, b.shape), backend.standardize_dtype(a.dtype), name=name)
 
 
-def _one_trace(layer, args, kwargs, size):
+def _fixed_batch(args, kwargs):
+    symbolic = [t for t in tree.flatten((args, kwargs)) if isinstance(t, KerasTensor)]
+    fixed = {t.shape[0] for t in symbolic if t.shape and t.shape[0] is not None}
+    unknown = any(t.shape and t.shape[0] is None for t in symbolic)
+    return fixed.pop() if len(fixed) == 1 and unknown else None
+
+
+def _one_trace(layer, args, kwargs, size, batch=None):
+    symbolic = [t for t in tree.flatten((args, kwargs)) if isinstance(t, KerasTensor)]
     values, masks = {}, {}
-    for t in tree.flatten((args, kwargs)):
-        if isinstance(t, KerasTensor) and id(t) not in values:
-            values[id(t)] = _placeholder(t.shape, t.dtype, size)
+    for t in symbolic:
+        if id(t) not in values:
+            values[id(t)] = _placeholder(t.shape, t.dtype, size, batch)
             if t._mask_shape is not None:
-                masks[id(t)] = _placeholder(t._mask_shape, "bool", size) == 0
+                masks[id(t)] = _placeholder(t._mask_shape, "bool", size, batch) == 0
     p_args = tree.map_structure(lambda x: values[id(x)] if isinstance(x, KerasTensor) else x, args)
     p_kwargs = tree.map_structure(lambda x: values[id(x)] if isinstance(x, KerasTensor) else x, kwargs)
     first = args[0] if args else next(iter(kwargs.values()))

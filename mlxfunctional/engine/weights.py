@@ -224,7 +224,7 @@ class WeightTracking:
                     f'Layer "{self.name}" weight {i} ({getattr(owner, "name", "")}/{name}): '
                     f"expected shape {expected}, received {tuple(w.shape)}."
                 )
-            value = mx.array(w).astype(current.dtype)
+            value = mx.array(np.ascontiguousarray(w)).astype(current.dtype)
             updates.append((owner, entry, spec.from_keras(value) if spec else value))
         for owner, entry, value in updates:
             if isinstance(entry, WeightSpec):
@@ -244,7 +244,8 @@ class WeightTracking:
         out = []
         for owner, entry in self._weight_entries():
             if isinstance(entry, WeightSpec) and entry.regularizer is not None:
-                out.append(entry.regularizer(owner[entry.key]))
+                # Regularizers see Keras' layout (axis-based ones depend on it).
+                out.append(entry.regularizer(entry.to_keras(owner[entry.key])))
         for layer in [self] + [c for c in self._all_sublayers()]:
             out.extend(layer._activity_losses)
         return out

@@ -1,6 +1,21 @@
-"""The layer catalogue, one module per family."""
+"""The layer catalogue, one module per family (Keras' names)."""
 
 from ..engine.input_layer import Input, InputLayer
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
-from .core import Dense
+from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from .conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
+from .convolutional import Conv1D, Conv2D, Conv3D
+from .core import Activation, Dense, Embedding, Identity, Lambda
+from .depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
+from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
+                      add, average, concatenate, dot, maximum, minimum, multiply, subtract)
+from .normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from .regularization import (ActivityRegularization, Dropout, GaussianDropout, GaussianNoise,
+                             SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+from .time_distributed import TimeDistributed
+
+# Keras' aliases
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution2DTranspose = Conv2DTranspose

@@ -1,0 +1,177 @@
+"""Transposed convolution layers: Conv1DTranspose, Conv2DTranspose, Conv3DTranspose.
+
+Keras' kernel layout is ``(*kernel_size, filters, in_channels)`` (the kernel of
+the convolution being transposed); it is stored as ``(filters, *kernel_size,
+in_channels)`` for ``mx.conv_general``.
+"""
+
+import mlx.core as mx
+
+from .. import activations, constraints, initializers, regularizers
+from ..engine.input_spec import InputSpec
+from ..engine.layer import Layer
+from ..saving import registry
+from . import conv_utils
+
+
+class BaseConvTranspose(Layer):
+    """N-D transposed convolution; ``rank`` set by subclasses."""
+
+    rank = None
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        rank = self.rank
+        self.filters = int(filters)
+        self.kernel_size = conv_utils.normalize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
+        self.padding = conv_utils.normalize_padding(padding)
+        self.output_padding = None if output_padding is None else conv_utils.normalize_tuple(
+            output_padding, rank, "output_padding", allow_zero=True)
+        self.data_format = conv_utils.normalize_data_format(data_format)
+        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        if self.filters <= 0:
+            raise ValueError("Invalid value for argument `filters`. Expected a strictly "
+                             f"positive value. Received filters={filters}.")
+        if self.output_padding is not None and any(
+                p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError("`output_padding` must be < `strides`. "
+                             f"output_padding={self.output_padding}, strides={self.strides}")
+        conv_utils.check_strides_dilation(self.strides, self.dilation_rate)
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def _output_paddings(self):
+        return self.output_padding or (None,) * self.rank
+
+    def build(self, input_shape):
+        conv_utils.check_rank(self, input_shape, self.rank)
+        channels = conv_utils.input_channels(self, input_shape)
+        self.kernel = self.add_weight(
+            shape=self.kernel_size + (self.filters, channels), name="kernel",
+            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            storage_perm=(self.rank,) + tuple(range(self.rank)) + (self.rank + 1,))
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.filters,), name="bias",
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
+        self.built = True
+
+    def call(self, inputs):
+        # The transpose of a strided conv: a stride-1 conv of the flipped kernel over
+        # the input with (stride - 1) zeros between elements, padded per Keras' rule.
+        pads = [conv_utils.conv_transpose_padding(k, self.padding, op, s, d) for k, op, s, d in
+                zip(self.kernel_size, self._output_paddings(), self.strides, self.dilation_rate)]
+        x = mx.conv_general(inputs, self.kernel, stride=1,
+                            padding=([p[0] for p in pads], [p[1] for p in pads]),
+                            kernel_dilation=self.dilation_rate, input_dilation=self.strides,
+                            flip=True)
+        if self.use_bias:
+            x = x + self.bias
+        x = self.activation(x)
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(x))
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            # Keras 3 leaves output_padding out of the config (the output shape then
+            # changes on reload); it is kept here.
+            output_padding=self.output_padding,
+            data_format=self.data_format,
+            dilation_rate=self.dilation_rate,
+            activation=activations.serialize(self.activation),
+            use_bias=self.use_bias,
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
+            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            bias_constraint=constraints.serialize(self.bias_constraint),
+        )
+        return config
+
+
+@registry.builtin
+class Conv1DTranspose(BaseConvTranspose):
+    """1D transposed convolution (sometimes called deconvolution).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or tuple of 1 int.
+        strides: int or tuple of 1 int (``strides > 1`` excludes ``dilation_rate > 1``).
+        padding: ``"valid"`` (output ``n*s + max(k - s, 0)``) or ``"same"`` (output ``n*s``).
+        output_padding: None, or int/tuple of 1 int (< strides): the output is then
+            ``(n - 1)*s + k - 2*(k//2 if same else 0) + output_padding``.
+        data_format: ``"channels_last"`` or None.
+        dilation_rate: int or tuple of 1 int.
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint: as Conv1D.
+
+    Input ``(batch, steps, channels)``; kernel ``(k, filters, channels)``.
+    """
+
+    rank = 1
+
+
+@registry.builtin
+class Conv2DTranspose(BaseConvTranspose):
+    """2D transposed convolution (sometimes called deconvolution).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or tuple of 2 ints.
+        strides: int or tuple of 2 ints (``strides > 1`` excludes ``dilation_rate > 1``).
+        padding: ``"valid"`` (output ``n*s + max(k - s, 0)``) or ``"same"`` (output ``n*s``).
+        output_padding: None, or int/tuple of 2 ints (< strides), as in Conv1DTranspose.
+        data_format: ``"channels_last"`` or None.
+        dilation_rate: int or tuple of 2 ints.
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint: as Conv2D.
+
+    Input ``(batch, rows, cols, channels)``; kernel ``(kh, kw, filters, channels)``.
+    """
+
+    rank = 2
+
+
+@registry.builtin
+class Conv3DTranspose(BaseConvTranspose):
+    """3D transposed convolution (sometimes called deconvolution).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or tuple of 3 ints.
+        strides: int or tuple of 3 ints (``strides > 1`` excludes ``dilation_rate > 1``).
+        padding: ``"valid"`` (output ``n*s + max(k - s, 0)``) or ``"same"`` (output ``n*s``).
+        output_padding: None, or int/tuple of 3 ints (< strides), as in Conv1DTranspose.
+        data_format: ``"channels_last"`` or None.
+        dilation_rate: int or tuple of 3 ints.
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint: as Conv3D.
+
+    Input ``(batch, d1, d2, d3, channels)``; kernel ``(k1, k2, k3, filters, channels)``.
+    """
+
+    rank = 3

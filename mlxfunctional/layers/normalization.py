@@ -1,0 +1,293 @@
+"""Normalization layers: BatchNormalization, LayerNormalization, UnitNormalization."""
+
+import mlx.core as mx
+
+from .. import constraints, initializers, regularizers
+from ..engine.input_spec import InputSpec
+from ..engine.layer import Layer
+from ..saving import registry
+
+_LOW_PRECISION = (mx.float16, mx.bfloat16)
+
+
+def _axes(layer, axis, ndim, input_shape):
+    """``axis`` (int or list) as a list of non-negative axes; a ValueError when out of range."""
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f'Layer "{layer.name}": axis {a} is out of bounds for input shape '
+                             f"{tuple(input_shape)}. Received: axis={axis}")
+    return [a % ndim for a in axes]
+
+
+def _known(layer, input_shape, axes, what):
+    sizes = tuple(input_shape[a] for a in axes)
+    if None in sizes:
+        raise ValueError(f'Layer "{layer.name}" needs known sizes on the normalized axes {axes} '
+                         f"to create {what}; received input shape {tuple(input_shape)}.")
+    return sizes
+
+
+@registry.builtin
+class BatchNormalization(Layer):
+    """Normalizes each feature of ``axis`` with batch or moving statistics:
+    ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+
+    Args:
+        axis: the features axis (``-1`` for channels-last).
+        momentum: of the moving averages,
+            ``moving = moving * momentum + batch_stat * (1 - momentum)``.
+        epsilon: added to the variance.
+        center / scale: whether to use ``beta`` / ``gamma``.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+            moving_variance_initializer: ``zeros``, ``ones``, ``zeros``, ``ones``.
+        beta_regularizer / gamma_regularizer, beta_constraint / gamma_constraint.
+        synchronized: only False (one device).
+
+    In training (``training`` truthy and ``layer.trainable``) the batch mean and
+    biased variance over all other axes (unmasked positions only, with a mask)
+    normalize the inputs and update ``moving_mean``/``moving_variance``;
+    otherwise the moving statistics are used. A frozen layer
+    (``trainable=False``) always runs in inference mode, as in Keras 3.
+    Weights: ``gamma``, ``beta`` (trainable), ``moving_mean``,
+    ``moving_variance`` (non-trainable), each of shape ``(features,)``.
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):  # tf.keras configs store [axis]
+            if len(axis) != 1:
+                raise ValueError("BatchNormalization normalizes along one axis. "
+                                 f"Received: axis={axis}")
+            axis = axis[0]
+        self.axis = int(axis)
+        if synchronized:
+            raise ValueError("Argument synchronized=True is not supported: mlxfunctional "
+                             "computes batch statistics on one device.")
+        self.synchronized = False
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        (axis,) = _axes(self, self.axis, ndim, input_shape)
+        shape = _known(self, input_shape, [axis], "its weights")
+        if self.scale:
+            self.gamma = self.add_weight(shape=shape, name="gamma",
+                                         initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight(shape=shape, name="beta",
+                                        initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self.moving_mean = self.add_weight(shape=shape, name="moving_mean",
+                                           initializer=self.moving_mean_initializer,
+                                           trainable=False)
+        self.moving_variance = self.add_weight(shape=shape, name="moving_variance",
+                                               initializer=self.moving_variance_initializer,
+                                               trainable=False)
+        self.input_spec = InputSpec(ndim=ndim, axes={axis: shape[0]})
+        self._reduction_axes = [i for i in range(ndim) if i != axis]
+        # (features,) statistics broadcast against the inputs along `axis`.
+        self._stat_shape = [shape[0] if i == axis else 1 for i in range(ndim)]
+        self.built = True
+
+    def _moments(self, x, mask):
+        """Mean and biased variance over the reduction axes (of unmasked positions)."""
+        axes = self._reduction_axes
+        if mask is None:
+            return mx.mean(x, axis=axes), mx.var(x, axis=axes)
+        w = mx.expand_dims(mask.astype(x.dtype), -1)
+        count = mx.sum(w, axis=axes, keepdims=True) + 1e-7
+        mean = mx.sum(w * x, axis=axes, keepdims=True) / count
+        variance = mx.sum(w * mx.square(w * x - mean), axis=axes, keepdims=True) / count
+        return mean.reshape(-1), variance.reshape(-1)
+
+    def call(self, inputs, training=None, mask=None):
+        if mask is not None and mask.ndim != inputs.ndim - 1:
+            raise ValueError(
+                f'Layer "{self.name}": the mask provided should be one dimension less than the '
+                f"inputs. Received: mask.shape={tuple(mask.shape)}, "
+                f"inputs.shape={tuple(inputs.shape)}"
+            )
+        # Statistics of float16/bfloat16 inputs overflow easily: compute in float32.
+        x = inputs.astype(mx.float32) if inputs.dtype in _LOW_PRECISION else inputs
+        if training and self.trainable:
+            mean, variance = self._moments(x, mask)
+            # The running averages are bookkeeping, not part of the loss graph.
+            m, v = mx.stop_gradient(mean), mx.stop_gradient(variance)
+            self.moving_mean = (self.moving_mean * self.momentum
+                                + m * (1.0 - self.momentum)).astype(self.moving_mean.dtype)
+            self.moving_variance = (self.moving_variance * self.momentum
+                                    + v * (1.0 - self.momentum)).astype(self.moving_variance.dtype)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        inv = mx.rsqrt(variance + self.epsilon)
+        if self.scale:
+            inv = inv * self.gamma
+        offset = -mean * inv
+        if self.center:
+            offset = offset + self.beta
+        outputs = x * inv.reshape(self._stat_shape) + offset.reshape(self._stat_shape)
+        return outputs.astype(inputs.dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            axis=self.axis,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            center=self.center,
+            scale=self.scale,
+            beta_initializer=initializers.serialize(self.beta_initializer),
+            gamma_initializer=initializers.serialize(self.gamma_initializer),
+            moving_mean_initializer=initializers.serialize(self.moving_mean_initializer),
+            moving_variance_initializer=initializers.serialize(self.moving_variance_initializer),
+            beta_regularizer=regularizers.serialize(self.beta_regularizer),
+            gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
+            beta_constraint=constraints.serialize(self.beta_constraint),
+            gamma_constraint=constraints.serialize(self.gamma_constraint),
+            synchronized=self.synchronized,
+        )
+        return config
+
+
+@registry.builtin
+class LayerNormalization(Layer):
+    """Normalizes each sample over ``axis``: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``
+    with the mean and biased variance taken over ``axis`` for every sample.
+
+    Args:
+        axis: int or list of ints, the axes to normalize over (``-1``).
+        epsilon: added to the variance.
+        center / scale: whether to use ``beta`` / ``gamma``.
+        beta_initializer / gamma_initializer: ``zeros`` / ``ones``.
+        beta_regularizer / gamma_regularizer, beta_constraint / gamma_constraint.
+        rms_scaling: deprecated in Keras and kept with its Keras meaning:
+            ``x * gamma / sqrt(var + epsilon)`` (no centering, no ``beta``).
+
+    ``gamma`` and ``beta`` have the input's sizes on ``axis`` (in the order given).
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 rms_scaling=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = [int(a) for a in axis]
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError("Expected an int or a list/tuple of ints for the argument 'axis', "
+                            f"but received: {axis!r}")
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.rms_scaling = bool(rms_scaling)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        self._axes = _axes(self, self.axis, ndim, input_shape)
+        shape = _known(self, input_shape, self._axes, "gamma/beta")
+        if self.scale or self.rms_scaling:
+            self.gamma = self.add_weight(shape=shape, name="gamma",
+                                         initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center and not self.rms_scaling:
+            self.beta = self.add_weight(shape=shape, name="beta",
+                                        initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self._param_shape = [input_shape[i] if i in self._axes else 1 for i in range(ndim)]
+        self.built = True
+
+    def call(self, inputs):
+        x = inputs.astype(mx.float32) if inputs.dtype in _LOW_PRECISION else inputs
+        variance = mx.var(x, axis=self._axes, keepdims=True)
+        inv = mx.rsqrt(variance + self.epsilon)
+        if self.rms_scaling:
+            outputs = x * inv * self.gamma.reshape(self._param_shape)
+        else:
+            mean = mx.mean(x, axis=self._axes, keepdims=True)
+            if self.scale:
+                inv = inv * self.gamma.reshape(self._param_shape)
+            outputs = (x - mean) * inv
+            if self.center:
+                outputs = outputs + self.beta.reshape(self._param_shape)
+        return outputs.astype(inputs.dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            axis=self.axis,
+            epsilon=self.epsilon,
+            center=self.center,
+            scale=self.scale,
+            rms_scaling=self.rms_scaling,
+            beta_initializer=initializers.serialize(self.beta_initializer),
+            gamma_initializer=initializers.serialize(self.gamma_initializer),
+            beta_regularizer=regularizers.serialize(self.beta_regularizer),
+            gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
+            beta_constraint=constraints.serialize(self.beta_constraint),
+            gamma_constraint=constraints.serialize(self.gamma_constraint),
+        )
+        return config
+
+
+@registry.builtin
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over ``axis``: ``x / sqrt(max(sum(x^2), 1e-12))``.
+
+    Args:
+        axis: int or list of ints (``-1``).
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = [int(a) for a in axis]
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError("Invalid value for `axis` argument: expected an int or a "
+                            f"list/tuple of ints. Received: axis={axis}")
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        _axes(self, self.axis, len(input_shape), input_shape)
+        self.built = True
+
+    def call(self, inputs):
+        square_sum = mx.sum(mx.square(inputs), axis=self.axis, keepdims=True)
+        return inputs * mx.rsqrt(mx.maximum(square_sum, 1e-12))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(axis=self.axis)
+        return config
