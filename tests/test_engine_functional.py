@@ -26,8 +26,8 @@ def test_multi_input_multi_output_with_dict_inputs():
     xb = np.random.rand(5, 2).astype("float32")
     y1, y2 = model({"b": xb, "a": xa})  # matched by name, not by order
     hv = _np_dense(model.get_layer("h"), xa)
-    np.testing.assert_allclose(np.array(y1), _np_dense(model.get_layer("out1"), hv), rtol=1e-5)
-    np.testing.assert_allclose(np.array(y2), hv[:, :2] + xb, rtol=1e-5)
+    np.testing.assert_allclose(np.array(y1), _np_dense(model.get_layer("out1"), hv), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.array(y2), hv[:, :2] + xb, rtol=1e-5, atol=1e-6)
     y1l, _ = model([xa, xb])  # positional in input order
     np.testing.assert_allclose(np.array(y1l), np.array(y1))
 
@@ -84,8 +84,8 @@ def test_shared_layer_has_one_node_per_call_and_ambiguous_output():
     assert model.count_params() == 16  # counted once
     xa, xb = np.ones((1, 3), "float32"), np.zeros((1, 3), "float32")
     out_a, out_b = model([xa, xb])
-    np.testing.assert_allclose(np.array(out_a), _np_dense(shared, xa), rtol=1e-6)
-    np.testing.assert_allclose(np.array(out_b), _np_dense(shared, xb), rtol=1e-6)
+    np.testing.assert_allclose(np.array(out_a), _np_dense(shared, xa), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.array(out_b), _np_dense(shared, xb), rtol=1e-6, atol=1e-6)
 
 
 def test_nested_models_on_symbols_and_arrays():
@@ -99,7 +99,7 @@ def test_nested_models_on_symbols_and_arrays():
     assert set(outer.parameters()) == {"inner", "dense"}
     a = np.random.rand(4, 3).astype("float32")
     expected = _np_dense(outer.layers[2], _np_dense(inner.get_layer("inner_dense"), a))
-    np.testing.assert_allclose(np.array(outer(a)), expected, rtol=1e-5)
+    np.testing.assert_allclose(np.array(outer(a)), expected, rtol=1e-5, atol=1e-6)
     # the nested model keeps its own input/output
     assert inner.input is inner_in
 
@@ -114,11 +114,11 @@ def test_sub_model_from_intermediate_layers():
     got = feats(a)
     assert len(got) == 3
     np.testing.assert_allclose(np.array(got[0]), a)
-    np.testing.assert_allclose(np.array(got[1]), _np_dense(model.get_layer("h"), a), rtol=1e-5)
+    np.testing.assert_allclose(np.array(got[1]), _np_dense(model.get_layer("h"), a), rtol=1e-5, atol=1e-6)
     # and a model that starts at an intermediate tensor
     tail = keras.Model(h, y)
     hv = np.random.rand(2, 5).astype("float32")
-    np.testing.assert_allclose(np.array(tail(hv)), _np_dense(model.get_layer("y"), hv), rtol=1e-5)
+    np.testing.assert_allclose(np.array(tail(hv)), _np_dense(model.get_layer("y"), hv), rtol=1e-5, atol=1e-6)
 
 
 def test_get_layer_by_name_and_index():
@@ -168,7 +168,7 @@ def test_config_round_trip_multi_io_shared_and_nested():
     feed = {"a": np.random.rand(3, 4).astype("float32"), "b": np.random.rand(3, 4).astype("float32")}
     want, got = model(feed), clone(feed)
     for k in ("sum", "inner"):
-        np.testing.assert_allclose(np.array(got[k]), np.array(want[k]), rtol=1e-6)
+        np.testing.assert_allclose(np.array(got[k]), np.array(want[k]), rtol=1e-6, atol=1e-6)
     assert keras.models.model_from_json(model.to_json()).count_params() == model.count_params()
 
 

@@ -176,7 +176,7 @@ def test_raw_mlx_module_inside_a_layer():
     w = layer.inner.weight
     x = np.ones((1, 3), "float32")
     np.testing.assert_allclose(np.array(layer(x)), x @ np.array(w).T + np.array(layer.inner.bias),
-                               rtol=1e-6)
+                               rtol=1e-6, atol=1e-6)
 
 
 def test_unknown_constructor_argument_is_an_error():

@@ -228,7 +228,7 @@ class Layer(WeightTracking, nn.Module):
         with call_context.training_scope(training):
             outputs = self.call(*args, **kwargs)
         out_mask = None
-        if compute_mask and (mask is not None or not self.supports_masking):
+        if compute_mask:
             first = args[0] if args else next(iter(kwargs.values()), None)
             out_mask = self.compute_mask(first, mask)
         return outputs, out_mask

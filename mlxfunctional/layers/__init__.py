@@ -3,6 +3,7 @@
 from ..engine.input_layer import Input, InputLayer
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
+from .bidirectional import Bidirectional
 from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
@@ -12,6 +13,8 @@ from .depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, Separa
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
                       add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from .recurrent import GRU, LSTM, RNN, SimpleRNN
+from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 from .regularization import (ActivityRegularization, Dropout, GaussianDropout, GaussianNoise,
                              SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from .time_distributed import TimeDistributed

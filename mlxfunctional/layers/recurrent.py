@@ -1,0 +1,418 @@
+"""Recurrent layers: the generic RNN loop and SimpleRNN, GRU, LSTM.
+
+The loop runs in Python over the time axis and builds one lazy MLX graph
+(MLX has no symbolic while loop; ``unroll`` changes nothing). The input
+projection ``x @ kernel`` is one matmul over all timesteps; only the
+recurrent half of the cell runs per step, which also keeps the shape trace
+on placeholder lengths cheap.
+"""
+
+import inspect
+
+import mlx.core as mx
+import numpy as np
+
+from .. import regularizers
+from ..engine import trace
+from ..engine.input_spec import InputSpec
+from ..engine.layer import Layer
+from ..saving import registry, serialization
+from ..utils import tree
+from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+
+
+def _as_array(x, dtype):
+    if not isinstance(x, mx.array):
+        x = mx.array(np.asarray(x))
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+@registry.builtin
+class RNN(Layer):
+    """Runs a cell over the time axis of ``(batch, timesteps, features)`` inputs.
+
+    Args:
+        cell: a cell Layer with ``call(inputs, states, training=None) -> (output,
+            new_states)`` and a ``state_size`` (int or list of ints); ``output_size``
+            defaults to the first state size.
+        return_sequences: return every timestep's output ``(batch, timesteps, out)``
+            instead of the last one ``(batch, out)``.
+        return_state: also return the final states: ``[output, *states]``.
+        go_backwards: process the sequence in reverse time order; the returned
+            sequence is in that processing order (reversed), as Keras.
+        stateful: the final states of a batch are the initial states of the next
+            one (fixed batch size; ``reset_state()`` zeroes them).
+        unroll: accepted for Keras compatibility (the MLX loop is always unrolled);
+            requires a known number of timesteps, as in Keras.
+        zero_output_for_mask: masked timesteps output zeros instead of the previous
+            output.
+        activity_regularizer: regularizer applied to the outputs.
+
+    Call arguments: ``sequences``; ``initial_state`` (a list of ``(batch, size)``
+    arrays, one per state); ``mask`` (``(batch, timesteps)`` bool: a False step keeps
+    the previous states and outputs the previous output); ``training`` (enables
+    the cell's dropout).
+    """
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False,
+                 activity_regularizer=None, **kwargs):
+        if isinstance(cell, (list, tuple)):
+            raise ValueError("A list of cells (StackedRNNCells) is not supported; stack RNN "
+                             "layers with return_sequences=True instead.")
+        if not callable(getattr(cell, "call", None)) or getattr(cell, "state_size", None) is None:
+            raise ValueError("Argument `cell` should have a `call` method and a `state_size` "
+                             f"attribute (int or list of ints). Received: cell={cell!r}")
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        size = cell.state_size
+        self.state_size = list(size) if isinstance(size, (list, tuple)) else [size]
+        self.supports_masking = True
+        self.input_spec = InputSpec(min_ndim=3)
+
+    # -- building -------------------------------------------------------------
+    def build(self, sequences_shape):
+        shape = tuple(sequences_shape)
+        if len(shape) < 3 or any(isinstance(d, (tuple, list)) for d in shape):
+            raise ValueError(f'Layer "{self.name}" ({type(self).__name__}) expects inputs of '
+                             f"shape (batch, timesteps, features); received input shape {shape}.")
+        if self.unroll and shape[1] is None:
+            raise ValueError(f'Layer "{self.name}": cannot unroll a RNN if the time dimension is '
+                             f"undefined (input shape {shape}). Give Input() a fixed number of "
+                             "timesteps.")
+        if isinstance(self.cell, Layer):
+            self.cell._maybe_build((shape[0],) + shape[2:])
+        if self.stateful:
+            if shape[0] is None:
+                raise ValueError(f'Layer "{self.name}": a stateful RNN needs a fixed batch size; '
+                                 f"found a dynamic one (input shape {shape}). Pass batch_size "
+                                 "to Input().")
+            self._stateful_batch = shape[0]
+            self.reset_state()
+        self.built = True
+
+    # -- states ---------------------------------------------------------------
+    def get_initial_state(self, batch_size, dtype=mx.float32):
+        make = getattr(self.cell, "get_initial_state", None)
+        if make is not None:
+            states = make(batch_size=batch_size, dtype=dtype) \
+                if "dtype" in inspect.signature(make).parameters else make(batch_size=batch_size)
+            return list(states) if isinstance(states, (list, tuple)) else [states]
+        return [mx.zeros((batch_size, s), dtype=dtype) for s in self.state_size]
+
+    @property
+    def states(self):
+        """The carried states of a stateful layer (None otherwise)."""
+        if not self.stateful or "_rnn_state_0" not in self:
+            return None
+        return [self[f"_rnn_state_{i}"] for i in range(len(self.state_size))]
+
+    def _store_states(self, values):
+        # Private arrays: out of weights/parameters() but in the module state, so
+        # a compiled step that captures `model.state` carries them across batches.
+        for i, v in enumerate(values):
+            setattr(self, f"_rnn_state_{i}", mx.stop_gradient(v))
+
+    def reset_state(self, states=None):
+        """Zeroes the states of a stateful layer, or sets them to ``states``."""
+        if not self.stateful:
+            raise AttributeError(f'Layer "{self.name}" must be stateful (stateful=True).')
+        if states is None:
+            batch = self.states[0].shape[0] if self.states is not None else \
+                getattr(self, "_stateful_batch", None)
+            if batch is None:  # not built yet: build() creates zero states
+                return
+            self._store_states(self.get_initial_state(batch, mx.float32))
+        else:
+            states = states if isinstance(states, (list, tuple)) else [states]
+            batch = np.shape(states[0])[0]
+            self._store_states(self._check_states(states, batch, mx.float32, "reset_state"))
+
+    reset_states = reset_state
+
+    def _check_states(self, states, batch, dtype, what):
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        if len(states) != len(self.state_size):
+            raise ValueError(f'Layer "{self.name}" has {len(self.state_size)} state(s) '
+                             f"(state_size={self.state_size}), but {what} received "
+                             f"{len(states)}.")
+        out = []
+        for s, size in zip(states, self.state_size):
+            s = _as_array(s, dtype)
+            if tuple(s.shape) != (batch, size):
+                raise ValueError(f'Layer "{self.name}": {what} has a state of shape '
+                                 f"{tuple(s.shape)}; expected {(batch, size)} (batch, state_size).")
+            out.append(s)
+        return out
+
+    # -- running --------------------------------------------------------------
+    def _step_function(self, sequences, training):
+        """``(inputs_by_time, step)``: per-timestep inputs and ``step(x_t, states)``.
+
+        Cells with ``project_inputs``/``step`` (the built-in ones) get their input
+        matmul for all timesteps at once; other cells run ``call`` per step.
+        """
+        cell = self.cell
+        if hasattr(cell, "project_inputs") and hasattr(cell, "step"):
+            input_masks, recurrent_masks = cell.dropout_masks(
+                sequences.shape[0], sequences.shape[-1], training, sequences.dtype)
+            xs = cell.project_inputs(sequences, input_masks)
+
+            def step(x_t, states):
+                return cell.step(x_t, states, recurrent_masks)
+        else:
+            xs = sequences
+            kwargs = {"training": training} \
+                if "training" in inspect.signature(cell.call).parameters else {}
+
+            def step(x_t, states):
+                output, new = cell.call(x_t, states, **kwargs)
+                return output, list(new) if isinstance(new, (list, tuple)) else [new]
+        return mx.swapaxes(xs, 0, 1), step
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        if sequences.ndim < 3:
+            raise ValueError(f'Layer "{self.name}" expects inputs of shape (batch, timesteps, '
+                             f"features); received shape {tuple(sequences.shape)}.")
+        batch, steps = sequences.shape[0], sequences.shape[1]
+        if steps == 0:
+            raise ValueError(f'Layer "{self.name}" received a sequence with 0 timesteps.')
+        if initial_state is not None:
+            states = self._check_states(initial_state, batch, sequences.dtype, "initial_state")
+        elif self.stateful:
+            states = [s.astype(sequences.dtype) for s in self.states]
+            if states[0].shape[0] != batch:
+                raise ValueError(f'Layer "{self.name}" is stateful with batch size '
+                                 f"{states[0].shape[0]}; received a batch of {batch}.")
+        else:
+            states = self.get_initial_state(batch, sequences.dtype)
+        if mask is not None:
+            mask = tree.flatten(mask)[0]
+            mask = _as_array(mask, mx.bool_)
+            if tuple(mask.shape) != (batch, steps):
+                raise ValueError(f'Layer "{self.name}": the mask must have shape (batch, '
+                                 f"timesteps) = {(batch, steps)}; received {tuple(mask.shape)}.")
+        if self.go_backwards:
+            sequences = sequences[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
+
+        xs, step = self._step_function(sequences, training)
+        outputs, output = [], None
+        for t in range(steps):
+            new_output, new_states = step(xs[t], states)
+            if mask is not None:
+                # A masked sample keeps its states and repeats its previous output.
+                keep = mask[:, t:t + 1]
+                new_states = [mx.where(keep.reshape(keep.shape + (1,) * (s.ndim - 2)), n, s)
+                              for n, s in zip(new_states, states)]
+                fallback = output if output is not None and not self.zero_output_for_mask \
+                    else mx.zeros_like(new_output)
+                new_output = mx.where(keep.reshape(keep.shape + (1,) * (new_output.ndim - 2)),
+                                      new_output, fallback)
+            states, output = new_states, new_output
+            if self.return_sequences:
+                outputs.append(output)
+
+        if self.stateful and not trace.in_trace():
+            self._store_states(states)
+        result = mx.stack(outputs, axis=1) if self.return_sequences else output
+        result = [result] + list(states) if self.return_state else result
+        if self.activity_regularizer is not None:
+            for y in tree.flatten(result):
+                self.add_loss(self.activity_regularizer(y))
+        return result
+
+    def compute_mask(self, inputs, mask=None):
+        mask = tree.flatten(mask)[0] if mask is not None else None
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(self.state_size)
+        return output_mask
+
+    # -- config ---------------------------------------------------------------
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            return_sequences=self.return_sequences,
+            return_state=self.return_state,
+            go_backwards=self.go_backwards,
+            stateful=self.stateful,
+            unroll=self.unroll,
+            zero_output_for_mask=self.zero_output_for_mask,
+            cell=serialization.serialize_layer(self.cell),
+        )
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        cell = serialization.deserialize_layer(config.pop("cell"), custom_objects)
+        return cls(cell, **config)
+
+
+_CELL_ATTRIBUTES = (
+    "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+    "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer",
+    "recurrent_regularizer", "bias_regularizer", "kernel_constraint", "recurrent_constraint",
+    "bias_constraint", "dropout", "recurrent_dropout", "reset_after", "seed",
+)
+_LAYER_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_size",
+                 "batch_input_shape", "input_dim")
+
+
+class _CellRNN(RNN):
+    """An RNN whose cell is made from the layer's own arguments (SimpleRNN/GRU/LSTM).
+
+    The cell's arguments read through as the layer's attributes (``lstm.units``),
+    and the config is flat (no ``cell`` entry), as Keras'.
+    """
+
+    _cell_class = None
+    _cell_name = None
+
+    def __init__(self, cell_args, rnn_args, kwargs):
+        kwargs = dict(kwargs)
+        kwargs.pop("use_cudnn", None)  # no cuDNN path in MLX
+        kwargs.pop("implementation", None)
+        if kwargs.pop("time_major", False):
+            raise ValueError("time_major=True is not supported; inputs are (batch, time, ...).")
+        layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_KWARGS if k in kwargs}
+        rnn_args.update(kwargs)  # zero_output_for_mask; unknown names fail in RNN/Layer
+        cell = self._cell_class(name=self._cell_name, dtype=layer_kwargs.get("dtype"),
+                                trainable=layer_kwargs.get("trainable", True), **cell_args)
+        super().__init__(cell, **rnn_args, **layer_kwargs)
+        self.input_spec = InputSpec(ndim=3)
+
+    def __getattr__(self, key):
+        if key in _CELL_ATTRIBUTES and "cell" in self:
+            return getattr(self["cell"], key)
+        return super().__getattr__(key)
+
+    def get_config(self):
+        config = super().get_config()
+        cell_config = config.pop("cell")["config"]
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        config.update(cell_config)
+        config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
+def _split_args(values, cell_keys):
+    """Splits a constructor's ``locals()`` into cell arguments and RNN arguments."""
+    cell = {k: values[k] for k in cell_keys}
+    rnn = {k: values[k] for k in ("return_sequences", "return_state", "go_backwards",
+                                  "stateful", "unroll", "activity_regularizer")}
+    return cell, rnn, values["kwargs"]
+
+
+_COMMON = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
+           "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+           "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout",
+           "recurrent_dropout", "seed")
+
+@registry.builtin
+class SimpleRNN(_CellRNN):
+    """Fully-connected RNN: ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel
+    + bias)`` over the sequence (cell: ``SimpleRNNCell``).
+
+    Args: units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+    recurrent_initializer="orthogonal", bias_initializer="zeros",
+    kernel/recurrent/bias_regularizer, activity_regularizer,
+    kernel/recurrent/bias_constraint, dropout=0.0, recurrent_dropout=0.0, the ``RNN``
+    arguments return_sequences, return_state, go_backwards, stateful, unroll (and
+    zero_output_for_mask), seed=None. ``return_state`` gives ``[output, h]``.
+
+    Weights (``cell``): kernel ``(features, units)``, recurrent_kernel ``(units, units)``,
+    bias ``(units,)``.
+    """
+
+    _cell_class = SimpleRNNCell
+    _cell_name = "simple_rnn_cell"
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+        super().__init__(*_split_args(locals(), _COMMON))
+
+
+@registry.builtin
+class GRU(_CellRNN):
+    """Gated recurrent unit over the sequence (cell: ``GRUCell``, gates ``[z, r, h]``).
+
+    Args: units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+    kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+    bias_initializer="zeros", kernel/recurrent/bias_regularizer, activity_regularizer,
+    kernel/recurrent/bias_constraint, dropout=0.0, recurrent_dropout=0.0, seed=None,
+    reset_after=True (reset gate applied after the recurrent matmul, separate input
+    and recurrent biases), use_cudnn (ignored), and the ``RNN`` arguments
+    return_sequences, return_state, go_backwards, stateful, unroll (and
+    zero_output_for_mask). ``return_state`` gives ``[output, h]``.
+
+    Weights (``cell``): kernel ``(features, 3 * units)``, recurrent_kernel
+    ``(units, 3 * units)``, bias ``(2, 3 * units)`` (``(3 * units,)`` when
+    ``reset_after=False``).
+    """
+
+    _cell_class = GRUCell
+    _cell_name = "gru_cell"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, reset_after=True, **kwargs):
+        super().__init__(*_split_args(locals(),
+                                      _COMMON + ("recurrent_activation", "reset_after")))
+
+
+@registry.builtin
+class LSTM(_CellRNN):
+    """Long short-term memory over the sequence (cell: ``LSTMCell``, gates
+    ``[i, f, c, o]``).
+
+    Args: units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+    kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+    bias_initializer="zeros", unit_forget_bias=True (forget-gate bias starts at 1),
+    kernel/recurrent/bias_regularizer, activity_regularizer,
+    kernel/recurrent/bias_constraint, dropout=0.0, recurrent_dropout=0.0, seed=None,
+    use_cudnn (ignored), and the ``RNN`` arguments return_sequences, return_state,
+    go_backwards, stateful, unroll (and zero_output_for_mask). ``return_state``
+    gives ``[output, h, c]``.
+
+    Weights (``cell``): kernel ``(features, 4 * units)``, recurrent_kernel
+    ``(units, 4 * units)``, bias ``(4 * units,)``.
+    """
+
+    _cell_class = LSTMCell
+    _cell_name = "lstm_cell"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 **kwargs):
+        super().__init__(*_split_args(locals(),
+                                      _COMMON + ("recurrent_activation", "unit_forget_bias")))
