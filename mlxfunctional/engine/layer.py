@@ -224,6 +224,8 @@ class Layer(WeightTracking, nn.Module):
             kwargs.pop("training")
         if has_mask and mask is not None and kwargs.get("mask") is None:
             kwargs["mask"] = mask
+        elif not has_mask and "mask" in kwargs and not has_kwargs:
+            mask = kwargs.pop("mask")  # as Keras: a call without `mask` never sees one
         self._activity_losses = []
         with call_context.training_scope(training):
             outputs = self.call(*args, **kwargs)

@@ -13,10 +13,19 @@ from .depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, Separa
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
                       add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D,
+                      AvgPool2D, AvgPool3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+                      GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D,
+                      GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D,
+                      GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
+                      MaxPooling1D, MaxPooling2D, MaxPooling3D)
 from .recurrent import GRU, LSTM, RNN, SimpleRNN
 from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 from .regularization import (ActivityRegularization, Dropout, GaussianDropout, GaussianNoise,
                              SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+from .reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatten, Permute, RepeatVector,
+                        Reshape, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D,
+                        ZeroPadding2D, ZeroPadding3D)
 from .time_distributed import TimeDistributed
 
 # Keras' aliases

@@ -1,0 +1,3 @@
+"""Ready-made architectures."""
+
+from .vgg19 import VGG19
