@@ -223,3 +223,18 @@ def test_subclassed_model_guide_11():
     lines = []
     mlp.summary(print_fn=lines.append)
     assert lines[-4] == "Total params: 2,762"
+
+
+def test_subclassed_model_build_creates_weights_without_data():
+    class Two(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d1 = layers.Dense(8)
+            self.d2 = layers.Dense(2)
+
+        def call(self, x):
+            return self.d2(self.d1(x))
+
+    model = Two()
+    model.build((None, 4))
+    assert model.count_params() == 4 * 8 + 8 + 8 * 2 + 2

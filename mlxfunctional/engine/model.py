@@ -4,8 +4,14 @@
 ``Model`` and writing ``call`` gives a subclassed model, as in Keras.
 """
 
+import mlx.core as mx
+
 from ..saving import registry
 from .layer import Layer
+
+
+def _zeros(shape):
+    return mx.zeros(tuple(1 if d is None else d for d in shape))
 
 
 @registry.builtin
@@ -26,6 +32,22 @@ class Model(Layer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(**kwargs)
+
+    def build(self, input_shape=None):
+        """Builds a subclassed model's layers by running ``call`` once, lazily.
+
+        The run is on placeholder arrays (``None`` sizes become 1) that are never
+        evaluated, so it costs no computation.
+        """
+        self.built = True
+        if input_shape is None or type(self).call is Layer.call:
+            return
+        if isinstance(input_shape, dict):
+            self({k: _zeros(v) for k, v in input_shape.items()})
+        elif all(d is None or isinstance(d, int) for d in input_shape):
+            self(_zeros(input_shape))
+        else:
+            self([_zeros(s) for s in input_shape])
 
     @property
     def layers(self):
