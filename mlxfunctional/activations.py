@@ -9,7 +9,7 @@ import math
 
 import mlx.core as mx
 
-from mlxfunctional.initializers import _deserialize_object, _get_object, _serialize_object
+from mlxfunctional._resolve import deserialize_object, get_object, serialize_object
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
@@ -202,16 +202,16 @@ def serialize(activation):
     """Function -> its name (``"relu"``; ``swish`` -> ``"silu"``, custom -> registered name)."""
     if activation in _FUNCTIONS:
         return activation.__name__
-    return _serialize_object(activation, "activation")
+    return serialize_object(activation, "activation")
 
 
 def deserialize(config, custom_objects=None):
     """A name (or ``{"class_name": ..., "config": ...}`` dict) -> the activation."""
-    return _deserialize_object(config, ALL_OBJECTS, custom_objects, "activation")
+    return deserialize_object(config, ALL_OBJECTS, custom_objects, "activation")
 
 
 def get(identifier):
     """None -> linear; a name, dict or callable -> the activation callable."""
     if identifier is None:
         return linear
-    return _get_object(identifier, ALL_OBJECTS, "activation")
+    return get_object(identifier, ALL_OBJECTS, "activation")

@@ -8,9 +8,8 @@ constrains each output unit's incoming weight vector; for a conv kernel
 
 import mlx.core as mx
 
-from mlxfunctional.backend import to_snake_case
-from mlxfunctional.initializers import _deserialize_object, _get_object, _serialize_object
-from mlxfunctional.saving import registry
+from mlxfunctional._resolve import (builtin_objects, deserialize_object, get_object,
+                                    serialize_object)
 
 _EPSILON = 1e-7
 
@@ -114,26 +113,19 @@ min_max_norm = MinMaxNorm
 non_neg = NonNeg
 unit_norm = UnitNorm
 
-_CLASSES = (Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm)
-for _cls in _CLASSES:
-    registry.register_builtin(_cls)
-
-ALL_OBJECTS = {cls.__name__: cls for cls in _CLASSES}
-ALL_OBJECTS.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
+ALL_OBJECTS = builtin_objects((Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm))
 
 
 def serialize(constraint):
     """Constraint -> ``{"class_name": ..., "config": {...}}`` (a function -> its name)."""
-    return _serialize_object(constraint, "constraint")
+    return serialize_object(constraint, "constraint")
 
 
 def deserialize(config, custom_objects=None):
     """Inverse of :func:`serialize`; also takes a name such as ``"max_norm"``."""
-    return _deserialize_object(config, ALL_OBJECTS, custom_objects, "constraint")
+    return deserialize_object(config, ALL_OBJECTS, custom_objects, "constraint")
 
 
 def get(identifier):
     """None, a name, a config dict, a Constraint or a callable -> a constraint (or None)."""
-    if identifier is None:
-        return None
-    return _get_object(identifier, ALL_OBJECTS, "constraint")
+    return get_object(identifier, ALL_OBJECTS, "constraint")

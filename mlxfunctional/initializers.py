@@ -5,9 +5,6 @@ Every initializer is called as ``init(shape, dtype=None)`` and returns a lazy
 ``(*kernel, in, out)``. With an integer ``seed`` an initializer returns the
 same values on every call (``mx.random.key(seed)``); without one it draws from
 MLX's global random state.
-
-The private ``_get_object`` / ``_serialize_object`` / ``_deserialize_object``
-helpers at the bottom are shared by activations, regularizers and constraints.
 """
 
 import math
@@ -15,8 +12,9 @@ import math
 import mlx.core as mx
 import numpy as np
 
-from mlxfunctional.backend import is_float_dtype, mlx_dtype, to_snake_case
-from mlxfunctional.saving import registry
+from mlxfunctional._resolve import (builtin_objects, deserialize_object, get_object,
+                                    serialize_object)
+from mlxfunctional.backend import is_float_dtype, mlx_dtype
 
 
 def compute_fans(shape):
@@ -330,105 +328,25 @@ class IdentityInitializer(Initializer):
 Orthogonal = OrthogonalInitializer
 Identity = IdentityInitializer
 
-_CLASSES = (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
-            VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform,
-            LecunNormal, LecunUniform, OrthogonalInitializer, IdentityInitializer)
-for _cls in _CLASSES:
-    registry.register_builtin(_cls)
-
-ALL_OBJECTS = {cls.__name__: cls for cls in _CLASSES}
-ALL_OBJECTS.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
+ALL_OBJECTS = builtin_objects((
+    Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
+    GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform,
+    OrthogonalInitializer, IdentityInitializer))
 ALL_OBJECTS.update({"Orthogonal": Orthogonal, "orthogonal": Orthogonal, "Identity": Identity,
                     "identity": Identity, "uniform": RandomUniform, "normal": RandomNormal,
                     "zero": Zeros, "one": Ones})
 
 
-# ---- shared get / serialize / deserialize machinery -------------------------------
-
-def _resolve(name, module_objects, custom_objects, kind):
-    """Name -> object: this module's built-ins first, then the registry.
-
-    Only dictionary lookups; nothing is imported by name. A package object from
-    another module (say a layer class asked for as an initializer) is refused.
-    """
-    if name in module_objects:
-        return module_objects[name]
-    obj = registry.get_registered_object(name, custom_objects)
-    foreign = (obj is not None
-               and getattr(obj, "__module__", "").startswith("mlxfunctional.")
-               and obj not in (custom_objects or {}).values())
-    if obj is None or foreign:
-        known = ", ".join(sorted(module_objects))
-        raise ValueError(f"{registry.unknown_object_error(name, kind)} Known {kind}s: {known}.")
-    return obj
-
-
-def _deserialize_object(config, module_objects, custom_objects, kind):
-    """A name string or ``{"class_name", "config"}`` dict -> the object.
-
-    Classes are instantiated (``from_config`` for a dict, no arguments for a
-    bare name); functions are returned as they are.
-    """
-    if config is None:
-        return None
-    if isinstance(config, str):
-        obj = _resolve(config, module_objects, custom_objects, kind)
-        return obj() if isinstance(obj, type) else obj
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not deserialize {kind} from {config!r}: expected a name "
-                         "string or a dict with 'class_name' and 'config'.")
-    inner = config.get("config") or {}
-    name = config.get("registered_name") or config["class_name"]
-    if config["class_name"] == "function":  # Keras 3 form of a serialized function
-        name = config.get("registered_name") or inner
-    obj = _resolve(name, module_objects, custom_objects, kind)
-    if not isinstance(obj, type):
-        return obj
-    if not isinstance(inner, dict):
-        raise ValueError(f"The config of {kind} {name!r} must be a dict. Received: {inner!r}")
-    return obj.from_config(inner) if hasattr(obj, "from_config") else obj(**inner)
-
-
-def _serialize_object(obj, kind):
-    """Function or class -> its registered name; instance -> {"class_name", "config"}."""
-    if obj is None:
-        return None
-    if isinstance(obj, type) or not hasattr(obj, "get_config"):
-        name = registry.get_registered_name(obj)
-        if name == "<lambda>":
-            raise ValueError(f"Cannot serialize a lambda {kind}. Define a named function "
-                             "and register it with @register_serializable().")
-        return name
-    return {"class_name": registry.get_registered_name(type(obj)), "config": obj.get_config()}
-
-
-def _get_object(identifier, module_objects, kind):
-    """Name, config dict, class or callable -> a callable ``kind``."""
-    if isinstance(identifier, (str, dict)):
-        obj = _deserialize_object(identifier, module_objects, None, kind)
-    else:
-        obj = identifier
-    if isinstance(obj, type):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}")
-    return obj
-
-
-# ---- public module functions -------------------------------------------------------
-
 def serialize(initializer):
     """Initializer -> ``{"class_name": ..., "config": {...}}`` (a function -> its name)."""
-    return _serialize_object(initializer, "initializer")
+    return serialize_object(initializer, "initializer")
 
 
 def deserialize(config, custom_objects=None):
     """Inverse of :func:`serialize`; also takes a name such as ``"glorot_uniform"``."""
-    return _deserialize_object(config, ALL_OBJECTS, custom_objects, "initializer")
+    return deserialize_object(config, ALL_OBJECTS, custom_objects, "initializer")
 
 
 def get(identifier):
     """None, a name, a config dict, an Initializer or a callable -> an initializer (or None)."""
-    if identifier is None:
-        return None
-    return _get_object(identifier, ALL_OBJECTS, "initializer")
+    return get_object(identifier, ALL_OBJECTS, "initializer")

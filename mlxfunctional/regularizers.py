@@ -8,9 +8,8 @@ import math
 
 import mlx.core as mx
 
-from mlxfunctional.backend import to_snake_case
-from mlxfunctional.initializers import _deserialize_object, _get_object, _serialize_object
-from mlxfunctional.saving import registry
+from mlxfunctional._resolve import (builtin_objects, deserialize_object, get_object,
+                                    serialize_object)
 
 
 def _non_negative(value, name):
@@ -141,27 +140,20 @@ l2 = L2
 l1_l2 = L1L2
 orthogonal_regularizer = OrthogonalRegularizer
 
-_CLASSES = (Regularizer, L1, L2, L1L2, OrthogonalRegularizer)
-for _cls in _CLASSES:
-    registry.register_builtin(_cls)
-
-ALL_OBJECTS = {cls.__name__: cls for cls in _CLASSES}
-ALL_OBJECTS.update({to_snake_case(cls.__name__): cls for cls in _CLASSES})
+ALL_OBJECTS = builtin_objects((Regularizer, L1, L2, L1L2, OrthogonalRegularizer))
 ALL_OBJECTS.update({"l1_l2": L1L2})
 
 
 def serialize(regularizer):
     """Regularizer -> ``{"class_name": ..., "config": {...}}`` (a function -> its name)."""
-    return _serialize_object(regularizer, "regularizer")
+    return serialize_object(regularizer, "regularizer")
 
 
 def deserialize(config, custom_objects=None):
     """Inverse of :func:`serialize`; also takes a name such as ``"l2"``."""
-    return _deserialize_object(config, ALL_OBJECTS, custom_objects, "regularizer")
+    return deserialize_object(config, ALL_OBJECTS, custom_objects, "regularizer")
 
 
 def get(identifier):
     """None, a name, a config dict, a Regularizer or a callable -> a regularizer (or None)."""
-    if identifier is None:
-        return None
-    return _get_object(identifier, ALL_OBJECTS, "regularizer")
+    return get_object(identifier, ALL_OBJECTS, "regularizer")

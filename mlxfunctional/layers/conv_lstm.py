@@ -3,12 +3,13 @@
 import mlx.core as mx
 import numpy as np
 
-from .. import activations, constraints, initializers, regularizers
+from .. import initializers
 from ..engine import trace
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..saving import registry
 from ..utils import tree
+from . import common
 
 
 def _as_tuple(value, rank, name):
@@ -100,20 +101,15 @@ class ConvLSTM(Layer):
         for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={rate!r}")
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        common.set_objects(
+            self, activation=activation, recurrent_activation=recurrent_activation,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
@@ -168,18 +164,14 @@ class ConvLSTM(Layer):
         out_spatial = self._output_spatial(input_shape[2:-1], input_shape)
         # Keras kernels (*k, in, 4 * filters) are stored (4 * filters, *k, in) for conv_general.
         perm = (self.rank + 1,) + tuple(range(self.rank + 1))
-        self.kernel = self.add_weight(
-            shape=self.kernel_size + (channels, 4 * self.filters), name="kernel",
-            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint, storage_perm=perm)
-        self.recurrent_kernel = self.add_weight(
-            shape=self.kernel_size + (self.filters, 4 * self.filters), name="recurrent_kernel",
-            initializer=self.recurrent_initializer, regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint, storage_perm=perm)
+        self.kernel = common.add_weight(
+            self, "kernel", self.kernel_size + (channels, 4 * self.filters), storage_perm=perm)
+        self.recurrent_kernel = common.add_weight(
+            self, "recurrent_kernel", self.kernel_size + (self.filters, 4 * self.filters),
+            arg="recurrent", storage_perm=perm)
         if self.use_bias:
-            self.bias = self.add_weight(
-                shape=(4 * self.filters,), name="bias", initializer=self._bias_init(),
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+            self.bias = common.add_weight(self, "bias", (4 * self.filters,),
+                                          initializer=self._bias_init())
         self.input_spec = InputSpec(ndim=self.rank + 3, axes={-1: channels})
         if self.stateful:
             if input_shape[0] is None or None in out_spatial:
@@ -317,10 +309,7 @@ class ConvLSTM(Layer):
             self._set_states([h, c])
         output = mx.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         result = (output, h, c) if self.return_state else output
-        if self.activity_regularizer is not None:
-            for y in tree.flatten(result):
-                self.add_loss(self.activity_regularizer(y))
-        return result
+        return common.add_activity_loss(self, result)
 
     def _recurrent_padding(self):
         pads = [_same_padding(k, k, 1, 1) for k in self.kernel_size]
@@ -339,29 +328,15 @@ class ConvLSTM(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
-            padding=self.padding, data_format=self.data_format,
-            dilation_rate=self.dilation_rate,
-            activation=activations.serialize(self.activation),
-            recurrent_activation=activations.serialize(self.recurrent_activation),
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            recurrent_initializer=initializers.serialize(self.recurrent_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            unit_forget_bias=self.unit_forget_bias,
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            recurrent_regularizer=regularizers.serialize(self.recurrent_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            recurrent_constraint=constraints.serialize(self.recurrent_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout, seed=self.seed,
-            return_sequences=self.return_sequences, return_state=self.return_state,
-            go_backwards=self.go_backwards, stateful=self.stateful, unroll=self.unroll,
-            zero_output_for_mask=self.zero_output_for_mask,
-        )
+        config.update(common.config_values(
+            self, "filters", "kernel_size", "strides", "padding", "data_format",
+            "dilation_rate", "activation", "recurrent_activation", "use_bias",
+            "kernel_initializer", "recurrent_initializer", "bias_initializer",
+            "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer",
+            "bias_regularizer", "activity_regularizer", "kernel_constraint",
+            "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "seed",
+            "return_sequences", "return_state", "go_backwards", "stateful", "unroll",
+            "zero_output_for_mask"))
         return config
 
 

@@ -7,11 +7,10 @@ in_channels)`` for ``mx.conv_general``.
 
 import mlx.core as mx
 
-from .. import activations, constraints, initializers, regularizers
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..saving import registry
-from . import conv_utils
+from . import common, conv_utils
 
 
 class BaseConvTranspose(Layer):
@@ -34,15 +33,12 @@ class BaseConvTranspose(Layer):
             output_padding, rank, "output_padding", allow_zero=True)
         self.data_format = conv_utils.normalize_data_format(data_format)
         self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
-        self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        common.set_objects(
+            self, activation=activation, kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         if self.filters <= 0:
             raise ValueError("Invalid value for argument `filters`. Expected a strictly "
                              f"positive value. Received filters={filters}.")
@@ -59,16 +55,11 @@ class BaseConvTranspose(Layer):
     def build(self, input_shape):
         conv_utils.check_rank(self, input_shape, self.rank)
         channels = conv_utils.input_channels(self, input_shape)
-        self.kernel = self.add_weight(
-            shape=self.kernel_size + (self.filters, channels), name="kernel",
-            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+        self.kernel = common.add_weight(
+            self, "kernel", self.kernel_size + (self.filters, channels),
             storage_perm=(self.rank,) + tuple(range(self.rank)) + (self.rank + 1,))
         if self.use_bias:
-            self.bias = self.add_weight(shape=(self.filters,), name="bias",
-                                        initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = common.add_weight(self, "bias", (self.filters,))
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
         self.built = True
 
@@ -81,35 +72,15 @@ class BaseConvTranspose(Layer):
                             padding=([p[0] for p in pads], [p[1] for p in pads]),
                             kernel_dilation=self.dilation_rate, input_dilation=self.strides,
                             flip=True)
-        if self.use_bias:
-            x = x + self.bias
-        x = self.activation(x)
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(x))
-        return x
+        return common.bias_activation(self, x)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            # Keras 3 leaves output_padding out of the config (the output shape then
-            # changes on reload); it is kept here.
-            output_padding=self.output_padding,
-            data_format=self.data_format,
-            dilation_rate=self.dilation_rate,
-            activation=activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-        )
+        # Keras 3 leaves output_padding out of the config (the output shape then
+        # changes on reload); it is kept here.
+        config.update(common.config_values(
+            self, "filters", "kernel_size", "strides", "padding", "output_padding",
+            "data_format", "dilation_rate", *common.KERNEL_BIAS_ARGS))
         return config
 
 

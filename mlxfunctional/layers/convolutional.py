@@ -7,11 +7,10 @@ for ``get_weights``/``set_weights`` and are stored as MLX's
 ``mx.conv_general``; see ``conv_utils``.
 """
 
-from .. import activations, constraints, initializers, regularizers
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..saving import registry
-from . import conv_utils
+from . import common, conv_utils
 
 
 class BaseConv(Layer):
@@ -33,15 +32,12 @@ class BaseConv(Layer):
         self.data_format = conv_utils.normalize_data_format(data_format)
         self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
         self.groups = int(groups)
-        self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        common.set_objects(
+            self, activation=activation, kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         if self.filters <= 0:
             raise ValueError("Invalid value for argument `filters`. Expected a strictly "
                              f"positive value. Received filters={filters}.")
@@ -64,16 +60,11 @@ class BaseConv(Layer):
                 f"channels (full input shape is {tuple(input_shape)})."
             )
         conv_utils.check_output_size(self, input_shape)
-        self.kernel = self.add_weight(
-            shape=self.kernel_size + (channels // self.groups, self.filters), name="kernel",
-            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+        self.kernel = common.add_weight(
+            self, "kernel", self.kernel_size + (channels // self.groups, self.filters),
             storage_perm=conv_utils.kernel_storage_perm(self.rank))
         if self.use_bias:
-            self.bias = self.add_weight(shape=(self.filters,), name="bias",
-                                        initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = common.add_weight(self, "bias", (self.filters,))
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
         self.built = True
 
@@ -81,33 +72,13 @@ class BaseConv(Layer):
         pad_lo, pad_hi = conv_utils.conv_pads(self, inputs.shape)
         x = conv_utils.grouped_conv(inputs, self.kernel, self.strides, (pad_lo, pad_hi),
                                     self.dilation_rate, self.groups)
-        if self.use_bias:
-            x = x + self.bias
-        x = self.activation(x)
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(x))
-        return x
+        return common.bias_activation(self, x)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            data_format=self.data_format,
-            dilation_rate=self.dilation_rate,
-            groups=self.groups,
-            activation=activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-        )
+        config.update(common.config_values(
+            self, "filters", "kernel_size", "strides", "padding", "data_format",
+            "dilation_rate", "groups", *common.KERNEL_BIAS_ARGS))
         return config
 
 

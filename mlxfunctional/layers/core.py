@@ -4,10 +4,11 @@ import inspect
 
 import mlx.core as mx
 
-from .. import activations, constraints, initializers, regularizers
+from .. import activations
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer, _is_plain
 from ..saving import registry
+from . import common
 
 
 @registry.builtin
@@ -32,15 +33,12 @@ class Dense(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
-        self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        common.set_objects(
+            self, activation=activation, kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
 
@@ -51,43 +49,21 @@ class Dense(Layer):
                 f'Layer "{self.name}" needs a known last input dimension; received input '
                 f"shape {tuple(input_shape)}."
             )
-        self.kernel = self.add_weight(shape=(input_dim, self.units), name="kernel",
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self.kernel = common.add_weight(self, "kernel", (input_dim, self.units))
         if self.use_bias:
-            self.bias = self.add_weight(shape=(self.units,), name="bias",
-                                        initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = common.add_weight(self, "bias", (self.units,))
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
 
     def call(self, inputs):
-        if self.use_bias:
-            x = mx.addmm(self.bias, inputs, self.kernel) if inputs.ndim == 2 else \
-                inputs @ self.kernel + self.bias
-        else:
-            x = inputs @ self.kernel
-        x = self.activation(x)
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(x))
-        return x
+        if self.use_bias and inputs.ndim == 2:  # bias + inputs @ kernel in one op
+            x = self.activation(mx.addmm(self.bias, inputs, self.kernel))
+            return common.add_activity_loss(self, x)
+        return common.bias_activation(self, inputs @ self.kernel)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            units=self.units,
-            activation=activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-        )
+        config.update(common.config_values(self, "units", *common.KERNEL_BIAS_ARGS))
         return config
 
 
@@ -156,10 +132,10 @@ class Embedding(Layer):
             )
         self.input_dim = int(input_dim)
         self.output_dim = int(output_dim)
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        common.set_objects(self, embeddings_initializer=embeddings_initializer,
+                           embeddings_regularizer=embeddings_regularizer,
+                           activity_regularizer=activity_regularizer,
+                           embeddings_constraint=embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         # The engine asks compute_mask of a layer that does not support masking
         # on every call; that is what a layer creating a mask needs.
@@ -171,20 +147,13 @@ class Embedding(Layer):
     def build(self, input_shape=None):
         if self.built:
             return
-        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
-                                          name="embeddings",
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint)
+        self.embeddings = common.add_weight(self, "embeddings", (self.input_dim, self.output_dim))
         self.built = True
 
     def call(self, inputs):
         if inputs.dtype not in (mx.int32, mx.int64):
             inputs = inputs.astype(mx.int32)
-        outputs = mx.take(self.embeddings, inputs, axis=0)
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(outputs))
-        return outputs
+        return common.add_activity_loss(self, mx.take(self.embeddings, inputs, axis=0))
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
@@ -193,15 +162,9 @@ class Embedding(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            input_dim=self.input_dim,
-            output_dim=self.output_dim,
-            embeddings_initializer=initializers.serialize(self.embeddings_initializer),
-            embeddings_regularizer=regularizers.serialize(self.embeddings_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            embeddings_constraint=constraints.serialize(self.embeddings_constraint),
-            mask_zero=self.mask_zero,
-        )
+        config.update(common.config_values(
+            self, "input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer",
+            "activity_regularizer", "embeddings_constraint", "mask_zero"))
         return config
 
 

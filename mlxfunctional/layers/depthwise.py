@@ -9,11 +9,10 @@ the kernel is stored ``(in, dm, *kernel_size)`` so the weight is a free reshape.
 
 import mlx.core as mx
 
-from .. import activations, constraints, initializers, regularizers
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..saving import registry
-from . import conv_utils
+from . import common, conv_utils
 
 
 def _depthwise_storage_perm(rank):
@@ -36,12 +35,11 @@ class _DepthwiseBase(Layer):
         self.depth_multiplier = int(depth_multiplier)
         self.data_format = conv_utils.normalize_data_format(data_format)
         self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
-        self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.bias_constraint = constraints.get(bias_constraint)
+        common.set_objects(self, activation=activation, bias_initializer=bias_initializer,
+                           bias_regularizer=bias_regularizer,
+                           activity_regularizer=activity_regularizer,
+                           bias_constraint=bias_constraint)
         if self.depth_multiplier <= 0:
             raise ValueError("Invalid value for argument `depth_multiplier`. Expected a "
                              f"strictly positive value. Received "
@@ -56,17 +54,10 @@ class _DepthwiseBase(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
         return channels
 
-    def _add_depthwise_kernel(self, name, channels, initializer, regularizer, constraint):
-        return self.add_weight(shape=self.kernel_size + (channels, self.depth_multiplier),
-                               name=name, initializer=initializer, regularizer=regularizer,
-                               constraint=constraint,
-                               storage_perm=_depthwise_storage_perm(self.rank))
-
-    def _add_bias(self, size):
-        self.bias = self.add_weight(shape=(size,), name="bias",
-                                    initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer,
-                                    constraint=self.bias_constraint)
+    def _add_depthwise_kernel(self, name, channels):
+        """The depthwise kernel (``depthwise_*`` arguments), named ``name``."""
+        return common.add_weight(self, name, self.kernel_size + (channels, self.depth_multiplier),
+                                 arg="depthwise", storage_perm=_depthwise_storage_perm(self.rank))
 
     def _depthwise(self, inputs, kernel):
         channels = inputs.shape[-1]
@@ -75,29 +66,12 @@ class _DepthwiseBase(Layer):
         return mx.conv_general(inputs, weight, stride=self.strides, padding=(pad_lo, pad_hi),
                                kernel_dilation=self.dilation_rate, groups=channels)
 
-    def _finish(self, x):
-        if self.use_bias:
-            x = x + self.bias
-        x = self.activation(x)
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(x))
-        return x
-
-    def _common_config(self):
-        return dict(
-            depth_multiplier=self.depth_multiplier,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            data_format=self.data_format,
-            dilation_rate=self.dilation_rate,
-            activation=activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=regularizers.serialize(self.activity_regularizer),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-        )
+    def _config(self, *names):
+        """The config entries the depthwise layers share, followed by ``names``."""
+        return common.config_values(
+            self, "depth_multiplier", "kernel_size", "strides", "padding", "data_format",
+            "dilation_rate", "activation", "use_bias", "bias_initializer", "bias_regularizer",
+            "activity_regularizer", "bias_constraint", *names)
 
 
 class BaseDepthwiseConv(_DepthwiseBase):
@@ -112,31 +86,25 @@ class BaseDepthwiseConv(_DepthwiseBase):
         self._init_common(kernel_size, strides, padding, depth_multiplier, data_format,
                           dilation_rate, activation, use_bias, bias_initializer,
                           bias_regularizer, activity_regularizer, bias_constraint)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        common.set_objects(self, depthwise_initializer=depthwise_initializer,
+                           depthwise_regularizer=depthwise_regularizer,
+                           depthwise_constraint=depthwise_constraint)
 
     def build(self, input_shape):
         channels = self._check_input(input_shape)
         # Keras 3 names this weight "kernel" (Keras 2 said "depthwise_kernel").
-        self.kernel = self._add_depthwise_kernel("kernel", channels, self.depthwise_initializer,
-                                                 self.depthwise_regularizer,
-                                                 self.depthwise_constraint)
+        self.kernel = self._add_depthwise_kernel("kernel", channels)
         if self.use_bias:
-            self._add_bias(channels * self.depth_multiplier)
+            self.bias = common.add_weight(self, "bias", (channels * self.depth_multiplier,))
         self.built = True
 
     def call(self, inputs):
-        return self._finish(self._depthwise(inputs, self.kernel))
+        return common.bias_activation(self, self._depthwise(inputs, self.kernel))
 
     def get_config(self):
         config = super().get_config()
-        config.update(self._common_config())
-        config.update(
-            depthwise_initializer=initializers.serialize(self.depthwise_initializer),
-            depthwise_regularizer=regularizers.serialize(self.depthwise_regularizer),
-            depthwise_constraint=constraints.serialize(self.depthwise_constraint),
-        )
+        config.update(self._config("depthwise_initializer", "depthwise_regularizer",
+                                   "depthwise_constraint"))
         return config
 
 
@@ -158,44 +126,35 @@ class BaseSeparableConv(_DepthwiseBase):
         if self.filters <= 0:
             raise ValueError("Invalid value for argument `filters`. Expected a strictly "
                              f"positive value. Received filters={filters}.")
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        common.set_objects(
+            self, depthwise_initializer=depthwise_initializer,
+            pointwise_initializer=pointwise_initializer,
+            depthwise_regularizer=depthwise_regularizer,
+            pointwise_regularizer=pointwise_regularizer,
+            depthwise_constraint=depthwise_constraint, pointwise_constraint=pointwise_constraint)
 
     def build(self, input_shape):
         channels = self._check_input(input_shape)
-        self.depthwise_kernel = self._add_depthwise_kernel(
-            "depthwise_kernel", channels, self.depthwise_initializer,
-            self.depthwise_regularizer, self.depthwise_constraint)
-        self.pointwise_kernel = self.add_weight(
-            shape=(1,) * self.rank + (channels * self.depth_multiplier, self.filters),
-            name="pointwise_kernel", initializer=self.pointwise_initializer,
-            regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint,
-            storage_perm=conv_utils.kernel_storage_perm(self.rank))
+        self.depthwise_kernel = self._add_depthwise_kernel("depthwise_kernel", channels)
+        self.pointwise_kernel = common.add_weight(
+            self, "pointwise_kernel",
+            (1,) * self.rank + (channels * self.depth_multiplier, self.filters),
+            arg="pointwise", storage_perm=conv_utils.kernel_storage_perm(self.rank))
         if self.use_bias:
-            self._add_bias(self.filters)
+            self.bias = common.add_weight(self, "bias", (self.filters,))
         self.built = True
 
     def call(self, inputs):
         x = self._depthwise(inputs, self.depthwise_kernel)
         x = mx.conv_general(x, self.pointwise_kernel)
-        return self._finish(x)
+        return common.bias_activation(self, x)
 
     def get_config(self):
         config = super().get_config()
-        config.update(self._common_config())
-        config.update(
-            filters=self.filters,
-            depthwise_initializer=initializers.serialize(self.depthwise_initializer),
-            pointwise_initializer=initializers.serialize(self.pointwise_initializer),
-            depthwise_regularizer=regularizers.serialize(self.depthwise_regularizer),
-            pointwise_regularizer=regularizers.serialize(self.pointwise_regularizer),
-            depthwise_constraint=constraints.serialize(self.depthwise_constraint),
-            pointwise_constraint=constraints.serialize(self.pointwise_constraint),
-        )
+        config.update(self._config(
+            "filters", "depthwise_initializer", "pointwise_initializer",
+            "depthwise_regularizer", "pointwise_regularizer", "depthwise_constraint",
+            "pointwise_constraint"))
         return config
 
 

@@ -2,10 +2,10 @@
 
 import mlx.core as mx
 
-from .. import constraints, initializers, regularizers
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..saving import registry
+from . import common
 
 _LOW_PRECISION = (mx.float16, mx.bfloat16)
 
@@ -26,6 +26,14 @@ def _known(layer, input_shape, axes, what):
         raise ValueError(f'Layer "{layer.name}" needs known sizes on the normalized axes {axes} '
                          f"to create {what}; received input shape {tuple(input_shape)}.")
     return sizes
+
+
+def _add_gamma_beta(layer, shape, gamma, beta):
+    """Creates ``layer.gamma`` (when ``gamma``) and ``layer.beta`` (when ``beta``)."""
+    if gamma:
+        layer.gamma = common.add_weight(layer, "gamma", shape)
+    if beta:
+        layer.beta = common.add_weight(layer, "beta", shape)
 
 
 @registry.builtin
@@ -73,30 +81,19 @@ class BatchNormalization(Layer):
         self.epsilon = float(epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        common.set_objects(
+            self, beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+            moving_mean_initializer=moving_mean_initializer,
+            moving_variance_initializer=moving_variance_initializer,
+            beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
         ndim = len(input_shape)
         (axis,) = _axes(self, self.axis, ndim, input_shape)
         shape = _known(self, input_shape, [axis], "its weights")
-        if self.scale:
-            self.gamma = self.add_weight(shape=shape, name="gamma",
-                                         initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight(shape=shape, name="beta",
-                                        initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        _add_gamma_beta(self, shape, gamma=self.scale, beta=self.center)
         self.moving_mean = self.add_weight(shape=shape, name="moving_mean",
                                            initializer=self.moving_mean_initializer,
                                            trainable=False)
@@ -150,22 +147,11 @@ class BatchNormalization(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            axis=self.axis,
-            momentum=self.momentum,
-            epsilon=self.epsilon,
-            center=self.center,
-            scale=self.scale,
-            beta_initializer=initializers.serialize(self.beta_initializer),
-            gamma_initializer=initializers.serialize(self.gamma_initializer),
-            moving_mean_initializer=initializers.serialize(self.moving_mean_initializer),
-            moving_variance_initializer=initializers.serialize(self.moving_variance_initializer),
-            beta_regularizer=regularizers.serialize(self.beta_regularizer),
-            gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-            beta_constraint=constraints.serialize(self.beta_constraint),
-            gamma_constraint=constraints.serialize(self.gamma_constraint),
-            synchronized=self.synchronized,
-        )
+        config.update(common.config_values(
+            self, "axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+            "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+            "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
+            "synchronized"))
         return config
 
 
@@ -202,28 +188,18 @@ class LayerNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        common.set_objects(
+            self, beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+            beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.supports_masking = True
 
     def build(self, input_shape):
         ndim = len(input_shape)
         self._axes = _axes(self, self.axis, ndim, input_shape)
         shape = _known(self, input_shape, self._axes, "gamma/beta")
-        if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight(shape=shape, name="gamma",
-                                         initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center and not self.rms_scaling:
-            self.beta = self.add_weight(shape=shape, name="beta",
-                                        initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        _add_gamma_beta(self, shape, gamma=self.scale or self.rms_scaling,
+                        beta=self.center and not self.rms_scaling)
         self._param_shape = [input_shape[i] if i in self._axes else 1 for i in range(ndim)]
         self.built = True
 
@@ -244,19 +220,10 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            axis=self.axis,
-            epsilon=self.epsilon,
-            center=self.center,
-            scale=self.scale,
-            rms_scaling=self.rms_scaling,
-            beta_initializer=initializers.serialize(self.beta_initializer),
-            gamma_initializer=initializers.serialize(self.gamma_initializer),
-            beta_regularizer=regularizers.serialize(self.beta_regularizer),
-            gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-            beta_constraint=constraints.serialize(self.beta_constraint),
-            gamma_constraint=constraints.serialize(self.gamma_constraint),
-        )
+        config.update(common.config_values(
+            self, "axis", "epsilon", "center", "scale", "rms_scaling", "beta_initializer",
+            "gamma_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint",
+            "gamma_constraint"))
         return config
 
 

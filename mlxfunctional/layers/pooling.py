@@ -251,14 +251,20 @@ class AveragePooling3D(_Pooling):
 
 
 class _GlobalPooling(Layer):
-    """Shared arguments of the global pooling layers (reduce every spatial axis)."""
+    """Shared arguments and reduction of the global pooling layers (max or mean over
+    every spatial axis)."""
 
-    def __init__(self, rank, data_format=None, keepdims=False, **kwargs):
+    def __init__(self, rank, mode, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
+        self._mode = mode
         self.data_format = standardize_data_format(data_format, type(self))
         self.keepdims = bool(keepdims)
         self._axes = tuple(range(1, rank + 1))
         self.input_spec = InputSpec(ndim=rank + 2)
+
+    def call(self, inputs):
+        reduce = mx.max if self._mode == "max" else mx.mean
+        return reduce(inputs, axis=self._axes, keepdims=self.keepdims)
 
     def get_config(self):
         config = super().get_config()
@@ -284,10 +290,7 @@ class GlobalMaxPooling1D(_GlobalPooling):
     __doc__ = _global_doc("Maximum", 1, "steps")
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(1, data_format, keepdims, **kwargs)
-
-    def call(self, inputs):
-        return mx.max(inputs, axis=self._axes, keepdims=self.keepdims)
+        super().__init__(1, "max", data_format, keepdims, **kwargs)
 
 
 @registry.builtin
@@ -295,10 +298,7 @@ class GlobalMaxPooling2D(_GlobalPooling):
     __doc__ = _global_doc("Maximum", 2, "rows, cols")
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(2, data_format, keepdims, **kwargs)
-
-    def call(self, inputs):
-        return mx.max(inputs, axis=self._axes, keepdims=self.keepdims)
+        super().__init__(2, "max", data_format, keepdims, **kwargs)
 
 
 @registry.builtin
@@ -306,10 +306,7 @@ class GlobalMaxPooling3D(_GlobalPooling):
     __doc__ = _global_doc("Maximum", 3, "dim1, dim2, dim3")
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(3, data_format, keepdims, **kwargs)
-
-    def call(self, inputs):
-        return mx.max(inputs, axis=self._axes, keepdims=self.keepdims)
+        super().__init__(3, "max", data_format, keepdims, **kwargs)
 
 
 @registry.builtin
@@ -321,7 +318,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
     """
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(1, data_format, keepdims, **kwargs)
+        super().__init__(1, "average", data_format, keepdims, **kwargs)
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
@@ -340,10 +337,7 @@ class GlobalAveragePooling2D(_GlobalPooling):
     __doc__ = _global_doc("Average", 2, "rows, cols")
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(2, data_format, keepdims, **kwargs)
-
-    def call(self, inputs):
-        return mx.mean(inputs, axis=self._axes, keepdims=self.keepdims)
+        super().__init__(2, "average", data_format, keepdims, **kwargs)
 
 
 @registry.builtin
@@ -351,10 +345,7 @@ class GlobalAveragePooling3D(_GlobalPooling):
     __doc__ = _global_doc("Average", 3, "dim1, dim2, dim3")
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(3, data_format, keepdims, **kwargs)
-
-    def call(self, inputs):
-        return mx.mean(inputs, axis=self._axes, keepdims=self.keepdims)
+        super().__init__(3, "average", data_format, keepdims, **kwargs)
 
 
 # Keras' short aliases.

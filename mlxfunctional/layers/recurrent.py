@@ -18,7 +18,8 @@ from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..saving import registry, serialization
 from ..utils import tree
-from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from . import common
+from .rnn_cells import CELL_ARGS, GRUCell, LSTMCell, SimpleRNNCell
 
 
 def _as_array(x, dtype):
@@ -224,10 +225,7 @@ class RNN(Layer):
             self._store_states(states)
         result = mx.stack(outputs, axis=1) if self.return_sequences else output
         result = [result] + list(states) if self.return_state else result
-        if self.activity_regularizer is not None:
-            for y in tree.flatten(result):
-                self.add_loss(self.activity_regularizer(y))
-        return result
+        return common.add_activity_loss(self, result)
 
     def compute_mask(self, inputs, mask=None):
         mask = tree.flatten(mask)[0] if mask is not None else None
@@ -319,11 +317,6 @@ def _split_args(values, cell_keys):
     return cell, rnn, values["kwargs"]
 
 
-_COMMON = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
-           "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-           "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout",
-           "recurrent_dropout", "seed")
-
 @registry.builtin
 class SimpleRNN(_CellRNN):
     """Fully-connected RNN: ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel
@@ -350,7 +343,7 @@ class SimpleRNN(_CellRNN):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
-        super().__init__(*_split_args(locals(), _COMMON))
+        super().__init__(*_split_args(locals(), CELL_ARGS))
 
 
 @registry.builtin
@@ -382,7 +375,7 @@ class GRU(_CellRNN):
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, reset_after=True, **kwargs):
         super().__init__(*_split_args(locals(),
-                                      _COMMON + ("recurrent_activation", "reset_after")))
+                                      CELL_ARGS + ("recurrent_activation", "reset_after")))
 
 
 @registry.builtin
@@ -415,4 +408,4 @@ class LSTM(_CellRNN):
                  return_state=False, go_backwards=False, stateful=False, unroll=False,
                  **kwargs):
         super().__init__(*_split_args(locals(),
-                                      _COMMON + ("recurrent_activation", "unit_forget_bias")))
+                                      CELL_ARGS + ("recurrent_activation", "unit_forget_bias")))

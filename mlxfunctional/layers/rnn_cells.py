@@ -15,9 +15,16 @@ import numbers
 
 import mlx.core as mx
 
-from .. import activations, constraints, initializers, regularizers
+from .. import activations
 from ..engine.layer import Layer
 from ..saving import registry
+from . import common
+
+# The arguments every cell takes, in Keras' config order (SimpleRNNCell's config).
+CELL_ARGS = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
+             "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+             "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+             "dropout", "recurrent_dropout", "seed")
 
 
 def _check_rate(name, value):
@@ -52,17 +59,13 @@ class _RNNCell(Layer):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}")
         self.units = units
-        self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        common.set_objects(
+            self, activation=activation, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.dropout = _check_rate("dropout", dropout)
         self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
@@ -80,17 +83,11 @@ class _RNNCell(Layer):
             raise ValueError(f'Layer "{self.name}" needs a known last input dimension; '
                              f"received input shape {tuple(input_shape)}.")
         width = self._gates * self.units
-        self.kernel = self.add_weight(
-            shape=(input_dim, width), name="kernel", initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width), name="recurrent_kernel",
-            initializer=self.recurrent_initializer, regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint)
+        self.kernel = common.add_weight(self, "kernel", (input_dim, width))
+        self.recurrent_kernel = common.add_weight(self, "recurrent_kernel", (self.units, width),
+                                                  arg="recurrent")
         if self.use_bias:
-            self.bias = self.add_weight(
-                shape=bias_shape, name="bias", initializer=bias_initializer or self.bias_initializer,
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+            self.bias = common.add_weight(self, "bias", bias_shape, initializer=bias_initializer)
         self.built = True
 
     def _input_bias(self):
@@ -156,23 +153,7 @@ class _RNNCell(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            units=self.units,
-            activation=activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            recurrent_initializer=initializers.serialize(self.recurrent_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            recurrent_regularizer=regularizers.serialize(self.recurrent_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            recurrent_constraint=constraints.serialize(self.recurrent_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-            dropout=self.dropout,
-            recurrent_dropout=self.recurrent_dropout,
-            seed=self.seed,
-        )
+        config.update(common.config_values(self, *CELL_ARGS))
         return config
 
 
@@ -297,8 +278,7 @@ class GRUCell(_RNNCell):
 
     def get_config(self):
         config = super().get_config()
-        config.update(recurrent_activation=activations.serialize(self.recurrent_activation),
-                      reset_after=self.reset_after)
+        config.update(common.config_values(self, "recurrent_activation", "reset_after"))
         return config
 
 
@@ -371,6 +351,5 @@ class LSTMCell(_RNNCell):
 
     def get_config(self):
         config = super().get_config()
-        config.update(recurrent_activation=activations.serialize(self.recurrent_activation),
-                      unit_forget_bias=self.unit_forget_bias)
+        config.update(common.config_values(self, "recurrent_activation", "unit_forget_bias"))
         return config
