@@ -9,8 +9,8 @@ from . import _blas
 
 _blas.preload()  # must precede the first `import mlx.core` (see _blas.py)
 
-from . import activations, backend, constraints, initializers, regularizers
-from . import layers, models, saving, utils
+from . import activations, backend, constraints, initializers, optimizers, regularizers
+from . import callbacks, layers, models, saving, utils
 from .backend import clear_session
 from .engine.functional import Functional
 from .engine.input_layer import Input, InputLayer

@@ -8,6 +8,7 @@ import mlx.core as mx
 
 from ..saving import registry
 from .layer import Layer
+from .trainer import Trainer
 
 
 def _zeros(shape):
@@ -15,7 +16,7 @@ def _zeros(shape):
 
 
 @registry.builtin
-class Model(Layer):
+class Model(Trainer, Layer):
     """A group of layers with training and inference features.
 
     Two ways to make one, as in Keras:

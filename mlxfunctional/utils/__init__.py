@@ -7,6 +7,9 @@ Names are resolved on first use (PEP 562) because the engine itself imports
 _LAZY = {
     "print_summary": ("summary", "print_summary"),
     "clone_model": ("clone", "clone_model"),
+    "to_categorical": ("numerical_utils", "to_categorical"),
+    "set_random_seed": ("rng_utils", "set_random_seed"),
+    "Progbar": ("progbar", "Progbar"),
 }
 
 

@@ -1,0 +1,164 @@
+"""fit() against a hand-written compiled MLX loop, in one process, alternating runs.
+
+For the guide's MNIST MLP and toy ResNet (batch 64) it times one epoch of:
+  - ``fit``: ``model.fit(x, y, batch_size=64, epochs=1, verbose=0)``;
+  - ``hand``: the best hand-written loop on the *same* model and optimizer:
+    ``nn.value_and_grad`` + ``mx.compile`` capturing model, optimizer and
+    random state (NOTES.md), data already on the device, ``mx.eval`` per step;
+  - ``raw``: the same loop on an equivalent model written with ``mlx.nn`` only.
+Runs alternate (fit, hand, raw, fit, ...) so machine noise hits all alike;
+the medians and the ratio fit/hand are printed.
+
+    python bench/fit_overhead.py [--repeats 5] [--samples 12800]
+"""
+
+import argparse
+import statistics
+import time
+from functools import partial
+
+import mlxfunctional as keras  # first: loads the fast BLAS before mlx.core
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+
+from mlxfunctional import layers
+
+
+def mnist_mlp():
+    inputs = keras.Input(shape=(784,), name="img")
+    x = layers.Dense(64, activation="relu")(inputs)
+    x = layers.Dense(64, activation="relu")(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="mnist_model")
+
+
+def toy_resnet():
+    inputs = keras.Input(shape=(32, 32, 3), name="img")
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    block_1_output = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_1_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_2_output = layers.add([x, block_1_output])
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_2_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_3_output = layers.add([x, block_2_output])
+    x = layers.Conv2D(64, 3, activation="relu")(block_3_output)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="toy_resnet")
+
+
+class RawMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2, self.l3 = nn.Linear(784, 64), nn.Linear(64, 64), nn.Linear(64, 10)
+
+    def __call__(self, x):
+        return mx.softmax(self.l3(nn.relu(self.l2(nn.relu(self.l1(x))))), axis=-1)
+
+
+class RawResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(3, 32, 3), nn.Conv2d(32, 64, 3)
+        self.res = [nn.Conv2d(64, 64, 3, padding=1) for _ in range(4)]
+        self.c3 = nn.Conv2d(64, 64, 3)
+        self.d1, self.drop, self.d2 = nn.Linear(64, 256), nn.Dropout(0.5), nn.Linear(256, 10)
+
+    def __call__(self, x):
+        x = nn.relu(self.c2(nn.relu(self.c1(x))))
+        n, h, w, c = x.shape  # MaxPooling2D(3) as reshape + max (the fast form)
+        b1 = x[:, : h // 3 * 3, : w // 3 * 3].reshape(n, h // 3, 3, w // 3, 3, c).max(axis=(2, 4))
+        b2 = nn.relu(self.res[1](nn.relu(self.res[0](b1)))) + b1
+        b3 = nn.relu(self.res[3](nn.relu(self.res[2](b2)))) + b2
+        x = nn.relu(self.c3(b3)).mean(axis=(1, 2))
+        return mx.softmax(self.d2(self.drop(nn.relu(self.d1(x)))), axis=-1)
+
+
+def crossentropy(probs, y):
+    # Keras' categorical crossentropy on probabilities (clipped), sparse labels.
+    p = mx.clip(probs, 1e-7, 1 - 1e-7)
+    return -mx.mean(mx.take_along_axis(mx.log(p), y[:, None], axis=-1))
+
+
+def hand_loop(model, x, y, batch_size):
+    """One epoch of the best hand-written loop; returns seconds."""
+    model.train()
+    opt = optim.RMSprop(learning_rate=1e-3, alpha=0.9, eps=1e-7)
+    opt.init(model.trainable_parameters())
+    state = [model.state, opt.state, mx.random.state]
+
+    def loss_fn(xb, yb):
+        return crossentropy(model(xb, training=True) if isinstance(model, keras.Model)
+                            else model(xb), yb)
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def step(xb, yb):
+        loss, grads = nn.value_and_grad(model, loss_fn)(xb, yb)
+        opt.update(model, grads)
+        return loss
+
+    n = x.shape[0]
+    step(x[:batch_size], y[:batch_size])  # compile outside the timing
+    mx.eval(state)
+    start = time.perf_counter()
+    perm = mx.random.permutation(n)
+    for i in range(0, n, batch_size):
+        idx = perm[i: i + batch_size]
+        step(x[idx], y[idx])
+        mx.eval(state)
+    return time.perf_counter() - start
+
+
+def fit_epoch(model, x, y, batch_size):
+    if not getattr(model, "_bench_compiled", False):
+        model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x[: 2 * batch_size], y[: 2 * batch_size], batch_size=batch_size, verbose=0)
+        model._bench_compiled = True
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    return time.perf_counter() - start
+
+
+def bench(name, build, raw_build, shape, samples, batch_size, repeats):
+    rng = np.random.default_rng(0)
+    x_np = rng.random((samples,) + shape, dtype=np.float32)
+    y_np = rng.integers(0, 10, samples).astype(np.int32)
+    x, y = mx.array(x_np), mx.array(y_np)
+    model, hand_model, raw_model = build(), build(), raw_build()
+    times = {"fit": [], "hand": [], "raw": []}
+    for _ in range(repeats):
+        times["fit"].append(fit_epoch(model, x_np, y_np, batch_size))
+        times["hand"].append(hand_loop(hand_model, x, y, batch_size))
+        times["raw"].append(hand_loop(raw_model, x, y, batch_size))
+    rate = {k: samples / statistics.median(v) for k, v in times.items()}
+    print(f"{name:<12} fit {rate['fit']:>9,.0f}/s   hand loop (same model) {rate['hand']:>9,.0f}/s"
+          f"   raw mlx.nn loop {rate['raw']:>9,.0f}/s   fit/hand {rate['fit'] / rate['hand']:.3f}"
+          f"   fit/raw {rate['fit'] / rate['raw']:.3f}")
+    return rate
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=12_800)
+    parser.add_argument("--resnet-samples", type=int, default=640)
+    args = parser.parse_args()
+    mx.random.seed(0)
+    from mlxfunctional import _blas
+
+    print(f"BLAS: {_blas.describe()}; batch 64; medians of {args.repeats} alternating runs "
+          "(samples/s)")
+    bench("mnist_mlp", mnist_mlp, RawMLP, (784,), args.samples, 64, args.repeats)
+    bench("toy_resnet", toy_resnet, RawResNet, (32, 32, 3), args.resnet_samples, 64,
+          args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""``keras.callbacks``: hooks into ``fit``, ``evaluate`` and ``predict``.
+
+The training loops build a ``CallbackList(callbacks, add_history=True,
+add_progbar=verbose != 0, model=model, verbose=..., epochs=..., steps=...)`` and call
+its ``on_*`` methods; ``History`` is what ``fit`` returns.
+"""
+
+from .callback import Callback, CallbackList, History
+from .monitor import EarlyStopping, ModelCheckpoint, MonitorCallback, ReduceLROnPlateau
+from .progbar_logger import ProgbarLogger
+from .simple import CSVLogger, LambdaCallback, LearningRateScheduler, TerminateOnNaN
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "MonitorCallback",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]

@@ -1,0 +1,183 @@
+"""What ``fit``/``evaluate``/``predict`` accept, turned into batches of MLX arrays.
+
+Arrays (numpy or MLX; single, lists, or dicts keyed by input/output names)
+are converted to MLX once; each batch is then a lazy gather ``x[indices]``
+that runs inside the step, so the host does no per-step copying. Iterables
+and generators of ``(x, y)`` / ``(x, y, sample_weight)`` batches are passed
+through batch by batch.
+"""
+
+import math
+
+import mlx.core as mx
+import numpy as np
+
+
+
+def _as_mx(x):
+    if isinstance(x, mx.array):
+        return x
+    x = np.asarray(x)
+    if x.dtype == np.float64:
+        x = x.astype(np.float32)
+    elif x.dtype == np.int64:
+        x = x.astype(np.int32)
+    return mx.array(np.ascontiguousarray(x))
+
+
+def match_structure(data, names, what, model_name):
+    """Flattens ``data`` into the order of ``names`` (input or output names).
+
+    A dict must have exactly the expected keys; a list must have one entry
+    per name; a single array is accepted for a single name.
+    """
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        missing = [n for n in names if n not in data]
+        extra = [k for k in data if k not in names]
+        if missing or extra:
+            raise ValueError(
+                f'Model "{model_name}" expects {what} named {names}; received keys '
+                f"{list(data)} (missing: {missing}, unexpected: {extra})."
+            )
+        return [data[n] for n in names]
+    if isinstance(data, (list, tuple)):
+        if len(names) == 1 and len(data) != 1:
+            return [data]  # a plain Python list of values for the single input
+        if len(data) != len(names):
+            raise ValueError(
+                f'Model "{model_name}" has {len(names)} {what} {names}, but received a list '
+                f"of {len(data)} arrays."
+            )
+        return list(data)
+    if len(names) != 1:
+        raise ValueError(
+            f'Model "{model_name}" has {len(names)} {what} {names}; pass a list or a dict '
+            "keyed by these names."
+        )
+    return [data]
+
+
+def _num_samples(arrays):
+    sizes = {int(a.shape[0]) for a in arrays}
+    if len(sizes) != 1:
+        raise ValueError(f"All arrays must have the same number of samples; got sizes {sorted(sizes)}.")
+    return sizes.pop()
+
+
+def class_weight_to_sample_weight(y, class_weight):
+    """Per-sample weights from ``{class_index: weight}`` (labels or one-hot ``y``)."""
+    y = np.asarray(y)
+    labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    labels = labels.astype(np.int64)
+    weights = np.ones(len(labels), dtype=np.float32)
+    for cls, w in class_weight.items():
+        weights[labels == int(cls)] = w
+    return weights
+
+
+class ArrayBatches:
+    """Batches of in-memory arrays: shuffled per epoch, gathered lazily.
+
+    Args:
+        x, y, sample_weight: flat lists of arrays (y, sample_weight may be None).
+        batch_size: samples per batch (the last batch may be smaller).
+        shuffle: reshuffle at each epoch (``mx.random.permutation``, so
+            ``mx.random.seed`` makes runs repeatable).
+        steps: stop after this many batches per epoch (None: one pass).
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
+        self.x = [_as_mx(a) for a in x]
+        self.y = None if y is None else [_as_mx(a) for a in y]
+        self.sample_weight = None if sample_weight is None else _as_mx(sample_weight).astype(mx.float32)
+        arrays = self.x + (self.y or []) + ([self.sample_weight] if self.sample_weight is not None else [])
+        self.num_samples = _num_samples(arrays)
+        self.batch_size = int(batch_size or 32)
+        self.shuffle = shuffle
+        self.steps = steps
+
+    @property
+    def steps_per_epoch(self):
+        full = math.ceil(self.num_samples / self.batch_size)
+        return full if self.steps is None else self.steps
+
+    def batches(self):
+        """Yields ``(x_list, y_list_or_None, sample_weight_or_None)`` per step."""
+        order = mx.random.permutation(self.num_samples) if self.shuffle else None
+        step = 0
+        while True:
+            for start in range(0, self.num_samples, self.batch_size):
+                if self.steps is not None and step >= self.steps:
+                    return
+                stop = min(start + self.batch_size, self.num_samples)
+                if order is None:
+                    take = (lambda a: a[start:stop])  # noqa: E731 - contiguous slice
+                else:
+                    idx = order[start:stop]
+                    take = (lambda a: a[idx])  # noqa: E731 - lazy gather in the step
+                yield ([take(a) for a in self.x],
+                       None if self.y is None else [take(a) for a in self.y],
+                       None if self.sample_weight is None else take(self.sample_weight))
+                step += 1
+            if self.steps is None:
+                return
+            order = mx.random.permutation(self.num_samples) if self.shuffle else None
+
+
+class IterableBatches:
+    """Batches from an iterable/generator of ``x``, ``(x, y)`` or ``(x, y, sample_weight)``.
+
+    ``standardize`` maps each raw batch to flat lists (it checks dict keys).
+    """
+
+    def __init__(self, iterable, standardize, steps=None):
+        self.iterable = iterable
+        self.standardize = standardize
+        self.steps = steps
+        self._iterator = None
+
+    @property
+    def steps_per_epoch(self):
+        if self.steps is not None:
+            return self.steps
+        return len(self.iterable) if hasattr(self.iterable, "__len__") else None
+
+    def batches(self):
+        # A re-iterable (list, Sequence) restarts each epoch; a generator continues.
+        if self._iterator is None or self.steps is None:
+            self._iterator = iter(self.iterable)
+        for step, batch in enumerate(self._iterator):
+            if not isinstance(batch, tuple):
+                batch = (batch,)
+            x, y, sw = (tuple(batch) + (None, None))[:3]
+            yield self.standardize(x, y, sw)
+            if self.steps is not None and step + 1 >= self.steps:
+                return
+
+
+def is_iterable_data(x):
+    """True for generators/iterables of batches (not arrays, lists or dicts of arrays)."""
+    if x is None or isinstance(x, (mx.array, np.ndarray, dict, list, tuple)):
+        return False
+    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+
+
+def split_validation(x, y, sample_weight, validation_split):
+    """Keras semantics: the *last* fraction of the samples, taken before shuffling."""
+    if not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must be in (0, 1); received {validation_split}.")
+    n = _num_samples([a for a in x + (y or [])])
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(f"validation_split={validation_split} leaves no samples for one side "
+                         f"of {n} samples.")
+
+    def cut(arrays, lo, hi):
+        return None if arrays is None else [a[lo:hi] for a in arrays]
+
+    sw = sample_weight
+    train = (cut(x, 0, split_at), cut(y, 0, split_at), None if sw is None else sw[:split_at])
+    val = (cut(x, split_at, n), cut(y, split_at, n), None if sw is None else sw[split_at:])
+    return train, val

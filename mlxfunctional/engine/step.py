@@ -1,0 +1,105 @@
+"""The train, test and predict steps, each one ``mx.compile``d function.
+
+A compiled function must see every array it reads or writes as a captured
+input/output, or MLX bakes it in as a constant: so each step captures the
+model state (weights and statistics), the optimizer state, the metric
+states and ``mx.random.state`` (without it Dropout's mask would freeze).
+``steps_per_execution=N`` runs N steps inside one compiled call.
+"""
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from ..utils import tree
+
+
+def _total(values):
+    return sum(values[1:], values[0]) if values else mx.array(0.0)
+
+
+def _batch_size(x):
+    return tree.flatten(x)[0].shape[0]
+
+
+class Steps:
+    """Builds and caches the step functions of a compiled model.
+
+    Args:
+        model: the model (its ``compiled_loss``/``compiled_metrics``/``optimizer``).
+        jit: compile with ``mx.compile`` (False runs the same steps eagerly).
+        steps_per_execution: steps per train call.
+    """
+
+    def __init__(self, model, jit=True, steps_per_execution=1):
+        self.model = model
+        self.jit = jit
+        self.steps_per_execution = int(steps_per_execution)
+        self._train = self._test = self._predict = None
+
+    # -- the math of one step -------------------------------------------------
+    def _forward_loss(self, x, y, sw, training):
+        model = self.model
+        y_pred = model._flat_outputs(model(model._pack_inputs(x), training=training))
+        loss, output_losses = model.compiled_loss(y, y_pred, sw)
+        regularization = model.losses
+        if regularization:
+            loss = loss + _total([mx.sum(r) for r in regularization])
+        return loss, output_losses, y_pred
+
+    def _train_one(self, x, y, sw):
+        model = self.model
+
+        def loss_fn(x, y, sw):
+            loss, output_losses, y_pred = self._forward_loss(x, y, sw, True)
+            return loss, output_losses, y_pred
+
+        (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
+        model.optimizer.update(model, grads)
+        model._apply_constraints()
+        model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, _batch_size(x))
+
+    def _test_one(self, x, y, sw):
+        loss, output_losses, y_pred = self._forward_loss(x, y, sw, False)
+        self.model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, _batch_size(x))
+
+    # -- compiled functions ---------------------------------------------------
+    def state(self, train=True):
+        model = self.model
+        parts = [model.state, model.compiled_metrics.variables, mx.random.state]
+        if train:
+            parts.insert(1, model.optimizer.state)
+        return parts
+
+    def _compile(self, fn, state):
+        return mx.compile(fn, inputs=state, outputs=state) if self.jit else fn
+
+    def train(self, batches):
+        """Runs one call: ``batches`` is a list of (x, y, sample_weight) of length <= N."""
+        if self._train is None:
+            model = self.model
+            model.optimizer.init(model.trainable_parameters())
+
+            def run(batches):
+                for x, y, sw in batches:
+                    self._train_one(x, y, sw)
+
+            self._train = self._compile(run, self.state(True))
+        self._train(batches)
+        mx.eval(self.state(True))
+
+    def test(self, x, y, sw):
+        if self._test is None:
+            self._test = self._compile(self._test_one, self.state(False))
+        self._test(x, y, sw)
+        mx.eval(self.model.compiled_metrics.variables)
+
+    def predict(self, x):
+        if self._predict is None:
+            model = self.model
+
+            def run(x):
+                return model._flat_outputs(model(model._pack_inputs(x), training=False))
+
+            state = [model.state, mx.random.state]
+            self._predict = mx.compile(run, inputs=state, outputs=state) if self.jit else run
+        return self._predict(x)

@@ -1,0 +1,332 @@
+"""compile / fit / evaluate / predict, Keras' training API on the steps of ``step.py``.
+
+The host loop does as little as possible per step: batches are lazy gathers
+of arrays already on the device, the step is one compiled call, and metric
+values are read (a device sync) only when the progress bar or a callback
+needs them.
+"""
+
+import time
+
+import mlx.core as mx
+import numpy as np
+
+from ..utils import tree
+from . import data_adapter
+from .step import Steps
+
+# How often per-batch logs are refreshed for the progress bar (seconds).
+_LOG_INTERVAL = 0.1
+
+
+class Trainer:
+    """Mixin that gives ``Model`` Keras' training and inference loops."""
+
+    # -- compile -------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=False, jit_compile=True,
+                steps_per_execution=1):
+        """Configures the model for training (Keras' arguments and string names)."""
+        from .. import optimizers
+        from .compile_utils import CompiledLoss, CompiledMetrics
+
+        self.optimizer = optimizers.get(optimizer)
+        names = self._training_output_names()
+        self.compiled_loss = CompiledLoss(loss, loss_weights, names)
+        self.compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.compiled_loss,
+                                                names, self._training_output_shapes())
+        self._steps = Steps(self, jit=jit_compile and not run_eagerly,
+                            steps_per_execution=steps_per_execution)
+        self._compile_config = {
+            "optimizer": optimizer if isinstance(optimizer, str) else None,
+            "loss": loss, "metrics": metrics, "loss_weights": loss_weights,
+            "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
+            "jit_compile": jit_compile, "steps_per_execution": steps_per_execution,
+        }
+        self.stop_training = False
+
+    @property
+    def metrics(self):
+        return self.compiled_metrics.metrics if self._is_compiled() else []
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        if self._is_compiled():
+            self.compiled_metrics.reset()
+
+    def _is_compiled(self):
+        return getattr(self, "compiled_loss", None) is not None
+
+    def _require_compiled(self, what):
+        if not self._is_compiled():
+            raise RuntimeError(f"You must call compile() on the model before {what}().")
+
+    # -- structure helpers (Functional overrides the names/shapes) -------------
+    def _training_output_names(self):
+        names = getattr(self, "output_names", None)
+        return list(names) if names else ["output_1"]
+
+    def _training_output_shapes(self):
+        outputs = getattr(self, "_outputs", None)
+        return [t.shape for t in outputs] if outputs else [None]
+
+    def _training_input_names(self):
+        names = getattr(self, "input_names", None)
+        return list(names) if names else ["input_1"]
+
+    def _pack_inputs(self, x):
+        struct = getattr(self, "_inputs_struct", None)
+        if struct is None:
+            return x[0] if len(x) == 1 else list(x)
+        return tree.pack_sequence_as(struct, x)
+
+    def _flat_outputs(self, y_pred):
+        return tree.flatten(y_pred)
+
+    def _apply_constraints(self):
+        for owner, entry in self._weight_entries(True):
+            constraint = getattr(entry, "constraint", None)
+            if constraint is not None:
+                value = entry.to_keras(owner[entry.key])
+                owner[entry.key] = entry.from_keras(constraint(value))
+
+    # -- data ------------------------------------------------------------------
+    def _flat_xy(self, x, y, sample_weight):
+        x = data_adapter.match_structure(x, self._training_input_names(), "inputs", self.name)
+        y = data_adapter.match_structure(y, self._training_output_names(), "outputs", self.name)
+        return x, y, sample_weight
+
+    def _batches(self, x, y, sample_weight, batch_size, shuffle, steps, class_weight=None):
+        if data_adapter.is_iterable_data(x):
+            if y is not None:
+                raise ValueError("When x is a generator or iterable of batches, y must be None "
+                                 "(each batch carries its targets).")
+
+            def standardize(bx, by, bsw):
+                fx, fy, fsw = self._flat_xy(bx, by, bsw)
+                fx = [data_adapter._as_mx(a) for a in fx]
+                fy = None if fy is None else [data_adapter._as_mx(a) for a in fy]
+                if class_weight is not None and fy is not None:
+                    fsw = data_adapter.class_weight_to_sample_weight(np.array(fy[0]), class_weight)
+                fsw = None if fsw is None else data_adapter._as_mx(fsw).astype(mx.float32)
+                return fx, fy, fsw
+
+            return data_adapter.IterableBatches(x, standardize, steps)
+        if isinstance(x, tuple) and len(x) == 3 and y is None:
+            x, y, sample_weight = x
+        fx, fy, sw = self._flat_xy(x, y, sample_weight)
+        return self._array_batches(fx, fy, sw, batch_size, shuffle, steps, class_weight)
+
+    def _array_batches(self, fx, fy, sw, batch_size, shuffle, steps, class_weight=None):
+        if class_weight is not None:
+            if fy is None or len(fy) != 1:
+                raise ValueError("class_weight needs a single output with targets.")
+            cw = data_adapter.class_weight_to_sample_weight(np.array(fy[0]), class_weight)
+            sw = cw if sw is None else np.asarray(sw, dtype=np.float32) * cw
+        return data_adapter.ArrayBatches(fx, fy, sw, batch_size, shuffle, steps)
+
+    # -- fit -------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains the model; returns a ``History`` (Keras' arguments and semantics)."""
+        from ..callbacks import CallbackList
+
+        self._require_compiled("fit")
+        batch_size = batch_size or 32
+        if validation_split and validation_data is None:
+            if data_adapter.is_iterable_data(x):
+                raise ValueError("validation_split needs array inputs, not a generator.")
+            fx, fy, sw = self._flat_xy(x, y, sample_weight)
+            (fx, fy, sw), validation_data = data_adapter.split_validation(fx, fy, sw, validation_split)
+            train = self._array_batches(fx, fy, sw, batch_size, shuffle, steps_per_epoch, class_weight)
+        else:
+            train = self._batches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
+                                  class_weight)
+        val = None
+        if validation_data is not None:
+            val = self._validation_batches(validation_data, validation_batch_size or batch_size,
+                                           validation_steps)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                           verbose=verbose, epochs=epochs, steps=train.steps_per_epoch)
+        per_batch_logs = cbs_need_batch_logs(cbs)
+        self.stop_training = False
+        cbs.on_train_begin()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            logs = self._run_epoch(train, cbs, per_batch_logs)
+            if val is not None and _due(epoch, validation_freq):
+                val_logs = self._evaluate_batches(val, cbs)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        self.optimizer.finalize_variable_values(self)  # EMA weights, when use_ema=True
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _run_epoch(self, data, cbs, per_batch_logs):
+        n = self._steps.steps_per_execution
+        logs, last = {}, 0.0
+        pending, step = [], 0
+        for batch in data.batches():
+            pending.append(batch)
+            if len(pending) < n:
+                continue
+            step = self._train_call(pending, cbs, step)
+            pending = []
+            now = time.monotonic()
+            if per_batch_logs or now - last >= _LOG_INTERVAL:
+                logs, last = self.compiled_metrics.results(), now
+            cbs.on_train_batch_end(step - 1, logs)
+            if self.stop_training:
+                break
+        if pending:
+            step = self._train_call(pending, cbs, step)
+            cbs.on_train_batch_end(step - 1, self.compiled_metrics.results())
+        return self.compiled_metrics.results()
+
+    def _train_call(self, batches, cbs, step):
+        cbs.on_train_batch_begin(step)
+        self._steps.train(batches)
+        return step + len(batches)
+
+    def _validation_batches(self, validation_data, batch_size, steps):
+        if data_adapter.is_iterable_data(validation_data):
+            return self._batches(validation_data, None, None, batch_size, False, steps)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be (x_val, y_val) or "
+                             "(x_val, y_val, val_sample_weight), or a generator of batches.")
+        vx, vy, vsw = (tuple(validation_data) + (None,))[:3]
+        return self._batches(vx, vy, vsw, batch_size, False, steps)
+
+    # -- evaluate ----------------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss and metrics on the data: a scalar, a list in ``metrics_names`` order, or a dict."""
+        from ..callbacks import CallbackList
+
+        self._require_compiled("evaluate")
+        data = self._batches(x, y, sample_weight, batch_size or 32, False, steps)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
+                           verbose=verbose, epochs=1, steps=data.steps_per_epoch)
+        logs = self._evaluate_batches(data, cbs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_batches(self, data, cbs):
+        self.reset_metrics()
+        if cbs is not None:
+            cbs.on_test_begin()
+        step = 0
+        for step, (x, y, sw) in enumerate(data.batches()):
+            if cbs is not None:
+                cbs.on_test_batch_begin(step)
+            self._steps.test(x, y, sw)
+            if cbs is not None:
+                cbs.on_test_batch_end(step, {})
+        logs = self.compiled_metrics.results()
+        if cbs is not None:
+            cbs.on_test_end(logs)
+        return logs
+
+    # -- predict -----------------------------------------------------------------
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs as numpy arrays, batch by batch, in the model's output structure."""
+        from ..callbacks import CallbackList
+
+        if data_adapter.is_iterable_data(x):
+            def standardize(bx, by, bsw):
+                fx = data_adapter.match_structure(bx, self._training_input_names(), "inputs",
+                                                  self.name)
+                return [data_adapter._as_mx(a) for a in fx], None, None
+
+            data = data_adapter.IterableBatches(x, standardize, steps)
+        else:
+            fx = data_adapter.match_structure(x, self._training_input_names(), "inputs", self.name)
+            data = data_adapter.ArrayBatches(fx, batch_size=batch_size or 32, steps=steps)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
+                           verbose=verbose, epochs=1, steps=data.steps_per_epoch)
+        steps_obj = self._inference_steps()
+        cbs.on_predict_begin()
+        chunks = []
+        for step, (bx, _, _) in enumerate(data.batches()):
+            cbs.on_predict_batch_begin(step)
+            out = steps_obj.predict(bx)
+            mx.eval(out)
+            chunks.append([np.array(o) for o in out])
+            cbs.on_predict_batch_end(step, {"outputs": chunks[-1]})
+        cbs.on_predict_end()
+        if not chunks:
+            raise ValueError("predict() received no data.")
+        flat = [np.concatenate(parts) for parts in zip(*chunks)]
+        struct = getattr(self, "_outputs_struct", None)
+        if struct is None:
+            return flat[0] if len(flat) == 1 else flat
+        return tree.pack_sequence_as(struct, flat)
+
+    def _inference_steps(self):
+        if getattr(self, "_steps", None) is None:
+            self._predict_steps = getattr(self, "_predict_steps", None) or Steps(self)
+            return self._predict_steps
+        return self._steps
+
+    # -- on batch ------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on one batch; returns that batch's loss and metrics."""
+        self._require_compiled("train_on_batch")
+        self.reset_metrics()
+        data = self._batches(x, y, sample_weight, _len(x), False, 1, class_weight)
+        self._steps.train(list(data.batches()))
+        return self._format(self.compiled_metrics.results(), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        data = self._batches(x, y, sample_weight, _len(x), False, 1)
+        return self._format(self._evaluate_batches(data, None), return_dict)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=_len(x), verbose=0)
+
+    @staticmethod
+    def _format(logs, return_dict):
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+
+def _len(x):
+    return int(tree.flatten(x)[0].shape[0]) if not isinstance(x, dict) else \
+        int(next(iter(x.values())).shape[0])
+
+
+def _due(epoch, freq):
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return epoch + 1 in freq
+
+
+def cbs_need_batch_logs(cbs):
+    """True when a callback other than the built-in loggers acts on every batch."""
+    from ..callbacks import Callback, History, ProgbarLogger
+
+    for cb in getattr(cbs, "callbacks", []):
+        if isinstance(cb, (History, ProgbarLogger)):
+            continue
+        if type(cb).on_train_batch_end is not Callback.on_train_batch_end or \
+                type(cb).on_batch_end is not Callback.on_batch_end:
+            return True
+    return False
+
