@@ -104,26 +104,31 @@ class ArrayBatches:
         return full if self.steps is None else self.steps
 
     def batches(self):
-        """Yields ``(x_list, y_list_or_None, sample_weight_or_None)`` per step."""
-        order = mx.random.permutation(self.num_samples) if self.shuffle else None
+        """Yields ``(x_list, y_list_or_None, sample_weight_or_None, indices)`` per step.
+
+        The arrays are the whole dataset and ``indices`` the batch's rows: the
+        step gathers them itself, so the host creates one small array per step.
+        """
         step = 0
         while True:
+            order = mx.random.permutation(self.num_samples) if self.shuffle \
+                else mx.arange(self.num_samples)
             for start in range(0, self.num_samples, self.batch_size):
                 if self.steps is not None and step >= self.steps:
                     return
-                stop = min(start + self.batch_size, self.num_samples)
-                if order is None:
-                    take = (lambda a: a[start:stop])  # noqa: E731 - contiguous slice
-                else:
-                    idx = order[start:stop]
-                    take = (lambda a: a[idx])  # noqa: E731 - lazy gather in the step
-                yield ([take(a) for a in self.x],
-                       None if self.y is None else [take(a) for a in self.y],
-                       None if self.sample_weight is None else take(self.sample_weight))
+                yield self.x, self.y, self.sample_weight, order[start:start + self.batch_size]
                 step += 1
             if self.steps is None:
                 return
-            order = mx.random.permutation(self.num_samples) if self.shuffle else None
+
+
+def take(batch):
+    """``(x, y, sample_weight)`` of a batch from ``batches()``, gathering its rows."""
+    x, y, sw, idx = batch
+    if idx is None:
+        return x, y, sw
+    return ([a[idx] for a in x], None if y is None else [a[idx] for a in y],
+            None if sw is None else sw[idx])
 
 
 class IterableBatches:
@@ -152,7 +157,7 @@ class IterableBatches:
             if not isinstance(batch, tuple):
                 batch = (batch,)
             x, y, sw = (tuple(batch) + (None, None))[:3]
-            yield self.standardize(x, y, sw)
+            yield self.standardize(x, y, sw) + (None,)
             if self.steps is not None and step + 1 >= self.steps:
                 return
 

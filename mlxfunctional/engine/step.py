@@ -11,6 +11,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ..utils import tree
+from .data_adapter import take
 
 
 def _total(values):
@@ -74,32 +75,37 @@ class Steps:
         return mx.compile(fn, inputs=state, outputs=state) if self.jit else fn
 
     def train(self, batches):
-        """Runs one call: ``batches`` is a list of (x, y, sample_weight) of length <= N."""
+        """Runs one call on a list of at most N batches from ``*Batches.batches()``."""
         if self._train is None:
             model = self.model
             model.optimizer.init(model.trainable_parameters())
 
             def run(batches):
-                for x, y, sw in batches:
-                    self._train_one(x, y, sw)
+                for batch in batches:
+                    self._train_one(*take(batch))
 
-            self._train = self._compile(run, self.state(True))
+            # The containers never change (only the arrays inside them), so the
+            # list is built once.
+            self._train_state = self.state(True)
+            self._train = self._compile(run, self._train_state)
         self._train(batches)
-        mx.eval(self.state(True))
+        mx.eval(self._train_state)
 
-    def test(self, x, y, sw):
+    def test(self, batch):
         if self._test is None:
-            self._test = self._compile(self._test_one, self.state(False))
-        self._test(x, y, sw)
+            self._test = self._compile(lambda batch: self._test_one(*take(batch)),
+                                       self.state(False))
+        self._test(batch)
         mx.eval(self.model.compiled_metrics.variables)
 
-    def predict(self, x):
+    def predict(self, batch):
         if self._predict is None:
             model = self.model
 
-            def run(x):
+            def run(batch):
+                x = take(batch)[0]
                 return model._flat_outputs(model(model._pack_inputs(x), training=False))
 
             state = [model.state, mx.random.state]
             self._predict = mx.compile(run, inputs=state, outputs=state) if self.jit else run
-        return self._predict(x)
+        return self._predict(batch)

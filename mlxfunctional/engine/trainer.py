@@ -168,35 +168,44 @@ class Trainer:
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        self.optimizer.finalize_variable_values(self)  # EMA weights, when use_ema=True
+        finalize = getattr(self.optimizer, "finalize_variable_values", None)
+        if finalize is not None:  # loads EMA weights (use_ema=True); absent on raw mlx optimizers
+            finalize(self)
         cbs.on_train_end(logs)
         return self.history
 
     def _run_epoch(self, data, cbs, per_batch_logs):
+        """One pass over ``data``; returns the epoch's logs (the only forced sync)."""
         n = self._steps.steps_per_execution
+        hooks = cbs.has_batch_hooks("train")
         logs, last = {}, 0.0
         pending, step = [], 0
         for batch in data.batches():
             pending.append(batch)
             if len(pending) < n:
                 continue
-            step = self._train_call(pending, cbs, step)
+            if hooks:
+                cbs.on_train_batch_begin(step)
+            self._steps.train(pending)
+            step += len(pending)
             pending = []
-            now = time.monotonic()
-            if per_batch_logs or now - last >= _LOG_INTERVAL:
-                logs, last = self.compiled_metrics.results(), now
-            cbs.on_train_batch_end(step - 1, logs)
+            if hooks:
+                # Reading metric values syncs with the device: only when a callback
+                # acts on every batch, else at most every _LOG_INTERVAL seconds.
+                now = time.monotonic()
+                if per_batch_logs or now - last >= _LOG_INTERVAL:
+                    logs, last = self.compiled_metrics.results(), now
+                cbs.on_train_batch_end(step - 1, logs)
             if self.stop_training:
                 break
         if pending:
-            step = self._train_call(pending, cbs, step)
-            cbs.on_train_batch_end(step - 1, self.compiled_metrics.results())
+            if hooks:
+                cbs.on_train_batch_begin(step)
+            self._steps.train(pending)
+            step += len(pending)
+            if hooks:
+                cbs.on_train_batch_end(step - 1, self.compiled_metrics.results())
         return self.compiled_metrics.results()
-
-    def _train_call(self, batches, cbs, step):
-        cbs.on_train_batch_begin(step)
-        self._steps.train(batches)
-        return step + len(batches)
 
     def _validation_batches(self, validation_data, batch_size, steps):
         if data_adapter.is_iterable_data(validation_data):
@@ -229,10 +238,10 @@ class Trainer:
         if cbs is not None:
             cbs.on_test_begin()
         step = 0
-        for step, (x, y, sw) in enumerate(data.batches()):
+        for step, batch in enumerate(data.batches()):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            self._steps.test(x, y, sw)
+            self._steps.test(batch)
             if cbs is not None:
                 cbs.on_test_batch_end(step, {})
         logs = self.compiled_metrics.results()
@@ -261,9 +270,9 @@ class Trainer:
         steps_obj = self._inference_steps()
         cbs.on_predict_begin()
         chunks = []
-        for step, (bx, _, _) in enumerate(data.batches()):
+        for step, batch in enumerate(data.batches()):
             cbs.on_predict_batch_begin(step)
-            out = steps_obj.predict(bx)
+            out = steps_obj.predict(batch)
             mx.eval(out)
             chunks.append([np.array(o) for o in out])
             cbs.on_predict_batch_end(step, {"outputs": chunks[-1]})
