@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+import warnings
 
 _CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
@@ -35,6 +36,12 @@ def preload():
         return None
     if "mlx.core" in sys.modules:
         reason = "mlx.core was imported before mlxfunctional; import mlxfunctional first"
+        if _find() is not None and _uses_bundled_blas():
+            warnings.warn(
+                "mlx.core was imported before mlxfunctional, so MLX keeps the slow reference "
+                "BLAS bundled with its Linux wheel (about 8x slower training). Import "
+                "mlxfunctional before mlx.core, or set MLXF_BLAS=0 to silence this.",
+                RuntimeWarning, stacklevel=3)
         return None
     candidates = (choice,) if choice else _CANDIDATES + (ctypes.util.find_library("openblas"),)
     for path in candidates:
@@ -48,6 +55,25 @@ def preload():
         return path
     reason = "OpenBLAS not found (Debian/Ubuntu: apt-get install libopenblas0-pthread)"
     return None
+
+
+def _find():
+    """The first OpenBLAS that exists (without loading it)."""
+    for path in _CANDIDATES:
+        if os.path.isabs(path) and os.path.exists(path):
+            return path
+    return ctypes.util.find_library("openblas")
+
+
+def _uses_bundled_blas():
+    # Only MLX's own Linux CPU wheel ships the reference BLAS (mlx_cpu.libs).
+    mlx = sys.modules.get("mlx")
+    paths = getattr(mlx, "__path__", None) or []
+    for base in paths:
+        libs = os.path.join(os.path.dirname(base), "mlx_cpu.libs")
+        if os.path.isdir(libs) and any("blas" in f for f in os.listdir(libs)):
+            return True
+    return False
 
 
 def describe():

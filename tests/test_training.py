@@ -283,3 +283,35 @@ def test_mlx_arrays_are_accepted():
     y = mx.zeros((8,), dtype=mx.int32)
     model.fit(x, y, verbose=0)
     assert model.evaluate(x, y, verbose=0, return_dict=True).keys() == {"loss"}
+
+
+def test_short_last_batch_runs_uncompiled_and_matches():
+    # 70 samples in batches of 32: the last batch of 6 would make MLX trace and
+    # JIT-compile new kernels; it runs the same step uncompiled instead.
+    rng = np.random.default_rng(0)
+    x = rng.random((70, 784)).astype("float32")
+    y = rng.integers(0, 10, 70)
+    weights = []
+    for kwargs in ({}, {"run_eagerly": True}):
+        utils.set_random_seed(5)
+        model = mnist_model()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", **kwargs)
+        model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+        if not kwargs:
+            assert model._steps._compiled["train"][1] == (32,)  # compiled for full batches only
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_step_signature_separates_row_changes_from_shape_changes():
+    from mlxfunctional.engine.step import _signature
+
+    x = [mx.zeros((10, 4))]
+    full = (x, None, None, mx.arange(8))
+    short = (x, None, None, mx.arange(2))
+    rows_a, feats_a = _signature([full, full])
+    rows_b, feats_b = _signature([short])
+    assert rows_a != rows_b and feats_a == feats_b
+    other = ([mx.zeros((3, 5))], None, None, None)
+    assert _signature([other])[1] != feats_a

@@ -35,7 +35,8 @@ class Steps:
         self.model = model
         self.jit = jit
         self.steps_per_execution = int(steps_per_execution)
-        self._train = self._test = self._predict = None
+        self._compiled = {}  # mode -> (function, usual rows, usual feature shapes)
+        self._train_state = None
 
     # -- the math of one step -------------------------------------------------
     def _forward_loss(self, x, y, sw, training):
@@ -74,38 +75,60 @@ class Steps:
     def _compile(self, fn, state):
         return mx.compile(fn, inputs=state, outputs=state) if self.jit else fn
 
+    def _pick(self, mode, fn, batches, state):
+        """The compiled ``fn`` for the usual batch size; ``fn`` itself for a short batch.
+
+        A new input shape makes MLX trace again and, on the CPU, JIT-compile new
+        kernels (seconds the first time). A short last batch differs from the
+        others only in its number of rows: it runs uncompiled (milliseconds).
+        """
+        rows, features = _signature(batches)
+        if mode not in self._compiled:
+            self._compiled[mode] = (self._compile(fn, state), rows, features)
+        compiled, usual_rows, usual_features = self._compiled[mode]
+        if self.jit and features == usual_features and rows != usual_rows:
+            return fn
+        return compiled
+
     def train(self, batches):
         """Runs one call on a list of at most N batches from ``*Batches.batches()``."""
-        if self._train is None:
+        if self._train_state is None:
             model = self.model
             model.optimizer.init(model.trainable_parameters())
-
-            def run(batches):
-                for batch in batches:
-                    self._train_one(*take(batch))
-
             # The containers never change (only the arrays inside them), so the
             # list is built once.
             self._train_state = self.state(True)
-            self._train = self._compile(run, self._train_state)
-        self._train(batches)
+        self._pick("train", self._train_run, batches, self._train_state)(batches)
         mx.eval(self._train_state)
 
+    def _train_run(self, batches):
+        for batch in batches:
+            self._train_one(*take(batch))
+
     def test(self, batch):
-        if self._test is None:
-            self._test = self._compile(lambda batch: self._test_one(*take(batch)),
-                                       self.state(False))
-        self._test(batch)
+        self._pick("test", self._test_run, [batch], self.state(False))(batch)
         mx.eval(self.model.compiled_metrics.variables)
 
+    def _test_run(self, batch):
+        self._test_one(*take(batch))
+
     def predict(self, batch):
-        if self._predict is None:
-            model = self.model
+        state = [self.model.state, mx.random.state]
+        return self._pick("predict", self._predict_run, [batch], state)(batch)
 
-            def run(batch):
-                x = take(batch)[0]
-                return model._flat_outputs(model(model._pack_inputs(x), training=False))
+    def _predict_run(self, batch):
+        model = self.model
+        x = take(batch)[0]
+        return model._flat_outputs(model(model._pack_inputs(x), training=False))
 
-            state = [model.state, mx.random.state]
-            self._predict = mx.compile(run, inputs=state, outputs=state) if self.jit else run
-        return self._predict(batch)
+
+def _signature(batches):
+    """(rows of each batch, the set of other input dimensions) of a list of batches.
+
+    A short tail of ``steps_per_execution`` (fewer batches) counts as a row change.
+    """
+    rows, features = [], set()
+    for x, _, _, idx in batches:
+        rows.append(int(idx.shape[0]) if idx is not None else int(x[0].shape[0]))
+        features.add(tuple(tuple(a.shape[1:]) for a in x))
+    return tuple(rows), features
