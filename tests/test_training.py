@@ -315,3 +315,21 @@ def test_step_signature_separates_row_changes_from_shape_changes():
     assert rows_a != rows_b and feats_a == feats_b
     other = ([mx.zeros((3, 5))], None, None, None)
     assert _signature([other])[1] != feats_a
+
+
+def test_overlapped_steps_give_the_same_weights():
+    # The GPU path (async_eval one step ahead) must compute exactly what the sync one does.
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 784)).astype("float32")
+    y = rng.integers(0, 10, 64)
+    results = []
+    for overlap in (False, True):
+        utils.set_random_seed(9)
+        model = mnist_model()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model._steps.overlap = overlap
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        results.append((model.get_weights(), history.history["loss"]))
+    for a, b in zip(results[0][0], results[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert results[0][1] == results[1][1]

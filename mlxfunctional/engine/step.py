@@ -37,6 +37,11 @@ class Steps:
         self.steps_per_execution = int(steps_per_execution)
         self._compiled = {}  # mode -> (function, usual rows, usual feature shapes)
         self._train_state = None
+        # On a GPU, building the next step's graph overlaps the current step's
+        # compute (async_eval, at most one step ahead). On the CPU the same
+        # cores do both: measured 75k vs 79k samples/s for the MLP, so sync.
+        self.overlap = mx.default_device() == mx.gpu
+        self._in_flight = None
 
     # -- the math of one step -------------------------------------------------
     def _forward_loss(self, x, y, sw, training):
@@ -99,7 +104,13 @@ class Steps:
             # list is built once.
             self._train_state = self.state(True)
         self._pick("train", self._train_run, batches, self._train_state)(batches)
-        mx.eval(self._train_state)
+        if not self.overlap:
+            mx.eval(self._train_state)
+            return
+        mx.async_eval(self._train_state)
+        if self._in_flight is not None:
+            mx.eval(self._in_flight)  # bound the queue to one step
+        self._in_flight = self.model.compiled_metrics.loss_tracker.variables["total"]
 
     def _train_run(self, batches):
         for batch in batches:
