@@ -14,7 +14,7 @@ import numpy as np
 
 
 
-def _as_mx(x):
+def as_array(x):
     if isinstance(x, mx.array):
         return x
     x = np.asarray(x)
@@ -89,9 +89,9 @@ class ArrayBatches:
     """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
-        self.x = [_as_mx(a) for a in x]
-        self.y = None if y is None else [_as_mx(a) for a in y]
-        self.sample_weight = None if sample_weight is None else _as_mx(sample_weight).astype(mx.float32)
+        self.x = [as_array(a) for a in x]
+        self.y = None if y is None else [as_array(a) for a in y]
+        self.sample_weight = None if sample_weight is None else as_array(sample_weight).astype(mx.float32)
         arrays = self.x + (self.y or []) + ([self.sample_weight] if self.sample_weight is not None else [])
         self.num_samples = _num_samples(arrays)
         self.batch_size = int(batch_size or 32)

@@ -107,11 +107,11 @@ class Trainer:
 
             def standardize(bx, by, bsw):
                 fx, fy, fsw = self._flat_xy(bx, by, bsw)
-                fx = [data_adapter._as_mx(a) for a in fx]
-                fy = None if fy is None else [data_adapter._as_mx(a) for a in fy]
+                fx = [data_adapter.as_array(a) for a in fx]
+                fy = None if fy is None else [data_adapter.as_array(a) for a in fy]
                 if class_weight is not None and fy is not None:
                     fsw = data_adapter.class_weight_to_sample_weight(np.array(fy[0]), class_weight)
-                fsw = None if fsw is None else data_adapter._as_mx(fsw).astype(mx.float32)
+                fsw = None if fsw is None else data_adapter.as_array(fsw).astype(mx.float32)
                 return fx, fy, fsw
 
             return data_adapter.IterableBatches(x, standardize, steps)
@@ -258,7 +258,7 @@ class Trainer:
             def standardize(bx, by, bsw):
                 fx = data_adapter.match_structure(bx, self._training_input_names(), "inputs",
                                                   self.name)
-                return [data_adapter._as_mx(a) for a in fx], None, None
+                return [data_adapter.as_array(a) for a in fx], None, None
 
             data = data_adapter.IterableBatches(x, standardize, steps)
         else:
