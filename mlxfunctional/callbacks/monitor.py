@@ -195,8 +195,9 @@ class ModelCheckpoint(MonitorCallback):
 
     Args:
         filepath: path, formatted with ``filepath.format(epoch=epoch + 1, **logs)``
-            (``"ckpt-{epoch:02d}-{val_loss:.2f}.npz"``); with ``save_freq=N`` also
-            ``batch=batch + 1``. Missing folders are created.
+            (``"ckpt-{epoch:02d}-{val_loss:.2f}.mlxf"`` for whole-model files,
+            ``".npz"``/``".safetensors"`` with ``save_weights_only``); with
+            ``save_freq=N`` also ``batch=batch + 1``. Missing folders are created.
         monitor: quantity compared when ``save_best_only``.
         verbose: 1 prints a message per save decision.
         save_best_only: save only when ``monitor`` improves on the best so far

@@ -4,6 +4,8 @@
 ``Model`` and writing ``call`` gives a subclassed model, as in Keras.
 """
 
+import os
+
 import mlx.core as mx
 
 from ..saving import registry
@@ -95,6 +97,34 @@ class Model(Trainer, Layer):
             target = Functional if cls is Model else cls
             return functional_from_config(target, config, custom_objects)
         return cls(**config)
+
+    # -- files: the work is in saving/ (model_file.py, weights_file.py) -----------
+    def save(self, filepath, overwrite=True):
+        """Saves architecture, weights, compile settings and optimizer state.
+
+        ``filepath``: a path ending in ``.mlxf`` (one zip file) or a directory
+        (existing, or ending in ``/``). Reload with ``models.load_model``.
+        """
+        from ..saving.model_file import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Saves every weight, keyed ``layer/weight``, to ``.npz`` or ``.safetensors``."""
+        from ..saving.weights_file import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, strict=True):
+        """Loads weights saved by ``save_weights`` (strict by default; see
+        ``saving/weights_file.py``). MLX's form, a list of ``(path, array)``
+        pairs, is also accepted. Returns the model."""
+        if not isinstance(filepath, (str, os.PathLike)):
+            return Layer.load_weights(self, filepath, strict=strict)
+        from ..saving.weights_file import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, strict=strict)
+        return self
 
     def to_json(self, **kwargs):
         """The model's architecture as JSON (plain data, no code)."""

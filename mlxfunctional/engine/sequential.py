@@ -137,7 +137,9 @@ class Sequential(Functional):
         super().summary(*args, **kwargs)
 
     def get_config(self):
-        layers = [serialize_layer(l) for l in self._stack]
+        # Each entry also records the layer's name, restored by from_config even when
+        # a custom get_config() omits it (model files key weights by layer name).
+        layers = [{**serialize_layer(l), "name": l.name} for l in self._stack]
         if self._input_layer is not None:
             layers.insert(0, serialize_layer(self._input_layer))
         return {"name": self.name, "trainable": self.trainable, "layers": layers}
@@ -146,7 +148,10 @@ class Sequential(Functional):
     def from_config(cls, config, custom_objects=None):
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
-            model.add(deserialize_layer(entry, custom_objects))
+            layer = deserialize_layer(entry, custom_objects)
+            if isinstance(entry.get("name"), str) and layer.name != entry["name"]:
+                layer.name = entry["name"]
+            model.add(layer)
         return model
 
 

@@ -1,0 +1,97 @@
+"""The optimizer's state to and from flat ``{key: array}``, for ``optimizer.npz``.
+
+The state is the tree a compiled train step carries: ``step``,
+``learning_rate``, global accumulators (Nadam's ``u_product``) and ``slots``,
+which mirrors the model's trainable parameters
+(``slots/dense/kernel/momentum``). Keys join the tree's path with ``/``;
+arrays are saved exactly as the optimizer holds them (slots in the layout
+MLX stores each weight in), because resuming training must continue
+bit for bit.
+
+Restoring first lets the optimizer build a fresh state for the model's
+trainable parameters (so the tree has the structure a train step expects),
+checks the file against it key by key, then assigns the loaded state.
+"""
+
+import mlx.core as mx
+
+from .arrays import dtype_name
+from .weight_map import compatible_dtypes
+
+
+def flatten_state(state, prefix=()):
+    """``{"a/b/c": array}`` for the arrays of a nested dict/list state."""
+    out = {}
+    if isinstance(state, mx.array):
+        out["/".join(prefix)] = state
+    elif isinstance(state, dict):
+        for k, v in state.items():
+            out.update(flatten_state(v, prefix + (str(k),)))
+    elif isinstance(state, (list, tuple)):
+        for i, v in enumerate(state):
+            out.update(flatten_state(v, prefix + (str(i),)))
+    return out
+
+
+def _replace_leaves(state, values, prefix=()):
+    """A copy of ``state``'s containers with every array taken from ``values``."""
+    if isinstance(state, mx.array):
+        return values["/".join(prefix)]
+    if isinstance(state, dict):
+        return {k: _replace_leaves(v, values, prefix + (str(k),)) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_replace_leaves(v, values, prefix + (str(i),))
+                           for i, v in enumerate(state))
+    return state
+
+
+def optimizer_arrays(model):
+    """The state to save: ``{key: mx.array}``.
+
+    Slots of parameters that are no longer trainable (a layer frozen after
+    training) are left out: a restored optimizer is built for the trainable
+    parameters of the loaded model, and must find exactly what it expects.
+    """
+    trainable = set(flatten_state(model.trainable_parameters()))
+    out = {}
+    for key, value in flatten_state(model.optimizer.state).items():
+        if key.startswith("slots/") and key[len("slots/"):].rpartition("/")[0] not in trainable:
+            continue
+        out[key] = value
+    return out
+
+
+def restore_optimizer(model, stored, what):
+    """Gives ``model.optimizer`` the state in ``{key: Stored}``; returns problems
+    (nothing is assigned when there are any)."""
+    optimizer = model.optimizer
+    optimizer.init(model.trainable_parameters())
+    fresh = flatten_state(optimizer.state)
+    problems, values = [], {}
+    missing = [k for k in fresh if k not in stored]
+    extra = [k for k in stored if k not in fresh]
+    if missing:
+        problems.append(f"{what} lacks {len(missing)} optimizer value(s): "
+                        f"{', '.join(map(repr, missing[:20]))}.")
+    if extra:
+        problems.append(f"{what} holds {len(extra)} optimizer value(s) this optimizer does "
+                        f"not have: {', '.join(map(repr, extra[:20]))}.")
+    for key, current in fresh.items():
+        if key not in stored:
+            continue
+        array = stored[key]
+        if array.shape != tuple(current.shape):
+            problems.append(f"optimizer value {key!r} has shape {array.shape} in {what}, "
+                            f"{tuple(current.shape)} in the optimizer.")
+        elif not compatible_dtypes(array.dtype, current.dtype):
+            problems.append(f"optimizer value {key!r} has dtype {array.dtype} in {what}, "
+                            f"{dtype_name(current.dtype)} in the optimizer.")
+        else:
+            values[key] = array.to_mlx(current.dtype)
+    if problems:
+        return problems
+    # Assigning refills the optimizer's own dict, so the train step compiled later
+    # (which calls init() again and keeps existing slots) starts from these values.
+    optimizer.state = _replace_leaves(optimizer.state, values)
+    mx.eval(optimizer.state)
+    return []

@@ -1,0 +1,108 @@
+"""``model.save_weights(path)`` / ``model.load_weights(path)``: weights alone.
+
+``.npz`` or ``.safetensors``, keyed like a model file's ``weights.npz``
+(``layer/weight``, Keras' layout; see ``weight_map.py``), written atomically.
+Loading matches by key: strict by default (missing and extra keys are
+errors), ``skip_mismatch=True`` skips weights whose shape or dtype differ,
+and every problem is listed in one ``ModelFileError``.
+
+A ``.npz`` written by ``mlx.nn.Module.save_weights`` (MLX parameter paths
+such as ``dense.kernel``, MLX's layout) -- as ModelCheckpoint wrote before
+this module existed -- is recognized by its keys and loaded the MLX way.
+"""
+
+import os
+import warnings
+
+import mlx.nn as nn
+from mlx.utils import tree_flatten
+
+from . import atomic, safetensors
+from .arrays import decode_npz, encode_npz
+from .errors import ModelFileError, Problems
+from .safe_io import ReadError, read_regular_file
+from .weight_map import assign_weights, read_weights, weight_refs
+
+SUFFIXES = (".npz", ".safetensors")
+
+
+def _suffix(path, action):
+    lower = path.lower()
+    for suffix in SUFFIXES:
+        if lower.endswith(suffix):
+            return suffix
+    hint = " A whole model (architecture, weights, optimizer) goes to model.save('....mlxf')." \
+        if action == "save" else ""
+    raise ValueError(f"{action}_weights() handles '.npz' and '.safetensors' files; received "
+                     f"{path!r}. Keras' .h5/.weights.h5 files are not supported.{hint}")
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Writes every weight of ``model`` to ``filepath`` (``.npz``/``.safetensors``)."""
+    path = os.fspath(filepath)
+    suffix = _suffix(path, "save")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path!r} exists and overwrite=False.")
+    arrays = read_weights(model)
+    if suffix == ".npz":
+        data = encode_npz(arrays)
+    else:
+        data = safetensors.encode(arrays, {"format": "mlxfunctional.weights",
+                                           "format_version": "1"})
+    atomic.write_bytes(path, data)
+
+
+def load_weights(model, filepath, skip_mismatch=False, strict=True):
+    """Fills ``model``'s weights from a file written by :func:`save_weights`.
+
+    Args:
+        filepath: a ``.npz`` or ``.safetensors`` file.
+        skip_mismatch: skip (with a warning) weights whose shape or dtype differ
+            instead of failing.
+        strict: missing or extra keys are errors (False: ignored).
+
+    Raises ``ModelFileError`` listing every problem; nothing is assigned then.
+    """
+    path = os.fspath(filepath)
+    suffix = _suffix(path, "load")
+    problems = Problems(path)
+    name = os.path.basename(path)
+    try:
+        data = read_regular_file(path)
+        if suffix == ".npz":
+            stored, found = decode_npz(data, name)
+        else:
+            stored, found = safetensors.decode(data, name)
+    except ReadError as e:
+        problems.fail(str(e))
+    del data
+    problems.extend(found)
+    problems.raise_if_any()
+    if _is_mlx_file(model, stored):
+        return _load_mlx_layout(model, stored, strict, path)
+    try:
+        found, skipped = assign_weights(model, stored, name, strict=strict,
+                                        skip_mismatch=skip_mismatch)
+    except ValueError as e:
+        raise ModelFileError(path, str(e)) from None
+    problems.extend(found)
+    problems.raise_if_any()
+    if skipped:
+        warnings.warn(f"load_weights({path!r}) skipped {len(skipped)} weight(s): "
+                      + " ".join(skipped), stacklevel=3)
+
+
+def _is_mlx_file(model, stored):
+    if not stored:
+        return False
+    ours = weight_refs(model)
+    mlx_keys = {k for k, _ in tree_flatten(model.parameters())}
+    return not any(k in ours for k in stored) and all(k in mlx_keys for k in stored)
+
+
+def _load_mlx_layout(model, stored, strict, path):
+    try:
+        nn.Module.load_weights(model, [(k, s.to_mlx()) for k, s in stored.items()],
+                               strict=strict)
+    except ValueError as e:
+        raise ModelFileError(path, f"as an MLX weights file: {e}") from None
