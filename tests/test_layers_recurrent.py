@@ -523,3 +523,16 @@ def test_gradients_and_regularizer_losses():
     _, grads = mx.value_and_grad(loss)(lstm.trainable_parameters())
     flat = tree_flatten(grads)
     assert len(flat) == 3 and all(float(mx.abs(v).sum()) > 0 for _, v in flat)
+
+
+def test_shape_trace_of_a_very_long_sequence_traces_two_steps():
+    # A declared length of 100,000 steps must not unroll 100,000 steps to infer shapes
+    # (a hostile model file could otherwise stall the loader); values are untouched.
+    from mlxfunctional import Input
+    from mlxfunctional.layers.conv_lstm import ConvLSTM2D
+
+    seq = Input((100_000, 8))
+    assert LSTM(4, return_sequences=True)(seq).shape == (None, 100_000, 4)
+    assert GRU(3, return_sequences=True, go_backwards=True)(seq).shape == (None, 100_000, 3)
+    assert ConvLSTM2D(2, 3, return_sequences=True)(Input((10_000, 5, 5, 1))).shape == \
+        (None, 10_000, 3, 3, 2)
