@@ -107,6 +107,12 @@ class Functional(Model):
     def build(self, input_shape):
         self.built = True
 
+    def _repr_svg_(self):
+        """The model's graph as SVG for notebooks; None when Graphviz's `dot` is missing."""
+        from ..utils.plot import model_to_svg
+
+        return model_to_svg(self)
+
     # -- running ------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
         flat = self._standardize_inputs(inputs)

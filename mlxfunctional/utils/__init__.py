@@ -10,6 +10,8 @@ _LAZY = {
     "to_categorical": ("numerical_utils", "to_categorical"),
     "set_random_seed": ("rng_utils", "set_random_seed"),
     "Progbar": ("progbar", "Progbar"),
+    "plot_model": ("plot", "plot_model"),
+    "model_to_dot": ("plot", "model_to_dot"),
 }
 
 
