@@ -1,15 +1,17 @@
-"""Guide §2-3: the MNIST MLP, defined with the functional API and trained on real data.
+"""Guide §2-4: the MNIST MLP, defined with the functional API and trained on real data.
 
 Builds the guide's model (55,050 parameters), prints its summary, trains it
 with RMSprop on 8,000 of the bundled real MNIST images (validation_split=0.2)
-and evaluates it on the other 2,000.
+and evaluates it on the other 2,000. ``--plot PATH`` draws it (§2),
+``--save PATH`` saves it to a ``.mlxf`` file, reloads it and checks that the
+reloaded model predicts exactly the same (§4).
 """
-
-import argparse
 
 import mlxfunctional as keras
 from mlxfunctional import layers
 from mlxfunctional.datasets import mnist
+
+from _common import parser, plot, save_and_reload
 
 
 def build_model():
@@ -20,21 +22,22 @@ def build_model():
     return keras.Model(inputs=inputs, outputs=outputs, name="mnist_model")
 
 
+def load_data():
+    """The bundled sample: first 8,000 images to train, last 2,000 to test."""
+    (x, y) = mnist.load_sample()
+    x = x.reshape(len(x), 784).astype("float32") / 255
+    return (x[:8000], y[:8000]), (x[8000:], y[8000:])
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parser(__doc__, epochs=5, batch_size=64, save=True).parse_args(argv)
 
     keras.utils.set_random_seed(args.seed)
     model = build_model()
     model.summary()
+    plot(model, args.plot)
 
-    (x, y) = mnist.load_sample()
-    x = x.reshape(len(x), 784).astype("float32") / 255
-    x_train, y_train, x_test, y_test = x[:8000], y[:8000], x[8000:], y[8000:]
-
+    (x_train, y_train), (x_test, y_test) = load_data()
     model.compile(loss="sparse_categorical_crossentropy",
                   optimizer=keras.optimizers.RMSprop(),
                   metrics=["accuracy"])
@@ -43,6 +46,8 @@ def main(argv=None):
     test_scores = model.evaluate(x_test, y_test, verbose=0)
     print("Test loss:", test_scores[0])
     print("Test accuracy:", test_scores[1])
+    if args.save:
+        save_and_reload(model, args.save, x_test)
 
 
 if __name__ == "__main__":
