@@ -1,0 +1,79 @@
+"""A loopback HTTP file server for the dataset tests (127.0.0.1, a free port).
+
+Serves ``files`` (name -> bytes) with ``Content-Length`` and ``Range`` support,
+records every request, and can misbehave on purpose: ``cut_after[name] = (n, times)``
+sends the full ``Content-Length`` header but closes the connection after ``n`` body
+bytes, for the next ``times`` requests of that file.
+"""
+
+import http.server
+import re
+import socket
+import threading
+
+
+class LoopbackServer:
+    def __init__(self, files, honor_range=True):
+        self.files = dict(files)
+        self.honor_range = honor_range
+        self.cut_after = {}
+        self.requests = []   # (path, Range header or None)
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):   # keep test output quiet
+                pass
+
+            def do_GET(self):
+                name = self.path.lstrip("/")
+                rng = self.headers.get("Range")
+                server.requests.append((name, rng))
+                if name not in server.files:
+                    self.send_error(404)
+                    return
+                body = server.files[name]
+                start = 0
+                m = re.fullmatch(r"bytes=(\d+)-", rng or "")
+                if m and server.honor_range:
+                    start = int(m.group(1))
+                    if start >= len(body):
+                        self.send_error(416)
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range",
+                                     f"bytes {start}-{len(body) - 1}/{len(body)}")
+                else:
+                    self.send_response(200)
+                payload = body[start:]
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                cut = server.cut_after.get(name)
+                if cut and cut[1] > 0:
+                    server.cut_after[name] = (cut[0], cut[1] - 1)
+                    self.wfile.write(payload[:cut[0]])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(payload)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,),
+                                        daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def unused_url():
+    """A loopback URL nothing listens on (connections are refused at once)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
