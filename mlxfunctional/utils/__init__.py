@@ -12,6 +12,10 @@ _LAZY = {
     "Progbar": ("progbar", "Progbar"),
     "plot_model": ("plot", "plot_model"),
     "model_to_dot": ("plot", "model_to_dot"),
+    "load_img": ("image_utils", "load_img"),
+    "img_to_array": ("image_utils", "img_to_array"),
+    "array_to_img": ("image_utils", "array_to_img"),
+    "save_img": ("image_utils", "save_img"),
 }
 
 
