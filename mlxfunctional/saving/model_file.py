@@ -330,6 +330,30 @@ def _rebuild(config, custom_objects, problems):
     return model
 
 
+def read_model_weights(filepath):
+    """``{key: Stored}``: a model file's ``weights.npz``, after the checks ``load_model``
+    makes (sizes, SHA-256s, format version); the architecture is not rebuilt.
+
+    ``model.load_weights("m.mlxf")`` and ``applications`` (pretrained weights
+    cached as model files) read weights this way.
+    """
+    path = os.fspath(filepath)
+    problems = Problems(path)
+    source = _open_source(path)
+    try:
+        _, raw = _read_members(source, problems)
+    finally:
+        source.close()
+    problems.raise_if_any()
+    try:
+        stored, found = decode_npz(raw.pop(WEIGHTS), WEIGHTS)
+    except ReadError as e:
+        problems.fail(str(e))
+    problems.extend(found)
+    problems.raise_if_any()
+    return stored
+
+
 def load_model(filepath, custom_objects=None, compile=True):
     """Loads a model saved by ``model.save()``: architecture, weights, compile settings
     and optimizer state. Raises ``ModelFileError`` listing every problem found."""

@@ -52,18 +52,14 @@ def save_weights(model, filepath, overwrite=True):
     atomic.write_bytes(path, data)
 
 
-def load_weights(model, filepath, skip_mismatch=False, strict=True):
-    """Fills ``model``'s weights from a file written by :func:`save_weights`.
-
-    Args:
-        filepath: a ``.npz`` or ``.safetensors`` file.
-        skip_mismatch: skip (with a warning) weights whose shape or dtype differ
-            instead of failing.
-        strict: missing or extra keys are errors (False: ignored).
-
-    Raises ``ModelFileError`` listing every problem; nothing is assigned then.
-    """
+def read_weights_file(filepath):
+    """``{key: Stored}`` from a weights file (``.npz``/``.safetensors``) or the weights of
+    a model file (``.mlxf`` or model directory). Raises ``ModelFileError``."""
     path = os.fspath(filepath)
+    if path.lower().endswith(".mlxf") or os.path.isdir(path):
+        from .model_file import read_model_weights
+
+        return read_model_weights(path)
     suffix = _suffix(path, "load")
     problems = Problems(path)
     name = os.path.basename(path)
@@ -75,18 +71,34 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
             stored, found = safetensors.decode(data, name)
     except ReadError as e:
         problems.fail(str(e))
-    del data
     problems.extend(found)
     problems.raise_if_any()
+    return stored
+
+
+def load_weights(model, filepath, skip_mismatch=False, strict=True):
+    """Fills ``model``'s weights from a file written by :func:`save_weights`, or from
+    the weights of a model file written by ``model.save`` (``.mlxf`` or a directory).
+
+    Args:
+        filepath: a ``.npz``, ``.safetensors`` or ``.mlxf`` file, or a model directory.
+        skip_mismatch: skip (with a warning) weights whose shape or dtype differ
+            instead of failing.
+        strict: missing or extra keys are errors (False: ignored).
+
+    Raises ``ModelFileError`` listing every problem; nothing is assigned then.
+    """
+    path = os.fspath(filepath)
+    stored = read_weights_file(path)
     if _is_mlx_file(model, stored):
         return _load_mlx_layout(model, stored, strict, path)
     try:
-        found, skipped = assign_weights(model, stored, name, strict=strict,
+        found, skipped = assign_weights(model, stored, os.path.basename(path), strict=strict,
                                         skip_mismatch=skip_mismatch)
     except ValueError as e:
         raise ModelFileError(path, str(e)) from None
-    problems.extend(found)
-    problems.raise_if_any()
+    if found:
+        raise ModelFileError(path, found)
     if skipped:
         warnings.warn(f"load_weights({path!r}) skipped {len(skipped)} weight(s): "
                       + " ".join(skipped), stacklevel=3)
