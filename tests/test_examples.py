@@ -2,6 +2,7 @@
 the guide prints (parameter counts are the numbers Keras gives for the same
 models; the RNN's feature shape is the guide's ``(1, 10, 32)`` line)."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ CASES = {
     "shared_layers.py": ([], ["Total params: 128,000", "called 2 times",
                               "Encoded shapes: (1, 4, 128) (1, 4, 128)",
                               "Same word, same vector through either input: True"]),
-    "feature_extraction.py": (["--image-size", "32"],
+    "feature_extraction.py": (["--image-size", "32", "--weights", "none"],
                               ["RANDOM weights", "vgg19: 22 layers, 20,024,384 parameters",
                                "Extracted 22 feature maps",
                                "block1_conv1     (1, 32, 32, 64)",
@@ -46,9 +47,10 @@ CASES = {
 }
 
 
-def run(script, *args, cwd=None):
+def run(script, *args, cwd=None, env=None):
     done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env=None if env is None else {**os.environ, **env})
     assert done.returncode == 0, f"{script} failed:\n{done.stdout[-2000:]}\n{done.stderr}"
     # Importing mlx.core before mlxfunctional would warn (slow BLAS): examples must not.
     assert "Traceback" not in done.stderr and "RuntimeWarning" not in done.stderr, done.stderr
@@ -104,3 +106,12 @@ def test_custom_layer_trains_and_reloads_with_custom_objects(tmp_path):
     first, last = map(float, re.search(r"loss ([0-9.]+) -> ([0-9.]+)", out).groups())
     assert last < first / 4
     assert "identical predictions" in out
+
+
+def test_feature_extraction_says_when_it_falls_back_to_random_weights(tmp_path):
+    # Offline, with empty caches: the Hub weights cannot be had.
+    env = {"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub"),
+           "MLXF_HOME": str(tmp_path / "mlxf")}
+    out = run("feature_extraction.py", "--image-size", "32", env=env)
+    assert "pretrained weights are not available" in out and "timm/vgg19.tv_in1k" in out
+    assert "RANDOM weights" in out and "Style layers" in out

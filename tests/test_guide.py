@@ -182,7 +182,8 @@ def test_section_8_shared_embedding():
 
 
 def test_section_9_feature_extraction_random_weights():
-    vgg19 = VGG19()
+    # With the guide's VGG19() -- ImageNet weights -- in test_applications_pretrained.py.
+    vgg19 = VGG19(weights=None)
     assert vgg19.count_params() == 143_667_240
     features_list = [layer.output for layer in vgg19.layers]
     assert len(features_list) == 26

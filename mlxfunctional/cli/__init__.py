@@ -1,4 +1,4 @@
-"""The ``mlxf`` command: ``demo``, ``summary``, ``plot``, ``predict``, ``info``.
+"""The ``mlxf`` command: ``demo``, ``summary``, ``plot``, ``predict``, ``info``, ``vgg19``.
 
 Exit codes (documented in ``mlxf --help``): 0 success; 1 any other failure;
 2 a file that does not exist (and argparse's usage errors); 3 a model file that
@@ -17,7 +17,8 @@ from .errors import (EXIT_CORRUPT, EXIT_FAILURE, EXIT_MISMATCH, EXIT_MISSING,
 _EPILOG = f"""exit codes:
   0  success
   {EXIT_FAILURE}  any other failure
-  {EXIT_MISSING}  a file does not exist (or the command line is wrong)
+  {EXIT_MISSING}  a file does not exist, or pretrained weights cannot be downloaded
+     (or the command line is wrong)
   {EXIT_CORRUPT}  a model file is corrupt or unreadable
   {EXIT_MISMATCH}  input data cannot be read or does not match the model's inputs
   {EXIT_NO_GRAPHVIZ}  Graphviz's `dot` is needed and not installed
@@ -26,7 +27,7 @@ _EPILOG = f"""exit codes:
 
 def build_parser():
     """The ``argparse`` parser of ``mlxf`` and its subcommands."""
-    from . import commands, demo
+    from . import commands, demo, vgg19
 
     parser = argparse.ArgumentParser(
         prog="mlxf", description="mlxfunctional: the Keras functional API on Apple's MLX.",
@@ -34,6 +35,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo.add_parser(sub)
     commands.add_parsers(sub)
+    vgg19.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,125 @@
+"""Where VGG19's pretrained weights come from, and the preprocessing each wants.
+
+- ``"imagenet"``: timm's ``vgg19.tv_in1k`` (torchvision's weights) from the
+  Hugging Face Hub, converted once (``timm_vgg19.py``) and cached as a model
+  file (``hub.py``). Torch preprocessing: RGB / 255, ImageNet mean and std.
+- a Keras 2 ``.h5`` weights file (``keras_h5.py``): Keras' own weights,
+  trained on caffe preprocessing (BGR minus the mean pixel).
+- a ``.safetensors`` in timm's layout: converted like the Hub file.
+- our own files (``.mlxf``, model directory, ``.npz``/``.safetensors`` from
+  ``save_weights``): keys ``layer/weight`` in Keras' layout, used as they are;
+  they do not say which preprocessing their weights want, so the default is
+  left as it was.
+
+Whatever the source, weights are assigned by layer name and every VGG19
+weight of the model must be found with the right shape, or nothing is
+assigned and one error lists what is wrong.
+"""
+
+import os
+import warnings
+
+import mlx.core as mx
+import numpy as np
+
+from ..saving.arrays import Stored
+from ..saving.errors import ModelFileError
+from ..saving.weight_map import assign_weights, weight_refs
+from ..saving.weights_file import read_weights_file
+from . import hub, timm_vgg19
+from .keras_h5 import read_keras_h5
+
+HUB_FILENAME = "model.safetensors"
+CACHE_FILENAME = "vgg19.mlxf"
+
+# The preprocessing ``vgg19.preprocess_input`` uses by default: that of the
+# weights loaded last. Before any, the Hub weights' (the default ``weights``).
+_state = {"mode": "torch"}
+
+
+def preprocessing_mode():
+    """``"torch"`` or ``"caffe"``: what the most recently loaded weights want."""
+    return _state["mode"]
+
+
+def load_pretrained(model, weights, include_top, repo_id, revision=None):
+    """Fills the VGG19 layers of ``model`` from ``weights`` ("imagenet" or a path)."""
+    if weights == "imagenet":
+        arrays, mode, what = _imagenet(repo_id, revision), "torch", f"Hub repo {repo_id!r}"
+    else:
+        arrays, mode = _from_path(os.fspath(weights), include_top)
+        what = os.fspath(weights)
+    _assign(model, arrays, what)
+    if mode is not None:
+        _state["mode"] = mode
+
+
+def _imagenet(repo_id, revision):
+    cache = hub.converted_path(repo_id, revision, CACHE_FILENAME)
+    if os.path.exists(cache):
+        try:
+            return read_weights_file(cache)
+        except ModelFileError as e:  # e.g. cut by a full disk: convert again
+            warnings.warn(f"Converting again: the cached VGG19 weights are unreadable: {e}",
+                          stacklevel=4)
+    source = hub.download(repo_id, HUB_FILENAME, revision)
+    arrays = timm_vgg19.convert(_float32(read_weights_file(source)), include_top=True,
+                                what=f"the weights of {repo_id!r}")
+    _write_cache(cache, arrays)
+    return arrays
+
+
+def _write_cache(path, arrays):
+    """Saves the converted weights as a VGG19 model file (atomically: a cut write leaves
+    no file). A failure only costs a conversion next time, so it warns."""
+    from .vgg19 import VGG19
+
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        full = VGG19(weights=None, name="vgg19")
+        _assign(full, arrays, "the converted weights")
+        full.save(path)
+    except OSError as e:
+        warnings.warn(f"Could not cache the converted VGG19 weights at {path!r}: {e}",
+                      stacklevel=5)
+
+
+def _from_path(path, include_top):
+    if not os.path.exists(path):
+        raise ValueError(
+            "The `weights` argument should be either `None` (random initialization), "
+            "'imagenet' (pre-training on ImageNet, from the Hugging Face Hub), or the path "
+            f"to a weights file; {path!r} does not exist.")
+    if path.lower().endswith((".h5", ".hdf5")):
+        return read_keras_h5(path), "caffe"
+    stored = read_weights_file(path)
+    if timm_vgg19.is_timm_vgg19(stored):
+        return timm_vgg19.convert(_float32(stored), include_top=include_top,
+                                  what=repr(path)), "torch"
+    return stored, None
+
+
+def _float32(stored):
+    """``{key: Stored}`` -> ``{key: float32 numpy}`` (BF16/F16 checkpoints included)."""
+    return {k: np.asarray(s.to_mlx().astype(mx.float32)) if s.dtype == "bfloat16"
+            else s.array.astype(np.float32, copy=False) for k, s in stored.items()}
+
+
+def _vgg_keys(model):
+    from .vgg19 import LAYER_NAMES
+
+    return [k for k in weight_refs(model) if k.split("/")[0] in LAYER_NAMES]
+
+
+def _assign(model, arrays, what):
+    keys = _vgg_keys(model)
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise ValueError(f"The VGG19 weights from {what} lack {len(missing)} weight(s) of "
+                         f"the model: {', '.join(missing)}. (include_top=True needs fc1, fc2 "
+                         "and predictions in the file.)")
+    stored = {k: a if isinstance(a, Stored) else Stored(a) for k, a in arrays.items()
+              if k in keys}
+    problems, _ = assign_weights(model, stored, f"the VGG19 weights from {what}", strict=False)
+    if problems:
+        raise ValueError("Cannot load VGG19 weights:\n  - " + "\n  - ".join(problems))
