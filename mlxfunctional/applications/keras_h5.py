@@ -1,10 +1,12 @@
 """Keras 2's legacy weights files (``vgg19_weights_tf_dim_ordering_tf_kernels.h5``).
 
 Layout: the root attribute ``layer_names`` lists the layers in order; each
-layer's group has an attribute ``weight_names`` (``b"fc1/kernel:0"``...) and
-holds each weight at that path inside the group. Arrays are already in
-Keras' layout (kernels ``(kh, kw, in, out)`` / ``(in, out)``, ``fc1`` rows in
-channels-last order), so they are keyed ``layer/weight`` and used as they are.
+layer's group has an attribute ``weight_names`` and holds each weight at that
+path inside the group. The names vary with the Keras that wrote the file
+(``b"fc1/kernel:0"`` in Keras 2, ``b"fc1_W_1:0"`` in the 2016 files Keras
+still downloads), so, as Keras does, weights are matched by their order in
+``weight_names``, never by name. Arrays are already in Keras' layout (kernels
+``(kh, kw, in, out)`` / ``(in, out)``, ``fc1`` rows in channels-last order).
 
 HDF5 can point outside the file: external links, external raw storage and
 virtual datasets read other files (how Keras' h5 loading was made to read
@@ -59,7 +61,8 @@ def _dataset(h5py, group, name, path):
 
 
 def read_keras_h5(filepath, layer_names=None):
-    """``{"layer/weight": float32 array}`` from a Keras 2 legacy weights file.
+    """``{layer name: [float32 arrays in weight_names order]}`` from a legacy Keras
+    weights file (layers without weights are left out).
 
     Args:
         filepath: the ``.h5`` file.
@@ -87,8 +90,9 @@ def read_keras_h5(filepath, layer_names=None):
             group = f.get(layer)
             if group is None or not isinstance(group, h5py.Group):
                 raise ValueError(f"{where}: layer {layer!r} is listed but has no group.")
-            for weight in _names(group.attrs, "weight_names", f"{where} layer {layer!r}"):
-                # "block1_conv1/kernel:0" -> "block1_conv1/kernel"
-                key = f"{layer}/{weight.split('/')[-1].split(':')[0]}"
-                out[key] = _dataset(h5py, group, weight, f"{where} layer {layer!r}")
+            weights = [_dataset(h5py, group, weight, f"{where} layer {layer!r}")
+                       for weight in _names(group.attrs, "weight_names",
+                                            f"{where} layer {layer!r}")]
+            if weights:
+                out[layer] = weights
     return out

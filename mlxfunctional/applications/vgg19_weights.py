@@ -91,12 +91,23 @@ def _from_path(path, include_top):
             "'imagenet' (pre-training on ImageNet, from the Hugging Face Hub), or the path "
             f"to a weights file; {path!r} does not exist.")
     if path.lower().endswith((".h5", ".hdf5")):
-        return read_keras_h5(path), "caffe"
+        return _keyed(read_keras_h5(path), path), "caffe"
     stored = read_weights_file(path)
     if timm_vgg19.is_timm_vgg19(stored):
         return timm_vgg19.convert(_float32(stored), include_top=include_top,
                                   what=repr(path)), "torch"
     return stored, None
+
+
+def _keyed(layers, path):
+    """``{layer: [kernel, bias]}`` (Keras' order) -> ``{"layer/kernel": ..., "layer/bias": ...}``."""
+    out = {}
+    for layer, arrays in layers.items():
+        if len(arrays) != 2:
+            raise ValueError(f"{path!r}: layer {layer!r} holds {len(arrays)} weights; a VGG19 "
+                             "layer has 2 (kernel, bias).")
+        out[f"{layer}/kernel"], out[f"{layer}/bias"] = arrays
+    return out
 
 
 def _float32(stored):
