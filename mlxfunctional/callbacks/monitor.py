@@ -6,6 +6,7 @@ import operator
 import os
 import warnings
 
+from ..distribute import is_chief
 from .callback import Callback
 
 # Metric-name fragments whose direction is known (Keras 3 metrics' ``_direction``).
@@ -286,6 +287,8 @@ class ModelCheckpoint(MonitorCallback):
         return False
 
     def _save_model(self, epoch, batch, logs):
+        if not is_chief():  # data-parallel: rank 0 saves (and reports) for all
+            return
         logs = logs or {}
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, logs, filepath):

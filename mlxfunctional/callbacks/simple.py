@@ -6,6 +6,7 @@ import math
 import numbers
 import os
 
+from ..distribute import is_chief
 from .callback import HOOKS, Callback
 
 
@@ -83,6 +84,8 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        if not is_chief():  # data-parallel: rank 0 writes the (identical) logs
+            return
         mode = "w"
         if self.append:
             if os.path.exists(self.filename):
@@ -96,6 +99,8 @@ class CSVLogger(Callback):
         self.keys = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None or self.csv_file.closed:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

@@ -135,12 +135,25 @@ class CompiledMetrics:
         for m in self.metrics:
             m.reset_state()
 
-    def results(self):
-        """``{name: value}`` as Python floats (this synchronizes with the device)."""
-        values = [m.result() for m in self.metrics]
-        mx.eval(values)
+    def results(self, parallel=None):
+        """``{name: value}`` as Python floats (this synchronizes with the device).
+
+        With ``parallel`` (a ``distribute.DataParallel``) the states are first summed
+        over its processes, so every process gets the values of the whole data.
+        """
+        metrics = self.metrics
+        local = [dict(m.variables) for m in metrics]
+        if parallel is not None:
+            for m, summed in zip(metrics, parallel.reduced_variables(local)):
+                m.variables.update(summed)  # (the dicts are rebound in place, never replaced)
+        try:
+            values = [m.result() for m in metrics]
+            mx.eval(values)
+        finally:
+            for m, state in zip(metrics, local):
+                m.variables.update(state)
         return {m.name: float(v.item()) if v.size == 1 else v.tolist()
-                for m, v in zip(self.metrics, values)}
+                for m, v in zip(metrics, values)}
 
 
 def _is_nested_list(group):

@@ -84,7 +84,9 @@ class ArrayBatches:
         x, y, sample_weight: flat lists of arrays (y, sample_weight may be None).
         batch_size: samples per batch (the last batch may be smaller).
         shuffle: reshuffle at each epoch (``mx.random.permutation``, so
-            ``mx.random.seed`` makes runs repeatable).
+            ``mx.random.seed`` makes runs repeatable). Setting ``seed`` draws the
+            permutations from that seed instead (the same on every process of a
+            data-parallel job).
         steps: stop after this many batches per epoch (None: one pass).
     """
 
@@ -97,6 +99,8 @@ class ArrayBatches:
         self.batch_size = int(batch_size or 32)
         self.shuffle = shuffle
         self.steps = steps
+        self.seed = None
+        self._epoch = 0
 
     @property
     def steps_per_epoch(self):
@@ -111,7 +115,9 @@ class ArrayBatches:
         """
         step = 0
         while True:
-            order = mx.random.permutation(self.num_samples) if self.shuffle \
+            key = None if self.seed is None else mx.random.key(self.seed + self._epoch)
+            self._epoch += 1
+            order = mx.random.permutation(self.num_samples, key=key) if self.shuffle \
                 else mx.arange(self.num_samples)
             for start in range(0, self.num_samples, self.batch_size):
                 if self.steps is not None and step >= self.steps:

@@ -4,7 +4,9 @@ A compiled function must see every array it reads or writes as a captured
 input/output, or MLX bakes it in as a constant: so each step captures the
 model state (weights and statistics), the optimizer state, the metric
 states and ``mx.random.state`` (without it Dropout's mask would freeze).
-``steps_per_execution=N`` runs N steps inside one compiled call.
+``steps_per_execution=N`` runs N steps inside one compiled call. Under
+data parallelism (``distribute.py``) the gradients are combined across
+processes inside the same compiled call.
 """
 
 import mlx.core as mx
@@ -36,6 +38,7 @@ class Steps:
         self.jit = jit
         self.steps_per_execution = int(steps_per_execution)
         self._compiled = {}  # mode -> (function, usual rows, usual feature shapes)
+        self.parallel = None  # a distribute.DataParallel while fit() runs data-parallel
         self._train_state = None
         # On a GPU, building the next step's graph overlaps the current step's
         # compute (async_eval, at most one step ahead). On the CPU the same
@@ -61,6 +64,8 @@ class Steps:
             return loss, output_losses, y_pred
 
         (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
+        if self.parallel is not None:
+            grads = self.parallel.combine_gradients(grads, _batch_size(x))
         model.optimizer.update(model, grads)
         model._apply_constraints()
         model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, _batch_size(x))
@@ -70,6 +75,13 @@ class Steps:
         self.model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, _batch_size(x))
 
     # -- compiled functions ---------------------------------------------------
+    def set_parallel(self, parallel):
+        """Runs the steps data-parallel over ``parallel`` (None: one process). The
+        compiled functions traced the other way are dropped."""
+        if parallel is not self.parallel:
+            self.parallel = parallel
+            self._compiled.clear()
+
     def state(self, train=True):
         model = self.model
         parts = [model.state, model.compiled_metrics.variables, mx.random.state]

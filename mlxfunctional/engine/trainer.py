@@ -6,11 +6,13 @@ values are read (a device sync) only when the progress bar or a callback
 needs them.
 """
 
+import contextlib
 import time
 
 import mlx.core as mx
 import numpy as np
 
+from .. import distribute as distribute_lib
 from ..utils import tree
 from . import data_adapter
 from .step import Steps
@@ -132,11 +134,18 @@ class Trainer:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
-        """Trains the model; returns a ``History`` (Keras' arguments and semantics)."""
+            validation_batch_size=None, validation_freq=1, distribute=None):
+        """Trains the model; returns a ``History`` (Keras' arguments and semantics).
+
+        ``distribute``: data parallelism over MLX's distributed runtime. By default
+        it is on when the script was started by ``mlx.launch`` in a group of several
+        processes, ``batch_size`` then being the global batch (see ``distribute.py``);
+        ``False`` trains each process on its own.
+        """
         from ..callbacks import CallbackList
 
         self._require_compiled("fit")
+        parallel = distribute_lib.resolve(distribute)
         batch_size = batch_size or 32
         if validation_split and validation_data is None:
             if data_adapter.is_iterable_data(x):
@@ -151,36 +160,61 @@ class Trainer:
         if validation_data is not None:
             val = self._validation_batches(validation_data, validation_batch_size or batch_size,
                                            validation_steps)
-        verbose = 1 if verbose == "auto" else int(verbose)
-        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                           verbose=verbose, epochs=epochs, steps=train.steps_per_epoch)
-        per_batch_logs = cbs_need_batch_logs(cbs)
-        self.stop_training = False
-        cbs.on_train_begin()
-        logs = {}
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            cbs.on_epoch_begin(epoch)
-            logs = self._run_epoch(train, cbs, per_batch_logs)
-            if val is not None and _due(epoch, validation_freq):
-                val_logs = self._evaluate_batches(val, cbs)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        finalize = getattr(self.optimizer, "finalize_variable_values", None)
-        if finalize is not None:  # loads EMA weights (use_ema=True); absent on raw mlx optimizers
-            finalize(self)
-        cbs.on_train_end(logs)
+        verbose = _verbosity(verbose, parallel)
+        with self._data_parallel(parallel, "fit"):
+            if parallel is not None:
+                parallel.broadcast_model(self, self.optimizer)
+                if shuffle and isinstance(train, data_adapter.ArrayBatches):
+                    train.seed = parallel.shared_seed()
+            cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                               model=self, verbose=verbose, epochs=epochs,
+                               steps=train.steps_per_epoch)
+            per_batch_logs = cbs_need_batch_logs(cbs)
+            self.stop_training = False
+            cbs.on_train_begin()
+            logs = {}
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                cbs.on_epoch_begin(epoch)
+                logs = self._run_epoch(train, cbs, per_batch_logs, parallel)
+                if val is not None and _due(epoch, validation_freq):
+                    val_logs = self._evaluate_batches(val, cbs, parallel)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+            finalize = getattr(self.optimizer, "finalize_variable_values", None)
+            if finalize is not None:  # EMA weights (use_ema=True); absent on raw mlx optimizers
+                finalize(self)
+            cbs.on_train_end(logs)
         return self.history
 
-    def _run_epoch(self, data, cbs, per_batch_logs):
-        """One pass over ``data``; returns the epoch's logs (the only forced sync)."""
+    @contextlib.contextmanager
+    def _data_parallel(self, parallel, what):
+        """Runs the block data-parallel over ``parallel`` (None: as one process)."""
+        steps = getattr(self, "_steps", None)
+        if steps is not None:
+            steps.set_parallel(parallel)
+        if parallel is None:
+            yield
+            return
+        with parallel.running(what):
+            yield
+
+    def _run_epoch(self, data, cbs, per_batch_logs, parallel=None):
+        """One pass over ``data``; returns the epoch's logs (the only forced sync).
+
+        Data-parallel, each process trains on its shard of every batch; the values
+        logged per batch are summed over processes when a callback acts on every
+        batch (a collective, so every process does it), else -- for the progress
+        bar of rank 0 -- they are rank 0's own until the epoch's end.
+        """
         n = self._steps.steps_per_execution
         hooks = cbs.has_batch_hooks("train")
+        batch_parallel = parallel if per_batch_logs else None
         logs, last = {}, 0.0
         pending, step = [], 0
-        for batch in data.batches():
+        for batch in _sharded(data.batches(), parallel, "train"):
             pending.append(batch)
             if len(pending) < n:
                 continue
@@ -189,12 +223,14 @@ class Trainer:
             self._steps.train(pending)
             step += len(pending)
             pending = []
+            if parallel is not None:
+                parallel.step_done()
             if hooks:
                 # Reading metric values syncs with the device: only when a callback
                 # acts on every batch, else at most every _LOG_INTERVAL seconds.
                 now = time.monotonic()
                 if per_batch_logs or now - last >= _LOG_INTERVAL:
-                    logs, last = self.compiled_metrics.results(), now
+                    logs, last = self.compiled_metrics.results(batch_parallel), now
                 cbs.on_train_batch_end(step - 1, logs)
             if self.stop_training:
                 break
@@ -204,8 +240,8 @@ class Trainer:
             self._steps.train(pending)
             step += len(pending)
             if hooks:
-                cbs.on_train_batch_end(step - 1, self.compiled_metrics.results())
-        return self.compiled_metrics.results()
+                cbs.on_train_batch_end(step - 1, self.compiled_metrics.results(batch_parallel))
+        return self.compiled_metrics.results(parallel)
 
     def _validation_batches(self, validation_data, batch_size, steps):
         if data_adapter.is_iterable_data(validation_data):
@@ -218,42 +254,57 @@ class Trainer:
 
     # -- evaluate ----------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
-        """Loss and metrics on the data: a scalar, a list in ``metrics_names`` order, or a dict."""
+                 steps=None, callbacks=None, return_dict=False, distribute=None):
+        """Loss and metrics on the data: a scalar, a list in ``metrics_names`` order, or a dict.
+
+        Data-parallel under ``mlx.launch`` (see ``fit``): each process evaluates its
+        shard of every batch and all return the metrics of the whole data.
+        """
         from ..callbacks import CallbackList
 
         self._require_compiled("evaluate")
+        parallel = distribute_lib.resolve(distribute)
         data = self._batches(x, y, sample_weight, batch_size or 32, False, steps)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = _verbosity(verbose, parallel)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=data.steps_per_epoch)
-        logs = self._evaluate_batches(data, cbs)
+        with self._data_parallel(parallel, "evaluate"):
+            logs = self._evaluate_batches(data, cbs, parallel)
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_batches(self, data, cbs):
+    def _evaluate_batches(self, data, cbs, parallel=None):
         self.reset_metrics()
         if cbs is not None:
             cbs.on_test_begin()
         step = 0
-        for step, batch in enumerate(data.batches()):
+        for step, batch in enumerate(_sharded(data.batches(), parallel, "test")):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            self._steps.test(batch)
+            if batch is not None:  # (None: this process's shard of a tiny batch is empty)
+                self._steps.test(batch)
+            if parallel is not None:
+                parallel.step_done()
             if cbs is not None:
                 cbs.on_test_batch_end(step, {})
-        logs = self.compiled_metrics.results()
+        logs = self.compiled_metrics.results(parallel)
         if cbs is not None:
             cbs.on_test_end(logs)
         return logs
 
     # -- predict -----------------------------------------------------------------
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs as numpy arrays, batch by batch, in the model's output structure."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                distribute=None):
+        """Outputs as numpy arrays, batch by batch, in the model's output structure.
+
+        Data-parallel under ``mlx.launch`` (see ``fit``): each process predicts its
+        shard of every batch and every process returns all rows, in order.
+        """
         from ..callbacks import CallbackList
 
+        parallel = distribute_lib.resolve(distribute)
         if data_adapter.is_iterable_data(x):
             def standardize(bx, by, bsw):
                 fx = data_adapter.match_structure(bx, self._training_input_names(), "inputs",
@@ -264,18 +315,17 @@ class Trainer:
         else:
             fx = data_adapter.match_structure(x, self._training_input_names(), "inputs", self.name)
             data = data_adapter.ArrayBatches(fx, batch_size=batch_size or 32, steps=steps)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = _verbosity(verbose, parallel)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=data.steps_per_epoch)
         steps_obj = self._inference_steps()
         cbs.on_predict_begin()
         chunks = []
-        for step, batch in enumerate(data.batches()):
-            cbs.on_predict_batch_begin(step)
-            out = steps_obj.predict(batch)
-            mx.eval(out)
-            chunks.append([np.array(o) for o in out])
-            cbs.on_predict_batch_end(step, {"outputs": chunks[-1]})
+        with self._data_parallel(parallel, "predict"):
+            for step, batch in enumerate(data.batches()):
+                cbs.on_predict_batch_begin(step)
+                chunks.append(_predict_batch(steps_obj, batch, parallel))
+                cbs.on_predict_batch_end(step, {"outputs": chunks[-1]})
         cbs.on_predict_end()
         if not chunks:
             raise ValueError("predict() received no data.")
@@ -314,6 +364,43 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _verbosity(verbose, parallel):
+    """Keras' ``verbose`` as an int; 0 on every process but rank 0 of a data-parallel job."""
+    if parallel is not None and parallel.rank != 0:
+        return 0
+    return 1 if verbose == "auto" else int(verbose)
+
+
+def _sharded(batches, parallel, mode):
+    """This process's shard of each batch (the batches themselves without ``parallel``).
+
+    A training batch with fewer rows than processes is skipped on all of them
+    (its step's collectives need every process); in evaluation the processes
+    whose shard is empty get ``None`` and skip the step.
+    """
+    if parallel is None:
+        yield from batches
+        return
+    for batch in batches:
+        local, rows = parallel.shard(batch)
+        if mode == "train" and rows < parallel.size:
+            continue
+        yield local
+
+
+def _predict_batch(steps, batch, parallel):
+    """One batch's outputs as numpy; data-parallel, every shard's rows gathered in order."""
+    if parallel is not None:
+        local, rows = parallel.shard(batch)
+        if rows >= parallel.size:
+            out = steps.predict(local)
+            parallel.step_done()
+            return parallel.gather_rows(out, rows)
+    out = steps.predict(batch)  # (a batch smaller than the group: every process does it all)
+    mx.eval(out)
+    return [np.array(o) for o in out]
 
 
 def _len(x):

@@ -31,6 +31,7 @@ import zipfile
 import mlx.core as mx
 import numpy as np
 
+from ..distribute import is_chief
 from . import atomic
 from .arrays import decode_npz, encode_npz
 from .compile_config import compile_config, compile_from_config
@@ -126,7 +127,12 @@ def _is_functional(model):
 
 
 def save_model(model, filepath, overwrite=True):
-    """Writes ``model`` to ``filepath`` (``.mlxf`` file or directory), atomically."""
+    """Writes ``model`` to ``filepath`` (``.mlxf`` file or directory), atomically.
+
+    In a data-parallel job only rank 0 writes (every rank holds the same weights).
+    """
+    if not is_chief():
+        return
     path = os.fspath(filepath)
     form = _save_form(path)
     target = path.rstrip("/" + os.sep) or path

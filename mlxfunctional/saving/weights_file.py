@@ -17,6 +17,7 @@ import warnings
 import mlx.nn as nn
 from mlx.utils import tree_flatten
 
+from ..distribute import is_chief
 from . import atomic, safetensors
 from .arrays import decode_npz, encode_npz
 from .errors import ModelFileError, Problems
@@ -38,9 +39,14 @@ def _suffix(path, action):
 
 
 def save_weights(model, filepath, overwrite=True):
-    """Writes every weight of ``model`` to ``filepath`` (``.npz``/``.safetensors``)."""
+    """Writes every weight of ``model`` to ``filepath`` (``.npz``/``.safetensors``).
+
+    In a data-parallel job only rank 0 writes (every rank holds the same weights).
+    """
     path = os.fspath(filepath)
     suffix = _suffix(path, "save")
+    if not is_chief():
+        return
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
     arrays = read_weights(model)

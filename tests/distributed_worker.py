@@ -1,0 +1,133 @@
+"""One process of the data-parallel tests (tests/test_distributed.py).
+
+    python distributed_worker.py SCENARIO OUTDIR
+
+Run alone it is the single-process reference; under ``mlx.launch`` (or with
+MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
+``OUTDIR/weights_rank<r>.npz``. Scenarios:
+
+- ``train``: fit (validation, ModelCheckpoint, CSVLogger), evaluate, predict,
+  save: the results, the logged history and every file this process opened
+  for writing (an audit hook) go to the report.
+- ``shuffle``: fit with shuffling; the report holds the weights only.
+- ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
+- ``hang``: rank 1 stops in a callback at its 4th training step, forever.
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+import mlxfunctional as keras
+from mlxfunctional import callbacks, distribute, layers
+
+SCENARIO, OUT = sys.argv[1], sys.argv[2]
+RANK = distribute.rank()
+written = []
+
+
+def audit(event, args):
+    # Files under OUT opened for writing (open() modes w/a/x/+, os.open flags), and
+    # renames onto a target (atomic saves), by this process.
+    if event == "open":
+        path, mode, flags = args
+        writing = any(c in mode for c in "wax+") if isinstance(mode, str) else \
+            bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+        target = path
+    elif event in ("os.rename", "os.replace"):
+        writing, target = True, args[1]
+    else:
+        return
+    if writing and isinstance(target, (str, bytes, os.PathLike)):
+        target = os.fsdecode(target)
+        if os.path.abspath(target).startswith(os.path.abspath(OUT)):
+            written.append(os.path.relpath(os.path.abspath(target), OUT))
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((203, 12)).astype("float32")
+    y = (x[:, :3].sum(axis=1) > 0).astype("int32") + (x[:, 3] > 1).astype("int32")
+    return x, y
+
+
+def model():
+    # Each rank seeds differently: fit() must broadcast rank 0's weights.
+    keras.utils.set_random_seed(1234 + 7 * RANK)
+    inputs = keras.Input((12,), name="features")
+    h = layers.Dense(32, activation="relu", name="hidden")(inputs)
+    outputs = layers.Dense(3, activation="softmax", name="classes")(h)
+    m = keras.Model(inputs, outputs, name="mlp")
+    m.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+    return m
+
+
+class Trouble(callbacks.Callback):
+    """Rank 1 dies or hangs at its 4th step."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if RANK == 1 and self.steps == 4:
+            if SCENARIO == "die":
+                os.kill(os.getpid(), signal.SIGKILL)
+            while True:
+                time.sleep(60)
+
+
+def _local_rows(m):
+    # The loss tracker's own (unreduced) count: rows this process saw since the last reset.
+    return float(m.compiled_metrics.loss_tracker.variables["count"].item())
+
+
+def report(m, **extra):
+    np.savez(os.path.join(OUT, f"weights_rank{RANK}.npz"), *m.get_weights())
+    with open(os.path.join(OUT, f"rank{RANK}.json"), "w") as f:
+        json.dump({"rank": RANK, "size": distribute.size(), **extra}, f)
+
+
+def main():
+    x, y = data()
+    m = model()
+    if SCENARIO == "shuffle":
+        m.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=0)
+        report(m, local_rows=_local_rows(m))
+        return
+    if SCENARIO in ("die", "hang"):
+        try:
+            m.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[Trouble()])
+        except distribute.DistributedError as e:
+            with open(os.path.join(OUT, f"error_rank{RANK}.txt"), "w") as f:
+                f.write(str(e))
+            raise
+        report(m)
+        return
+    sys.addaudithook(audit)
+    files = os.path.join(OUT, "files")
+    os.makedirs(files, exist_ok=True)
+    cbs = [callbacks.ModelCheckpoint(os.path.join(files, "ckpt.mlxf")),
+           callbacks.CSVLogger(os.path.join(files, "log.csv"))]
+    # 162 training rows in batches of 32: the last global batch (2 rows) gives each
+    # of two ranks one row; validation takes the last 41 rows.
+    history = m.fit(x, y, batch_size=32, epochs=3, shuffle=False, validation_split=0.2,
+                    callbacks=cbs, verbose=0)
+    local_rows = _local_rows(m)  # of the last validation
+    evaluation = m.evaluate(x, y, batch_size=50, verbose=0, return_dict=True)
+    predictions = m.predict(x[:45], batch_size=20, verbose=0)
+    m.save(os.path.join(files, "final.mlxf"))
+    m.save_weights(os.path.join(files, "final.weights.npz"))
+    mine = sorted(set(written))  # before the report adds its own files
+    report(m, history=history.history, local_val_rows=local_rows, evaluation=evaluation,
+           predictions=predictions.tolist(), written=mine)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Data-parallel fit/evaluate/predict over MLX's ring backend, two processes on loopback.
+
+The processes run tests/distributed_worker.py; the truth is the same script
+run as one process on the same global batches.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+WORKER = Path(__file__).resolve().parent / "distributed_worker.py"
+PYTHON = sys.executable
+LAUNCH = Path(PYTHON).parent / "mlx.launch"
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def start_ranks(scenario, out, n=2, env=None):
+    """Starts ``n`` ranks of the worker directly, as mlx.launch's ring backend does
+    (MLX_RANK + a hostfile), so the test sees each rank's own exit status."""
+    hostfile = out / "hosts.json"
+    hostfile.write_text(json.dumps([[f"127.0.0.1:{p}"] for p in _free_ports(n)]))
+    procs = []
+    for rank in range(n):
+        rank_env = {**os.environ, "MLX_RANK": str(rank), "MLX_HOSTFILE": str(hostfile),
+                    **(env or {})}
+        procs.append(subprocess.Popen([PYTHON, str(WORKER), scenario, str(out)], env=rank_env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))
+    return procs
+
+
+def launch(scenario, out):
+    """The user's way: ``mlx.launch -n 2 --python python worker.py``."""
+    done = subprocess.run([str(LAUNCH), "-n", "2", "--python", PYTHON, str(WORKER), scenario,
+                           str(out)], capture_output=True, text=True, timeout=300)
+    reports = [out / f"rank{r}.json" for r in range(2)]
+    assert all(p.exists() for p in reports), done.stdout + done.stderr
+    return [json.loads(p.read_text()) for p in reports], \
+        [list(np.load(out / f"weights_rank{r}.npz").values()) for r in range(2)]
+
+
+def single(scenario, out):
+    done = subprocess.run([PYTHON, str(WORKER), scenario, str(out)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads((out / "rank0.json").read_text()), \
+        list(np.load(out / "weights_rank0.npz").values())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    one, two = tmp_path_factory.mktemp("single"), tmp_path_factory.mktemp("two")
+    return single("train", one), launch("train", two), two
+
+
+def test_both_ranks_end_with_the_weights_of_one_process(runs):
+    (ref, w_single), (reports, (w0, w1)), _ = runs
+    assert [r["size"] for r in reports] == [2, 2]
+    # Each rank validated on its part of every batch of the 41 validation rows (32 + 9).
+    assert ref["local_val_rows"] == 41 and [r["local_val_rows"] for r in reports] == [20, 21]
+    for a, b, c in zip(w0, w1, w_single):
+        np.testing.assert_array_equal(a, b)  # identical on both ranks
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)  # = one process, 3 epochs
+
+
+def test_logged_metrics_equal_the_single_process_ones(runs):
+    (ref, _), (reports, _), _ = runs
+    for report in reports:  # every rank logs the same numbers
+        assert set(report["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+        for key, values in ref["history"].items():
+            np.testing.assert_allclose(report["history"][key], values, rtol=1e-5, atol=1e-6)
+        for key, value in ref["evaluation"].items():
+            assert report["evaluation"][key] == pytest.approx(value, rel=1e-5, abs=1e-6)
+        # predict gathers both shards in order (45 rows in batches of 20: 10+10, 10+10, 3+2).
+        np.testing.assert_allclose(report["predictions"], ref["predictions"], rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_only_rank_0_writes_files(runs):
+    (ref, _), (reports, _), out = runs
+    finals = {"files/ckpt.mlxf", "files/log.csv", "files/final.mlxf",
+              "files/final.weights.npz"}
+    assert finals <= set(reports[0]["written"])
+    assert reports[1]["written"] == []
+    assert sorted(p.name for p in (out / "files").iterdir()) == \
+        ["ckpt.mlxf", "final.mlxf", "final.weights.npz", "log.csv"]
+    csv_lines = (out / "files" / "log.csv").read_text().splitlines()
+    assert len(csv_lines) == 4 and csv_lines[0].startswith("epoch,accuracy,loss")
+
+
+def test_shuffled_data_parallel_training_stays_identical_across_ranks(tmp_path):
+    reports, (w0, w1) = launch("shuffle", tmp_path)
+    # 203 rows in batches of 32: six 16/16 shards, then 5/6 -- each rank its own rows.
+    assert [r["local_rows"] for r in reports] == [101, 102]
+    for a, b in zip(w0, w1):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("scenario", ["die", "hang"])
+def test_a_lost_rank_makes_the_other_fail_within_bounded_time(tmp_path, scenario):
+    procs = start_ranks(scenario, tmp_path, env={"MLXF_DISTRIBUTED_TIMEOUT": "4"})
+    start = time.monotonic()
+    try:
+        out0, err0 = procs[0].communicate(timeout=90)
+    finally:
+        for p in procs:
+            p.kill()
+            p.communicate()
+    elapsed = time.monotonic() - start
+    assert procs[0].returncode != 0 and elapsed < 60, (elapsed, err0)
+    assert "Traceback" not in err0 or "DistributedError" in err0
+    if scenario == "die":
+        assert "DistributedError: fit() failed on rank 0 of 2" in err0
+        assert "connection to a peer was lost" in (tmp_path / "error_rank0.txt").read_text()
+    else:  # rank 1 is alive but stuck: rank 0's watchdog ends it
+        assert procs[0].returncode == 75
+        assert "no step finished for" in err0 and "MLXF_DISTRIBUTED_TIMEOUT" in err0
+    assert not (tmp_path / "rank0.json").exists()  # nothing reported as if it had finished
