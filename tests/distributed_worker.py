@@ -9,7 +9,7 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
 - ``train``: fit (validation, ModelCheckpoint, CSVLogger), evaluate, predict,
   save: the results, the logged history and every file this process opened
   for writing (an audit hook) go to the report.
-- ``shuffle``: fit with shuffling; the report holds the weights only.
+- ``shuffle``: fit with shuffling and a progress log (verbose=2).
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
 - ``hang``: rank 1 stops in a callback at its 4th training step, forever.
 """
@@ -98,7 +98,7 @@ def main():
     x, y = data()
     m = model()
     if SCENARIO == "shuffle":
-        m.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=0)
+        m.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=2)
         report(m, local_rows=_local_rows(m))
         return
     if SCENARIO in ("die", "hang"):

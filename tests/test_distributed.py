@@ -104,8 +104,14 @@ def test_only_rank_0_writes_files(runs):
     assert len(csv_lines) == 4 and csv_lines[0].startswith("epoch,accuracy,loss")
 
 
-def test_shuffled_data_parallel_training_stays_identical_across_ranks(tmp_path):
-    reports, (w0, w1) = launch("shuffle", tmp_path)
+def test_shuffled_training_stays_identical_across_ranks_and_only_rank_0_prints(tmp_path):
+    procs = start_ranks("shuffle", tmp_path)
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert outputs[0][0].count("Epoch ") == 2 and "loss:" in outputs[0][0]
+    assert outputs[1][0] == ""  # rank 1 prints nothing
+    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    w0, w1 = (list(np.load(tmp_path / f"weights_rank{r}.npz").values()) for r in range(2))
     # 203 rows in batches of 32: six 16/16 shards, then 5/6 -- each rank its own rows.
     assert [r["local_rows"] for r in reports] == [101, 102]
     for a, b in zip(w0, w1):
