@@ -1,4 +1,11 @@
-"""Initializers, activations, regularizers and constraints against numpy truth."""
+"""Initializers against numpy truth: fans, variance-scaling statistics and bounds,
+random, constant, orthogonal and identity initializers, seeds, config round trips and
+names; plus unknown names and custom objects across the initializer, activation,
+regularizer and constraint registries.
+
+Activations are in test_activations.py; regularizers and constraints in
+test_regularizers_constraints.py.
+"""
 
 import math
 
@@ -6,14 +13,11 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
+from _as_numpy import np_
 from mlxfunctional import activations, constraints, initializers, regularizers
 from mlxfunctional.saving import registry
 
 TRUNC_STD = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
-
-
-def np_(x):
-    return np.array(x.astype(mx.float32) if x.dtype != mx.float32 else x)
 
 
 # ---------------------------------------------------------------- initializers
@@ -283,231 +287,3 @@ def test_custom_objects_registered_and_passed():
         assert regularizers.deserialize(cfg).k == 3.0
     with pytest.raises(ValueError, match="lambda"):
         activations.serialize(lambda x: x)
-
-
-# ----------------------------------------------------------------- activations
-
-GRID = np.concatenate([np.linspace(-8, 8, 161), [-30.0, -3.0, 0.0, 3.0, 6.0, 30.0]])
-GRID = GRID.astype(np.float32)
-_erf = np.vectorize(math.erf)
-
-
-def _np_softplus(x):
-    return np.logaddexp(x, 0.0)
-
-
-def _np_sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-SELU_A, SELU_S = 1.6732632423543772, 1.0507009873554805
-
-ACTIVATION_TRUTH = {
-    "relu": lambda x: np.maximum(x, 0),
-    "relu6": lambda x: np.minimum(np.maximum(x, 0), 6),
-    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),
-    "sigmoid": _np_sigmoid,
-    "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
-    "log_sigmoid": lambda x: -_np_softplus(-x),
-    "tanh": np.tanh,
-    "linear": lambda x: x,
-    "elu": lambda x: np.where(x > 0, x, np.exp(np.minimum(x, 0)) - 1),
-    "selu": lambda x: SELU_S * np.where(x > 0, x, SELU_A * (np.exp(np.minimum(x, 0)) - 1)),
-    "celu": lambda x: np.where(x > 0, x, np.exp(np.minimum(x, 0)) - 1),
-    "softplus": _np_softplus,
-    "softsign": lambda x: x / (1 + np.abs(x)),
-    "silu": lambda x: x * _np_sigmoid(x),
-    "swish": lambda x: x * _np_sigmoid(x),
-    "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
-    "hard_swish": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
-    "gelu": lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2))),
-    "exponential": np.exp,
-    "mish": lambda x: x * np.tanh(_np_softplus(x)),
-    "hard_tanh": lambda x: np.clip(x, -1, 1),
-    "tanh_shrink": lambda x: x - np.tanh(x),
-    "soft_shrink": lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0),
-    "hard_shrink": lambda x: np.where(np.abs(x) > 0.5, x, 0),
-    "squareplus": lambda x: (x + np.sqrt(x * x + 4)) / 2,
-}
-
-
-@pytest.mark.parametrize("name", sorted(ACTIVATION_TRUTH))
-def test_activation_against_numpy(name):
-    x64 = GRID.astype(np.float64)
-    fn = activations.get(name)
-    got = np_(fn(mx.array(GRID)))
-    np.testing.assert_allclose(got, ACTIVATION_TRUTH[name](x64), rtol=2e-5, atol=2e-6)
-    assert fn(mx.array(GRID, dtype=mx.float16)).dtype == mx.float16
-    assert activations.deserialize(activations.serialize(fn)) is fn
-
-
-def test_activation_arguments():
-    x = mx.array(GRID)
-    xn = GRID.astype(np.float64)
-    np.testing.assert_allclose(np_(activations.gelu(x, approximate=True)),
-                               0.5 * xn * (1 + np.tanh(np.sqrt(2 / np.pi)
-                                                       * (xn + 0.044715 * xn ** 3))),
-                               rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(np_(activations.elu(x, alpha=0.5)),
-                               np.where(xn > 0, xn, 0.5 * np.expm1(np.minimum(xn, 0))),
-                               rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(np_(activations.leaky_relu(x, negative_slope=0.01)),
-                               np.where(xn >= 0, xn, 0.01 * xn), rtol=1e-6)
-    np.testing.assert_allclose(np_(activations.celu(x, alpha=2.0)),
-                               np.maximum(xn, 0) + 2 * np.minimum(0, np.exp(xn / 2) - 1),
-                               rtol=2e-5, atol=2e-6)
-
-
-@pytest.mark.parametrize("slope, max_value, threshold", [
-    (0.0, None, 0.0), (0.0, 6.0, 0.0), (0.1, None, 0.0), (0.0, None, 1.5),
-    (0.2, 4.0, 1.0), (0.0, 2.5, -1.0), (0.3, None, -2.0),
-])
-def test_relu_arguments(slope, max_value, threshold):
-    xn = GRID.astype(np.float64)
-    # Keras' documented formula: max_value above it, x above the threshold, else slope*(x - t).
-    want = np.where(xn > threshold, xn, slope * (xn - threshold))
-    if max_value is not None:
-        want = np.where(xn >= max_value, max_value, want)
-    got = np_(activations.relu(mx.array(GRID), slope, max_value, threshold))
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-
-
-def test_softmax_log_softmax_glu():
-    rng = np.random.default_rng(0)
-    x = (rng.standard_normal((4, 5, 6)) * 10).astype(np.float32)
-    for axis in (-1, 0, 1):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        want = e / e.sum(axis=axis, keepdims=True)
-        np.testing.assert_allclose(np_(activations.softmax(mx.array(x), axis=axis)), want,
-                                   rtol=1e-5, atol=1e-7)
-        np.testing.assert_allclose(np_(activations.log_softmax(mx.array(x), axis=axis)),
-                                   np.log(want + 1e-300), rtol=1e-4, atol=1e-4)
-    a, b = x[..., :3], x[..., 3:]
-    np.testing.assert_allclose(np_(activations.glu(mx.array(x))), a * _np_sigmoid(b),
-                               rtol=1e-5, atol=1e-6)
-
-
-def test_activation_get_serialize():
-    assert activations.get(None) is activations.linear
-    assert activations.get("relu") is activations.relu
-    assert activations.get(activations.tanh) is activations.tanh
-    assert activations.get("swish") is activations.silu
-    assert activations.serialize(activations.swish) == "silu"
-    assert activations.serialize(activations.hard_swish) == "hard_silu"
-    assert activations.serialize(activations.relu) == "relu"
-    keras3 = {"module": "keras.activations", "class_name": "function",
-              "config": "gelu", "registered_name": "gelu"}
-    assert activations.deserialize(keras3) is activations.gelu
-    assert activations.get({"class_name": "function", "config": "mish"}) is activations.mish
-    np.testing.assert_allclose(np_(activations.relu([-1.0, 2.0])), [0.0, 2.0])
-
-
-# ---------------------------------------------------------------- regularizers
-
-W = np.random.default_rng(1).standard_normal((7, 5)).astype(np.float32)
-
-
-def _np_orthogonal_penalty(w, factor, mode):
-    if mode == "columns":
-        w = w.T
-    w = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-7)
-    p = w @ w.T
-    n = p.shape[0]
-    return factor * 0.5 * (np.abs(p).sum() - np.abs(np.diag(p)).sum()) / (n * (n - 1) / 2)
-
-
-@pytest.mark.parametrize("reg, want", [
-    (regularizers.L1(), 0.01 * np.abs(W).sum()),
-    (regularizers.L1(0.3), 0.3 * np.abs(W).sum()),
-    (regularizers.L2(), 0.01 * (W ** 2).sum()),
-    (regularizers.L2(0.5), 0.5 * (W ** 2).sum()),
-    (regularizers.L1L2(), 0.0),
-    (regularizers.L1L2(l1=0.1, l2=0.2), 0.1 * np.abs(W).sum() + 0.2 * (W ** 2).sum()),
-    (regularizers.l1_l2(l2=0.4), 0.4 * (W ** 2).sum()),
-    (regularizers.OrthogonalRegularizer(), _np_orthogonal_penalty(W, 0.01, "rows")),
-    (regularizers.OrthogonalRegularizer(0.5, "columns"), _np_orthogonal_penalty(W, 0.5, "columns")),
-], ids=lambda v: repr(v) if isinstance(v, regularizers.Regularizer) else "")
-def test_regularizer_values(reg, want):
-    got = reg(mx.array(W))
-    assert got.shape == ()
-    assert float(got) == pytest.approx(float(want), rel=1e-5, abs=1e-7)
-    again = regularizers.deserialize(regularizers.serialize(reg))
-    assert type(again) is type(reg) and again.get_config() == reg.get_config()
-    assert float(again(mx.array(W))) == pytest.approx(float(want), rel=1e-5, abs=1e-7)
-
-
-def test_orthogonal_regularizer_is_zero_for_orthogonal_rows():
-    q = np.linalg.qr(np.random.default_rng(2).standard_normal((6, 6)))[0].astype(np.float32)
-    assert float(regularizers.OrthogonalRegularizer(1.0)(mx.array(q))) < 1e-6
-    with pytest.raises(ValueError):
-        regularizers.OrthogonalRegularizer()(mx.ones((2, 2, 2)))
-    with pytest.raises(ValueError):
-        regularizers.OrthogonalRegularizer(mode="diag")
-
-
-def test_regularizer_get_and_validation():
-    assert regularizers.get(None) is None
-    assert type(regularizers.get("l1")) is regularizers.L1
-    assert regularizers.get("l2").l2 == 0.01
-    assert regularizers.get("L1L2").get_config() == {"l1": 0.0, "l2": 0.0}
-    assert type(regularizers.get("l1_l2")) is regularizers.L1L2
-    assert type(regularizers.get("orthogonal_regularizer")) is regularizers.OrthogonalRegularizer
-    assert regularizers.serialize(regularizers.L2(0.25)) == {
-        "class_name": "L2", "config": {"l2": 0.25}}
-    assert regularizers.get({"class_name": "L1", "config": {"l1": 0.2}}).l1 == 0.2
-    for bad in (-0.1, float("nan"), None, "x"):
-        with pytest.raises((ValueError, TypeError)):
-            regularizers.L1(bad)
-
-
-# ----------------------------------------------------------------- constraints
-
-def _np_norms(w, axis):
-    return np.sqrt((w.astype(np.float64) ** 2).sum(axis=axis, keepdims=True))
-
-
-CW = (np.random.default_rng(3).standard_normal((6, 4)) * np.array([0.1, 1.0, 3.0, 10.0]))
-CW = CW.astype(np.float32)
-KW = np.random.default_rng(4).standard_normal((3, 3, 2, 4)).astype(np.float32)
-
-
-@pytest.mark.parametrize("w, axis", [(CW, 0), (CW, 1), (KW, [0, 1, 2]), (KW, -1)])
-def test_constraints_against_numpy(w, axis):
-    ax = tuple(axis) if isinstance(axis, list) else axis
-    n = _np_norms(w, ax)
-    eps = 1e-7
-    cases = [
-        (constraints.MaxNorm(2.0, axis=axis), w * np.clip(n, 0, 2.0) / (eps + n)),
-        (constraints.UnitNorm(axis=axis), w / (eps + n)),
-        (constraints.MinMaxNorm(0.5, 1.5, rate=1.0, axis=axis),
-         w * np.clip(n, 0.5, 1.5) / (eps + n)),
-        (constraints.MinMaxNorm(0.5, 1.5, rate=0.25, axis=axis),
-         w * (0.25 * np.clip(n, 0.5, 1.5) + 0.75 * n) / (eps + n)),
-        (constraints.NonNeg(), w * (w >= 0)),
-    ]
-    for c, want in cases:
-        got = np_(c(mx.array(w)))
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=repr(c))
-        again = constraints.deserialize(constraints.serialize(c))
-        assert type(again) is type(c) and again.get_config() == c.get_config()
-    # MaxNorm leaves slices already within the bound untouched; UnitNorm gives unit norms.
-    got = np_(constraints.MaxNorm(1e6, axis=axis)(mx.array(w)))
-    np.testing.assert_allclose(got, w, rtol=1e-5)
-    np.testing.assert_allclose(_np_norms(np_(constraints.UnitNorm(axis)(mx.array(w))), ax), 1.0,
-                               rtol=1e-5)
-
-
-def test_constraint_get_and_defaults():
-    assert constraints.get(None) is None
-    assert constraints.get("max_norm").get_config() == {"max_value": 2, "axis": 0}
-    assert type(constraints.get("MaxNorm")) is constraints.MaxNorm
-    assert type(constraints.get("non_neg")) is constraints.NonNeg
-    assert type(constraints.get("unit_norm")) is constraints.UnitNorm
-    assert constraints.get("min_max_norm").get_config() == {
-        "min_value": 0.0, "max_value": 1.0, "rate": 1.0, "axis": 0}
-    assert constraints.serialize(constraints.UnitNorm(axis=[0, 1])) == {
-        "class_name": "UnitNorm", "config": {"axis": [0, 1]}}
-    c = constraints.NonNeg()
-    assert constraints.get(c) is c
-    w = mx.array(CW)
-    assert constraints.Constraint()(w) is w
