@@ -9,7 +9,7 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
 - ``train``: fit (validation, ModelCheckpoint, CSVLogger), evaluate, predict,
   save: the results, the logged history and every file this process opened
   for writing (an audit hook) go to the report.
-- ``shuffle``: fit with shuffling and a progress log (verbose=2).
+- ``shuffle``: fit with shuffling, a progress bar and a checkpoint.
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
 - ``hang``: rank 1 stops in a callback at its 4th training step, forever.
 """
@@ -67,6 +67,17 @@ def model():
     return m
 
 
+class BatchLosses(callbacks.Callback):
+    """Records the loss logged after every batch (summed over ranks when distributed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.losses = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append(logs["loss"])
+
+
 class Trouble(callbacks.Callback):
     """Rank 1 dies or hangs at its 4th step."""
 
@@ -98,7 +109,10 @@ def main():
     x, y = data()
     m = model()
     if SCENARIO == "shuffle":
-        m.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=2)
+        # A progress bar on rank 0 only, and a checkpoint that acts per epoch: no
+        # per-batch collectives (a rank-dependent choice there would deadlock).
+        m.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=1,
+              callbacks=[callbacks.ModelCheckpoint(os.path.join(OUT, "ckpt.mlxf"))])
         report(m, local_rows=_local_rows(m))
         return
     if SCENARIO in ("die", "hang"):
@@ -113,8 +127,9 @@ def main():
     sys.addaudithook(audit)
     files = os.path.join(OUT, "files")
     os.makedirs(files, exist_ok=True)
+    batch_losses = BatchLosses()
     cbs = [callbacks.ModelCheckpoint(os.path.join(files, "ckpt.mlxf")),
-           callbacks.CSVLogger(os.path.join(files, "log.csv"))]
+           callbacks.CSVLogger(os.path.join(files, "log.csv")), batch_losses]
     # 162 training rows in batches of 32: the last global batch (2 rows) gives each
     # of two ranks one row; validation takes the last 41 rows.
     history = m.fit(x, y, batch_size=32, epochs=3, shuffle=False, validation_split=0.2,
@@ -125,7 +140,8 @@ def main():
     m.save(os.path.join(files, "final.mlxf"))
     m.save_weights(os.path.join(files, "final.weights.npz"))
     mine = sorted(set(written))  # before the report adds its own files
-    report(m, history=history.history, local_val_rows=local_rows, evaluation=evaluation,
+    report(m, history=history.history, local_val_rows=local_rows,
+           batch_losses=batch_losses.losses, evaluation=evaluation,
            predictions=predictions.tolist(), written=mine)
 
 

@@ -83,6 +83,8 @@ def test_logged_metrics_equal_the_single_process_ones(runs):
     (ref, _), (reports, _), _ = runs
     for report in reports:  # every rank logs the same numbers
         assert set(report["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+        assert len(report["batch_losses"]) == 18  # 6 batches x 3 epochs, every one logged
+        np.testing.assert_allclose(report["batch_losses"], ref["batch_losses"], rtol=1e-5)
         for key, values in ref["history"].items():
             np.testing.assert_allclose(report["history"][key], values, rtol=1e-5, atol=1e-6)
         for key, value in ref["evaluation"].items():
@@ -109,6 +111,7 @@ def test_shuffled_training_stays_identical_across_ranks_and_only_rank_0_prints(t
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert outputs[0][0].count("Epoch ") == 2 and "loss:" in outputs[0][0]
+    assert (tmp_path / "ckpt.mlxf").is_file()
     assert outputs[1][0] == ""  # rank 1 prints nothing
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     w0, w1 = (list(np.load(tmp_path / f"weights_rank{r}.npz").values()) for r in range(2))

@@ -415,14 +415,14 @@ def _due(epoch, freq):
 
 
 def cbs_need_batch_logs(cbs):
-    """True when a callback other than the built-in loggers acts on every batch."""
-    from ..callbacks import Callback, History, ProgbarLogger
+    """True when a callback other than the built-in loggers acts on every batch.
 
-    for cb in getattr(cbs, "callbacks", []):
-        if isinstance(cb, (History, ProgbarLogger)):
-            continue
-        if type(cb).on_train_batch_end is not Callback.on_train_batch_end or \
-                type(cb).on_batch_end is not Callback.on_batch_end:
-            return True
-    return False
+    Decided by the callbacks' own hook rules (ModelCheckpoint with
+    ``save_freq="epoch"`` does not act per batch): in a data-parallel job every
+    process must make the same choice, since per-batch logs are then summed over
+    processes, and only rank 0 has a progress bar.
+    """
+    from ..callbacks import History, ProgbarLogger
 
+    return any(cb._implements_batch_hooks("train") for cb in getattr(cbs, "callbacks", [])
+               if not isinstance(cb, (History, ProgbarLogger)))
