@@ -10,6 +10,7 @@ choose the library.
 
 import ctypes
 import ctypes.util
+import json
 import os
 import sys
 import warnings
@@ -43,6 +44,7 @@ def preload():
                 "mlxfunctional before mlx.core, or set MLXF_BLAS=0 to silence this.",
                 RuntimeWarning, stacklevel=3)
         return None
+    _share_cores_between_local_ranks()
     candidates = (choice,) if choice else _CANDIDATES + (ctypes.util.find_library("openblas"),)
     for path in candidates:
         if not path:
@@ -55,6 +57,25 @@ def preload():
         return path
     reason = "OpenBLAS not found (Debian/Ubuntu: apt-get install libopenblas0-pthread)"
     return None
+
+
+def _share_cores_between_local_ranks():
+    """Under ``mlx.launch`` with several ranks on this machine (a ring hostfile of
+    loopback addresses), gives each process cores / ranks OpenBLAS threads, unless
+    ``OPENBLAS_NUM_THREADS`` is set. OpenBLAS starts a thread per core in every
+    process and idle ones spin: measured on 2 cores, 2 ranks, the MNIST MLP's step
+    took 6.2 ms with the default against 1.9 ms with one thread each."""
+    if "MLX_RANK" not in os.environ or "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    try:
+        with open(os.environ["MLX_HOSTFILE"]) as f:
+            hosts = json.load(f)
+        local = sum(1 for host in hosts
+                    if all(str(a).startswith(("127.", "localhost")) for a in host))
+    except (KeyError, OSError, ValueError, TypeError):
+        return  # another backend or hostfile form: leave OpenBLAS's default
+    if local > 1:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // local))
 
 
 def _find():

@@ -20,7 +20,10 @@ What happens (MLX provides the transport: ring over TCP, MPI, NCCL, JACCL):
   read, so every rank logs the numbers a single process would log.
 - ``predict`` gathers every rank's rows, in order, on every rank.
 - Weights (and optimizer state, if any) are broadcast from rank 0 when
-  ``fit`` starts: seeds of the other ranks do not matter.
+  ``fit`` starts: seeds of the other ranks do not matter. Non-trainable
+  statistics (BatchNormalization's moving mean/variance), which each rank
+  updates from its own shard, are averaged over ranks at the end of every
+  epoch, before validation; ``stop_training`` set on any rank stops all.
 - Only rank 0 prints the progress bar and writes files (``model.save``,
   ``save_weights``, ModelCheckpoint, CSVLogger); see :func:`is_chief`.
 - A peer that dies makes the backend fail the next collective; that error
@@ -40,10 +43,11 @@ import time
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
-from mlx.utils import tree_flatten, tree_map
+from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
 EXIT_TIMEOUT = 75  # EX_TEMPFAIL: the job can be restarted
 _active = []  # the DataParallel of the fit/evaluate/predict running now
+_launched = []  # the DataParallel of the launched group, made once (its steps stay compiled)
 
 
 class DistributedError(RuntimeError):
@@ -115,6 +119,30 @@ class DataParallel:
         if optimizer is not None and tree_flatten(optimizer.state):
             optimizer.state = self.broadcast(optimizer.state)
             mx.eval(optimizer.state)
+
+    def average_state(self, model):
+        """Averages the non-trainable float weights (BatchNormalization's moving
+        statistics) over ranks, as Keras' mirrored strategy reads them: each rank
+        updated them from its own shard. Frozen weights are equal already."""
+        trainable = {k for k, _ in tree_flatten(model.trainable_parameters())}
+        state = [(k, v) for k, v in tree_flatten(model.parameters())
+                 if k not in trainable and mx.issubdtype(v.dtype, mx.floating)]
+        if not state:
+            return
+        g = self.group
+        averaged = []
+        for k, v in state:
+            mean = mx.distributed.all_sum(v, group=g) / self.size
+            # Values equal on every rank stay exactly as they are ((a+a+a)/3 may not be a).
+            same = mx.distributed.all_max(v, group=g) == mx.distributed.all_min(v, group=g)
+            averaged.append((k, mx.where(same, v, mean)))
+        model.update(tree_unflatten(averaged), strict=False)
+        mx.eval(model.parameters())
+
+    def any(self, flag):
+        """True on every rank when ``flag`` is true on any (e.g. ``stop_training``)."""
+        return bool(mx.distributed.all_sum(mx.array([1.0 if flag else 0.0]),
+                                           group=self.group).item() > 0)
 
     def shared_seed(self):
         """A seed drawn on rank 0 (from ``mx.random``) and known to every rank."""
@@ -208,13 +236,11 @@ def resolve(distribute):
                          f"mx.distributed.Group; received {distribute!r}.")
     if _active:
         return _active[-1]
-    if not mx.distributed.is_available():
-        group_size = 1
-    else:
-        group = mx.distributed.init()
-        group_size = group.size()
-    if group_size > 1:
-        return DataParallel(group)
+    if _launched:
+        return _launched[0]
+    if mx.distributed.is_available() and mx.distributed.init().size() > 1:
+        _launched.append(DataParallel(mx.distributed.init()))
+        return _launched[0]
     if distribute is True:
         raise ValueError("distribute=True, but this process is not part of a distributed "
                          "group: start it with mlx.launch (e.g. mlx.launch -n 2 --python "

@@ -10,6 +10,8 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
   save: the results, the logged history and every file this process opened
   for writing (an audit hook) go to the report.
 - ``shuffle``: fit with shuffling, a progress bar and a checkpoint.
+- ``batchnorm``: a model with BatchNormalization; rank 1 alone asks to stop
+  after the first epoch.
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
 - ``hang``: rank 1 stops in a callback at its 4th training step, forever.
 """
@@ -114,6 +116,17 @@ def main():
         m.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=1,
               callbacks=[callbacks.ModelCheckpoint(os.path.join(OUT, "ckpt.mlxf"))])
         report(m, local_rows=_local_rows(m))
+        return
+    if SCENARIO == "batchnorm":
+        keras.utils.set_random_seed(5 + RANK)
+        inputs = keras.Input((12,))
+        h = layers.BatchNormalization()(layers.Dense(16)(inputs))
+        bn = keras.Model(inputs, layers.Dense(3, activation="softmax")(h))
+        bn.compile("sgd", "sparse_categorical_crossentropy")
+        stop = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(
+            bn, "stop_training", RANK == 1))
+        history = bn.fit(x, y, batch_size=40, epochs=3, verbose=0, callbacks=[stop])
+        report(bn, epochs=len(history.history["loss"]))
         return
     if SCENARIO in ("die", "hang"):
         try:

@@ -1,5 +1,7 @@
 """The optimized-BLAS preload: where it applies, and the warning when it can't."""
 
+import json
+import os
 import subprocess
 import sys
 
@@ -34,3 +36,22 @@ def test_importing_mlx_first_warns_once_and_can_be_silenced():
     assert "bundled with MLX" in late.stdout
     quiet = _run("import mlx.core; import mlxfunctional", MLXF_BLAS="0")
     assert "RuntimeWarning" not in quiet.stderr
+
+
+@pytest.mark.parametrize("hosts,preset,expected", [
+    ([["127.0.0.1:5000"], ["127.0.0.1:5001"]], None, str(max(1, (os.cpu_count() or 1) // 2))),
+    ([["127.0.0.1:5000"], ["127.0.0.1:5001"]], "3", "3"),  # the user's choice stands
+    ([["10.0.0.1:5000"], ["10.0.0.2:5000"]], None, None),  # one rank per machine
+])
+def test_local_ranks_share_the_cores(tmp_path, hosts, preset, expected):
+    hostfile = tmp_path / "hosts.json"
+    hostfile.write_text(json.dumps(hosts))
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env.update(MLX_RANK="0", MLX_HOSTFILE=str(hostfile))
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    code = "import os, mlxfunctional; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(expected)

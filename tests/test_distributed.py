@@ -121,6 +121,18 @@ def test_shuffled_training_stays_identical_across_ranks_and_only_rank_0_prints(t
         np.testing.assert_array_equal(a, b)
 
 
+def test_batchnorm_statistics_are_averaged_and_a_stop_on_one_rank_stops_all(tmp_path):
+    procs = start_ranks("batchnorm", tmp_path)
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert [r["epochs"] for r in reports] == [1, 1]  # rank 1's stop_training reached rank 0
+    w0, w1 = (list(np.load(tmp_path / f"weights_rank{r}.npz").values()) for r in range(2))
+    assert len(w0) == 8  # kernel, bias, gamma, beta, moving mean and variance, kernel, bias
+    for a, b in zip(w0, w1):  # moving statistics included: each rank saw its own shard
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("scenario", ["die", "hang"])
 def test_a_lost_rank_makes_the_other_fail_within_bounded_time(tmp_path, scenario):
     procs = start_ranks(scenario, tmp_path, env={"MLXF_DISTRIBUTED_TIMEOUT": "4"})

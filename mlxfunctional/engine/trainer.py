@@ -177,10 +177,14 @@ class Trainer:
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
                 logs = self._run_epoch(train, cbs, per_batch_logs, parallel)
+                if parallel is not None:
+                    parallel.average_state(self)
                 if val is not None and _due(epoch, validation_freq):
                     val_logs = self._evaluate_batches(val, cbs, parallel)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
+                if parallel is not None:  # a callback on one rank only must not strand the rest
+                    self.stop_training = parallel.any(self.stop_training)
                 if self.stop_training:
                     break
             finalize = getattr(self.optimizer, "finalize_variable_values", None)
