@@ -10,6 +10,7 @@ import http.server
 import re
 import socket
 import threading
+import time
 
 
 class LoopbackServer:
@@ -17,6 +18,7 @@ class LoopbackServer:
         self.files = dict(files)
         self.honor_range = honor_range
         self.cut_after = {}
+        self.delay = 0.0     # seconds to wait before answering (a slow server)
         self.requests = []   # (path, Range header or None)
         server = self
 
@@ -28,6 +30,7 @@ class LoopbackServer:
                 name = self.path.lstrip("/")
                 rng = self.headers.get("Range")
                 server.requests.append((name, rng))
+                time.sleep(server.delay)
                 if name not in server.files:
                     self.send_error(404)
                     return

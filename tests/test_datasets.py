@@ -6,6 +6,8 @@ import io
 import os
 import pickle
 import struct
+import subprocess
+import sys
 import tarfile
 import warnings
 
@@ -330,3 +332,22 @@ def test_cifar10_unreachable_says_where_to_put_the_file(env, monkeypatch):
     assert str(env / "datasets" / "cifar-10-python.tar.gz") in msg
     assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in msg
     assert cached_files(env) == []
+
+
+def test_concurrent_processes_download_once(env, monkeypatch):
+    # The ranks of a data-parallel job on one machine call load_data() together.
+    blob, _ = tiny_mnist()
+    download.KNOWN_FILES["mnist.npz"] = ("mnist.npz", sha(blob))
+    code = ("import sys; from mlxfunctional.datasets import download; "
+            "download.KNOWN_FILES['mnist.npz'] = ('mnist.npz', sys.argv[1]); "
+            "print(download.get_file('mnist.npz', verbose=0))")
+    with serve(monkeypatch, {"mnist.npz": blob}) as server:
+        server.delay = 3.0  # all three are waiting while the first one downloads
+        procs = [subprocess.Popen([sys.executable, "-c", code, sha(blob)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+        outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    assert len({out.strip() for out, _ in outs}) == 1
+    assert [r[0] for r in server.requests] == ["mnist.npz"]  # one download, two waits
+    assert cached_files(env) == ["mnist.npz"]

@@ -24,6 +24,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from filelock import FileLock
+
 from ..utils.progbar import Progbar
 
 KNOWN_FILES = {
@@ -126,14 +128,26 @@ def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="d
     base = Path(cache_dir).expanduser() if cache_dir is not None else mlxf_home()
     folder = base / cache_subdir
     final = folder / fname
-    if final.exists():
-        if file_hash is None or sha256_of(final) == file_hash:
-            return final
-        # A cached file that no longer matches (edited, truncated by hand): refetch.
-        import warnings
-        warnings.warn(f"{final} does not match its SHA-256 {file_hash}; downloading it again.")
-        final.unlink()
     final.parent.mkdir(parents=True, exist_ok=True)
+    # One download per file at a time, across processes: the ranks of a data-parallel
+    # job on one machine all call load_data() at once. The others wait, then find
+    # the verified file. (Lock files live apart, in $MLXF_HOME/.locks.)
+    locks = base / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(locks / f"{cache_subdir}--{name}.lock".replace(os.sep, "--"))):
+        if final.exists():
+            if file_hash is None or sha256_of(final) == file_hash:
+                return final
+            # A cached file that no longer matches (edited, truncated by hand): refetch.
+            import warnings
+            warnings.warn(f"{final} does not match its SHA-256 {file_hash}; downloading it "
+                          "again.")
+            final.unlink()
+        _download(origin, final, name, file_hash, verbose)
+    return final
+
+
+def _download(origin, final, name, file_hash, verbose):
     part = final.with_name(final.name + ".part")
     try:
         _fetch(origin, part, verbose)
@@ -151,7 +165,6 @@ def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="d
         if part.exists():
             part.unlink()
         raise
-    return final
 
 
 def _fetch(origin, part, verbose):
