@@ -16,6 +16,10 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # script -> (tiny arguments, lines its output must contain)
 CASES = {
     "mnist_mlp.py": (["--epochs", "1"], ["Total params: 55,050", "Test accuracy:"]),
+    "distributed_mnist.py": (["--epochs", "1", "--sample", "--batch-size", "256"],
+                             ["One process", "Total params: 55,050", "Test accuracy:",
+                              "Rank 0 wrote 2 file(s)", "mnist_best.mlxf, training_log.csv",
+                              "Best checkpoint (mnist_best.mlxf"]),
     "autoencoder.py": (["--epochs", "1", "--samples", "64"],
                        ["Total params: 18,672", "Total params: 28,241",
                         "Encoder output shape: (8, 16)",

@@ -23,7 +23,6 @@ on what is read; nothing in a file is ever imported, called or used as a path.
 
 import datetime
 import hashlib
-import io
 import json
 import os
 import zipfile
@@ -336,6 +335,17 @@ def _rebuild(config, custom_objects, problems):
     return model
 
 
+def _read_checked(path, problems):
+    """``(config, {member: bytes})`` of a model file whose members all check out."""
+    source = _open_source(path)
+    try:
+        config, raw = _read_members(source, problems)
+    finally:
+        source.close()
+    problems.raise_if_any()
+    return config, raw
+
+
 def read_model_weights(filepath):
     """``{key: Stored}``: a model file's ``weights.npz``, after the checks ``load_model``
     makes (sizes, SHA-256s, format version); the architecture is not rebuilt.
@@ -345,12 +355,7 @@ def read_model_weights(filepath):
     """
     path = os.fspath(filepath)
     problems = Problems(path)
-    source = _open_source(path)
-    try:
-        _, raw = _read_members(source, problems)
-    finally:
-        source.close()
-    problems.raise_if_any()
+    _, raw = _read_checked(path, problems)
     try:
         stored, found = decode_npz(raw.pop(WEIGHTS), WEIGHTS)
     except ReadError as e:
@@ -365,12 +370,7 @@ def load_model(filepath, custom_objects=None, compile=True):
     and optimizer state. Raises ``ModelFileError`` listing every problem found."""
     path = os.fspath(filepath)
     problems = Problems(path)
-    source = _open_source(path)
-    try:
-        config, raw = _read_members(source, problems)
-    finally:
-        source.close()
-    problems.raise_if_any()
+    config, raw = _read_checked(path, problems)
     model = _rebuild(config, custom_objects, problems)
     arrays = {}
     for name in (WEIGHTS, OPTIMIZER):
