@@ -153,3 +153,25 @@ def test_a_lost_rank_makes_the_other_fail_within_bounded_time(tmp_path, scenario
         assert procs[0].returncode == 75
         assert "no step finished for" in err0 and "MLXF_DISTRIBUTED_TIMEOUT" in err0
     assert not (tmp_path / "rank0.json").exists()  # nothing reported as if it had finished
+
+
+def test_distribute_argument_in_a_single_process():
+    import mlx.core as mx
+
+    import mlxfunctional as keras
+    from mlxfunctional import distribute
+
+    assert distribute.resolve(None) is None and distribute.resolve(False) is None
+    assert distribute.resolve(mx.distributed.init()) is None  # a group of one
+    assert (distribute.rank(), distribute.size(), distribute.is_chief()) == (0, 1, True)
+    with pytest.raises(ValueError, match="not part of a distributed group.*mlx.launch"):
+        distribute.resolve(True)
+    with pytest.raises(ValueError, match="distribute must be"):
+        distribute.resolve("ring")
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    x = np.ones((4, 3), "float32")
+    with pytest.raises(ValueError, match="not part of a distributed group"):
+        model.fit(x, x[:, :1], verbose=0, distribute=True)
+    assert model.fit(x, x[:, :1], verbose=0, distribute=False).history["loss"]
