@@ -9,6 +9,8 @@ import os
 from .. import layers
 from ..engine.functional import Functional
 from ..engine.input_layer import Input
+from .imagenet_utils import decode_predictions  # noqa: F401  (keras.applications.vgg19's)
+from .imagenet_utils import preprocess_input as _preprocess_input
 
 # (convolutions per block, filters)
 _BLOCKS = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
@@ -98,14 +100,6 @@ def preprocess_input(x, data_format=None, mode=None):
             weights) or ``"tf"``; by default the mode of the weights that
             ``VGG19()`` loaded last (``"torch"`` before any).
     """
-    from .imagenet_utils import preprocess_input as preprocess
-    from .vgg19_weights import preprocessing_mode
+    from .vgg19_weights import preprocessing_mode  # (it imports this module's names)
 
-    return preprocess(x, data_format=data_format, mode=mode or preprocessing_mode())
-
-
-def decode_predictions(preds, top=5):
-    """``[[(wnid, class name, score), ...] per image]``: the ``top`` ImageNet classes."""
-    from .imagenet_utils import decode_predictions as decode
-
-    return decode(preds, top=top)
+    return _preprocess_input(x, data_format=data_format, mode=mode or preprocessing_mode())
