@@ -78,9 +78,11 @@ class DataParallel:
         return f"DataParallel(rank={self.rank}, size={self.size})"
 
     # -- sharding ----------------------------------------------------------------
-    def shard_bounds(self, rows):
-        """``(lo, hi)``: this rank's contiguous slice of a global batch of ``rows``."""
-        return rows * self.rank // self.size, rows * (self.rank + 1) // self.size
+    def shard_bounds(self, rows, rank=None):
+        """``(lo, hi)``: the contiguous slice of a global batch of ``rows`` that rank
+        ``rank`` (default: this one) takes."""
+        rank = self.rank if rank is None else rank
+        return rows * rank // self.size, rows * (rank + 1) // self.size
 
     def shard(self, batch):
         """``(this rank's part, global rows)`` of a batch ``(x, y, sample_weight,
@@ -97,6 +99,8 @@ class DataParallel:
 
     # -- collectives -------------------------------------------------------------
     def all_sum(self, tree):
+        """Every array of ``tree`` summed over ranks (metric states are sums, so this
+        is also how they are reduced)."""
         return tree_map(lambda a: mx.distributed.all_sum(a, group=self.group), tree)
 
     def combine_gradients(self, grads, rows):
@@ -109,11 +113,7 @@ class DataParallel:
 
     def broadcast(self, tree):
         """Rank 0's values of ``tree`` on every rank (an all-sum of rank 0's and zeros)."""
-        def one(a):
-            return mx.distributed.all_sum(a if self.rank == 0 else mx.zeros_like(a),
-                                          group=self.group)
-
-        return tree_map(one, tree)
+        return self.all_sum(tree if self.rank == 0 else tree_map(mx.zeros_like, tree))
 
     def broadcast_model(self, model, optimizer=None):
         """Copies rank 0's weights (and optimizer state, when it has one) to every rank."""
@@ -156,7 +156,7 @@ class DataParallel:
         """Every rank's slice of a global batch of ``rows``, concatenated in rank order
         (numpy). Slices may differ by one row: they are padded for ``all_gather``."""
         width = -(-rows // self.size)
-        bounds = [(rows * r // self.size, rows * (r + 1) // self.size) for r in range(self.size)]
+        bounds = [self.shard_bounds(rows, r) for r in range(self.size)]
         out = []
         for a in arrays:
             pad = width - a.shape[0]
@@ -166,10 +166,6 @@ class DataParallel:
             out.append(np.concatenate([gathered[r * width:r * width + hi - lo]
                                        for r, (lo, hi) in enumerate(bounds)]))
         return out
-
-    def reduced_variables(self, variables):
-        """Metric states summed over ranks (every built-in metric state is a sum)."""
-        return self.all_sum(variables)
 
     # -- failure handling ----------------------------------------------------------
     def step_done(self):
@@ -182,11 +178,9 @@ class DataParallel:
         _active.append(self)
         self._last_step = time.monotonic()
         stop = threading.Event()
-        watchdog = None
         if self.timeout:
-            watchdog = threading.Thread(target=self._watch, args=(what, stop), daemon=True,
-                                        name="mlxf-distributed-watchdog")
-            watchdog.start()
+            threading.Thread(target=self._watch, args=(what, stop), daemon=True,
+                             name="mlxf-distributed-watchdog").start()
         try:
             yield self
         except RuntimeError as e:

@@ -142,18 +142,28 @@ class CompiledMetrics:
         over its processes, so every process gets the values of the whole data.
         """
         metrics = self.metrics
-        local = [dict(m.variables) for m in metrics]
-        if parallel is not None:
-            for m, summed in zip(metrics, parallel.reduced_variables(local)):
-                m.variables.update(summed)  # (the dicts are rebound in place, never replaced)
-        try:
+        if parallel is None:
             values = [m.result() for m in metrics]
-            mx.eval(values)
-        finally:
-            for m, state in zip(metrics, local):
-                m.variables.update(state)
+        else:
+            values = _results_of_summed_states(metrics, parallel)
+        mx.eval(values)
         return {m.name: float(v.item()) if v.size == 1 else v.tolist()
                 for m, v in zip(metrics, values)}
+
+
+def _results_of_summed_states(metrics, parallel):
+    """Each metric's result computed from its states summed over processes; the
+    local states are put back (the dicts are rebound in place, never replaced)."""
+    local = [dict(m.variables) for m in metrics]
+    try:
+        for m, summed in zip(metrics, parallel.all_sum(local)):
+            m.variables.update(summed)
+        values = [m.result() for m in metrics]
+        mx.eval(values)
+        return values
+    finally:
+        for m, state in zip(metrics, local):
+            m.variables.update(state)
 
 
 def _is_nested_list(group):

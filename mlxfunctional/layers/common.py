@@ -1,5 +1,6 @@
-"""Helpers shared by the layers: Keras' object arguments, their weights and the
-output tail ``activation(x + bias)`` with its activity-regularizer loss.
+"""Helpers shared by the layers: Keras' object arguments, their weights, the
+output tail ``activation(x + bias)`` with its activity-regularizer loss, and the
+time loop of recurrent layers under a shape trace.
 
 Keras names a layer's object arguments by kind: ``activation`` and
 ``*_activation`` are activations, ``*_initializer`` initializers,
@@ -8,7 +9,10 @@ keep each one as an attribute of the same name, so the name tells how to
 resolve it (``<kind>.get``) and how to write it in a config (``<kind>.serialize``).
 """
 
+import mlx.core as mx
+
 from .. import activations, constraints, initializers, regularizers
+from ..engine import trace
 from ..utils import tree
 
 _KINDS = (("activation", activations), ("_initializer", initializers),
@@ -55,6 +59,23 @@ def add_weight(layer, name, shape, arg=None, initializer=None, **kwargs):
     return layer.add_weight(shape=shape, name=name, initializer=initializer,
                             regularizer=getattr(layer, f"{arg}_regularizer"),
                             constraint=getattr(layer, f"{arg}_constraint"), **kwargs)
+
+
+def time_steps(order):
+    """The time steps a recurrent layer runs: all of ``order``, or its first two
+    during a shape trace. Every step has the same shapes, and a config declaring
+    10^8 timesteps must not make loading it hang."""
+    return list(order)[:2] if trace.in_trace() else order
+
+
+def full_sequence(outputs, steps):
+    """The per-step ``outputs`` stacked to ``(batch, steps, ...)``; a traced
+    (shortened) sequence is stretched to its declared length by repeating."""
+    sequence = mx.stack(outputs, axis=1)
+    if len(outputs) < steps:
+        sequence = mx.broadcast_to(sequence[:, -1:],
+                                   (sequence.shape[0], steps) + tuple(sequence.shape[2:]))
+    return sequence
 
 
 def add_activity_loss(layer, outputs):

@@ -286,9 +286,7 @@ class ConvLSTM(Layer):
 
         outputs = []
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        if trace.in_trace():  # shapes repeat at every step: two are enough to trace
-            order = list(order)[:2]
-        for t in order:
+        for t in common.time_steps(order):
             h_in = h * rec_mask if rec_mask is not None else h
             z = z_in[:, t] + self._conv(h_in, self.recurrent_kernel, ones, rec_padding, ones)
             z_i, z_f, z_c, z_o = mx.split(z, 4, axis=-1)
@@ -309,9 +307,7 @@ class ConvLSTM(Layer):
 
         if self.stateful and not trace.in_trace():
             self._set_states([h, c])
-        output = mx.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
-        if self.return_sequences and len(outputs) < steps:  # traced steps only
-            output = mx.broadcast_to(output[:, -1:], (output.shape[0], steps) + output.shape[2:])
+        output = common.full_sequence(outputs, steps) if self.return_sequences else outputs[-1]
         result = (output, h, c) if self.return_state else output
         return common.add_activity_loss(self, result)
 

@@ -206,9 +206,7 @@ class RNN(Layer):
 
         xs, step = self._step_function(sequences, training)
         outputs, output = [], None
-        # A shape trace needs two steps, not all of them: every step has the same
-        # shapes (and a config declaring 10^8 timesteps must not hang a load).
-        for t in range(min(steps, 2) if trace.in_trace() else steps):
+        for t in common.time_steps(range(steps)):
             new_output, new_states = step(xs[t], states)
             if mask is not None:
                 # A masked sample keeps its states and repeats its previous output.
@@ -225,9 +223,7 @@ class RNN(Layer):
 
         if self.stateful and not trace.in_trace():
             self._store_states(states)
-        result = mx.stack(outputs, axis=1) if self.return_sequences else output
-        if self.return_sequences and len(outputs) < steps:  # traced steps only
-            result = mx.broadcast_to(result[:, -1:], (batch, steps) + tuple(result.shape[2:]))
+        result = common.full_sequence(outputs, steps) if self.return_sequences else output
         result = [result] + list(states) if self.return_state else result
         return common.add_activity_loss(self, result)
 
