@@ -148,10 +148,7 @@ class Sequential(Functional):
     def from_config(cls, config, custom_objects=None):
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
-            layer = deserialize_layer(entry, custom_objects)
-            if isinstance(entry.get("name"), str) and layer.name != entry["name"]:
-                layer.name = entry["name"]
-            model.add(layer)
+            model.add(deserialize_layer(entry, custom_objects))
         return model
 
 

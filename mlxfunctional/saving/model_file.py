@@ -32,7 +32,7 @@ import numpy as np
 
 from ..distribute import is_chief
 from . import atomic
-from .arrays import decode_npz, encode_npz
+from .arrays import decode_npz, encode_npz, zip_info
 from .compile_config import compile_config, compile_from_config
 from .errors import ModelFileError, Problems
 from .optimizer_state import optimizer_arrays, restore_optimizer
@@ -149,12 +149,9 @@ def _write_zip(path, members):
     with atomic.atomic_writer(path) as f:
         with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
             for name, data in members.items():
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
                 # JSON compresses well; weights (random floats) do not: stored.
-                info.compress_type = zipfile.ZIP_DEFLATED if name.endswith(".json") \
-                    else zipfile.ZIP_STORED
-                zf.writestr(info, data)
+                zf.writestr(zip_info(name, zipfile.ZIP_DEFLATED if name.endswith(".json")
+                                     else zipfile.ZIP_STORED), data)
 
 
 def _write_dir(path, members):

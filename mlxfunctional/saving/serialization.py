@@ -32,8 +32,14 @@ def deserialize_layer(config, custom_objects=None):
     inner = config.get("config", {})
     with registry.custom_object_scope(custom_objects or {}):
         if "custom_objects" in inspect.signature(cls.from_config).parameters:
-            return cls.from_config(inner, custom_objects=custom_objects)
-        return cls.from_config(inner)
+            layer = cls.from_config(inner, custom_objects=custom_objects)
+        else:
+            layer = cls.from_config(inner)
+    # A model's entries also record each layer's name: a custom get_config() may omit
+    # it, and the graph (and a model file's weight keys) know the layer by it.
+    if isinstance(config.get("name"), str) and layer.name != config["name"]:
+        layer.name = config["name"]
+    return layer
 
 
 def model_to_json(model, **kwargs):
