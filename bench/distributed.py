@@ -210,7 +210,7 @@ CONFIGS = (
 
 def bench(name, model, batch, samples, epochs, repeats, reps):
     runs = {i: [] for i in range(len(CONFIGS))}
-    for _ in range(repeats):  # alternating: 1 proc, 2 proc, 2 proc 1 thread, 1 proc...
+    for _ in range(repeats):  # alternating: 1 proc, 2 proc, 2 proc a thread per core, 1 proc...
         for i, (_, procs, threads) in enumerate(CONFIGS):
             runs[i].append(run_worker(procs, threads, model, batch, samples, epochs, reps))
     params = runs[0][0][0]["params"]

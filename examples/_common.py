@@ -40,12 +40,8 @@ def plot(model, path, **kwargs):
     """
     if not path:
         return False
-    try:
-        from mlxfunctional.utils import plot_model
-    except ImportError:
-        print(f"Plot skipped: mlxfunctional.utils.plot_model is not available in this "
-              f"version, so {path} was not written.")
-        return False
+    from mlxfunctional.utils import plot_model
+
     kwargs.setdefault("show_shapes", True)
     try:
         plot_model(model, to_file=path, **kwargs)

@@ -64,15 +64,14 @@ def all_gather_ints(values):
 
 def load_data(sample):
     """The same ``(x_train, y_train), (x_test, y_test)`` on every process."""
-    if distribute.size() > 1 and not sample and not distribute.is_chief():
+    lead = distribute.size() > 1 and not sample
+    if lead and not distribute.is_chief():
         # Wait for rank 0 (which may be downloading), then take its choice:
         # the full set (now in the cache) or the bundled sample.
         sample = bool(all_gather_ints([0])[0][0])
-        data = mnist.load_data(sample=sample)
-    else:
-        data = mnist.load_data(sample=sample)
-        if distribute.size() > 1 and not sample:
-            all_gather_ints([len(data[0][0]) == mnist.SAMPLE_TRAIN])  # release the others
+    data = mnist.load_data(sample=sample)
+    if lead and distribute.is_chief():
+        all_gather_ints([len(data[0][0]) == mnist.SAMPLE_TRAIN])  # release the others
     (x_train, y_train), (x_test, y_test) = data
     sizes = all_gather_ints([len(x_train), len(x_test)])
     if any(s != sizes[0] for s in sizes):

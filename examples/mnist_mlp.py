@@ -24,9 +24,9 @@ def build_model():
 
 def load_data():
     """The bundled sample: first 8,000 images to train, last 2,000 to test."""
-    (x, y) = mnist.load_sample()
-    x = x.reshape(len(x), 784).astype("float32") / 255
-    return (x[:8000], y[:8000]), (x[8000:], y[8000:])
+    (x_train, y_train), (x_test, y_test) = mnist.load_data(sample=True)
+    return ((x_train.reshape(-1, 784).astype("float32") / 255, y_train),
+            (x_test.reshape(-1, 784).astype("float32") / 255, y_test))
 
 
 def main(argv=None):

@@ -105,16 +105,11 @@ def _check_input(array, tensor):
         hint = ""
         if len(received) == len(expected) - 1:
             hint = " (the first dimension is the batch: for one sample use shape (1, ...))"
-        raise CLIError(f"input {tensor.name!r} expects shape {_fmt(expected)}, received "
-                       f"{_fmt(received)}{hint}", EXIT_MISMATCH)
+        raise CLIError(f"input {tensor.name!r} expects shape {tuple(expected)}, received "
+                       f"{tuple(received)}{hint}", EXIT_MISMATCH)
     if array.dtype.kind not in "biuf":
         raise CLIError(f"input {tensor.name!r}: dtype {array.dtype} is not numeric",
                        EXIT_MISMATCH)
-
-
-def _fmt(shape):
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
-        ("," if len(shape) == 1 else "") + ")"
 
 
 def run_predict(args):

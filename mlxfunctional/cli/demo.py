@@ -38,11 +38,8 @@ def build_model():
 
 def _draw(model, out):
     """Writes model.png and model.svg; returns their paths, or [] saying why not."""
-    try:
-        from ..utils.plot import plot_model
-    except ImportError as e:
-        print(f"Drawing skipped: plot_model is unavailable ({e}).")
-        return []
+    from ..utils.plot import plot_model
+
     written = []
     for name in ("model.png", "model.svg"):
         path = os.path.join(out, name)
@@ -73,9 +70,9 @@ def run_demo(args):
     model.summary()
     files = _draw(model, out)
 
-    (x, y) = mnist.load_sample()
-    x = x.reshape(len(x), 784).astype("float32") / 255
-    x_train, y_train, x_test, y_test = x[:8000], y[:8000], x[8000:], y[8000:]
+    (x_train, y_train), (x_test, y_test) = mnist.load_data(sample=True)
+    x_train = x_train.reshape(-1, 784).astype("float32") / 255
+    x_test = x_test.reshape(-1, 784).astype("float32") / 255
     print(f"\nTraining on the bundled real MNIST images: {len(x_train):,} "
           f"(20% of them for validation), testing on the other {len(x_test):,}.")
     model.compile(loss="sparse_categorical_crossentropy",

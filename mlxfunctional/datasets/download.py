@@ -153,8 +153,7 @@ def _download(origin, final, name, file_hash, verbose):
         _fetch(origin, part, verbose)
         if file_hash is not None:
             got = sha256_of(part)
-            if got != file_hash:
-                part.unlink()
+            if got != file_hash:  # (the part file is deleted below)
                 raise ChecksumError(
                     f"Checksum mismatch for {name} downloaded from {origin}: expected "
                     f"sha256 {file_hash}, got {got}. The download has been deleted "
