@@ -13,14 +13,15 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
 - ``batchnorm``: a model with BatchNormalization; rank 1 alone asks to stop
   after the first epoch.
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
-- ``hang``: rank 1 stops in a callback at its 4th training step, forever.
+- ``hang``: rank 1 freezes (SIGSTOP) at its 4th training step, as a process on a
+  machine that went to sleep would: its sockets stay open and its own watchdog
+  cannot run, so only rank 0's watchdog can end the job.
 """
 
 import json
 import os
 import signal
 import sys
-import time
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class BatchLosses(callbacks.Callback):
 
 
 class Trouble(callbacks.Callback):
-    """Rank 1 dies or hangs at its 4th step."""
+    """Rank 1 dies or freezes at its 4th step."""
 
     def __init__(self):
         super().__init__()
@@ -90,10 +91,9 @@ class Trouble(callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
         if RANK == 1 and self.steps == 4:
-            if SCENARIO == "die":
-                os.kill(os.getpid(), signal.SIGKILL)
-            while True:
-                time.sleep(60)
+            # A hang inside Python would be ended by this rank's own watchdog, which
+            # races rank 0's (whichever fires first decides rank 0's exit code).
+            os.kill(os.getpid(), signal.SIGKILL if SCENARIO == "die" else signal.SIGSTOP)
 
 
 def _local_rows(m):
