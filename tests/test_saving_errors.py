@@ -100,7 +100,7 @@ def test_weight_problems_are_listed_together(tmp_path):
     assert "1 weight(s) the model does not have: 'ghost/kernel'" in text
     assert "'hidden/kernel' has shape (6, 4) in weights.npz, (6, 5) in the model" in text
     assert "'hidden/bias' has dtype int32 in weights.npz, float32 in the model" in text
-    assert "optimizer.npz lacks 1 optimizer value(s): 'slots/out/bias/velocity'" in text
+    assert "optimizer.npz lacks 1 value(s) of the optimizer: 'slots/out/bias/velocity'" in text
 
 
 def test_unknown_format_version(tmp_path):

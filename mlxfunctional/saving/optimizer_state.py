@@ -15,8 +15,7 @@ checks the file against it key by key, then assigns the loaded state.
 
 import mlx.core as mx
 
-from .arrays import dtype_name
-from .weight_map import compatible_dtypes
+from .weight_map import compare_stored
 
 
 def flatten_state(state, prefix=()):
@@ -67,31 +66,14 @@ def restore_optimizer(model, stored, what):
     optimizer = model.optimizer
     optimizer.init(model.trainable_parameters())
     fresh = flatten_state(optimizer.state)
-    problems, values = [], {}
-    missing = [k for k in fresh if k not in stored]
-    extra = [k for k in stored if k not in fresh]
-    if missing:
-        problems.append(f"{what} lacks {len(missing)} optimizer value(s): "
-                        f"{', '.join(map(repr, missing[:20]))}.")
-    if extra:
-        problems.append(f"{what} holds {len(extra)} optimizer value(s) this optimizer does "
-                        f"not have: {', '.join(map(repr, extra[:20]))}.")
-    for key, current in fresh.items():
-        if key not in stored:
-            continue
-        array = stored[key]
-        if array.shape != tuple(current.shape):
-            problems.append(f"optimizer value {key!r} has shape {array.shape} in {what}, "
-                            f"{tuple(current.shape)} in the optimizer.")
-        elif not compatible_dtypes(array.dtype, current.dtype):
-            problems.append(f"optimizer value {key!r} has dtype {array.dtype} in {what}, "
-                            f"{dtype_name(current.dtype)} in the optimizer.")
-        else:
-            values[key] = array.to_mlx(current.dtype)
-    if problems:
-        return problems
+    key_problems, mismatches, matched = compare_stored(
+        {k: (v.shape, v.dtype) for k, v in fresh.items()}, stored, what,
+        noun="value", holder="the optimizer")
+    if key_problems or mismatches:
+        return key_problems + mismatches
     # Assigning refills the optimizer's own dict, so the train step compiled later
     # (which calls init() again and keeps existing slots) starts from these values.
+    values = {k: stored[k].to_mlx(fresh[k].dtype) for k in matched}
     optimizer.state = _replace_leaves(optimizer.state, values)
     mx.eval(optimizer.state)
     return []

@@ -128,43 +128,57 @@ def compatible_dtypes(file_dtype, weight_dtype):
     return file_dtype == weight or (weight == "bfloat16" and file_dtype == "float32")
 
 
-def assign_weights(model, stored, what, strict=True, skip_mismatch=False):
+def compare_stored(expected, stored, what, noun="weight", holder="the model"):
+    """Checks ``{key: Stored}`` against ``{key: (shape, dtype)}``.
+
+    Returns ``(key_problems, mismatches, matched)``: missing and extra keys,
+    shape/dtype mismatches (one message each) and the keys that fit, in
+    ``expected``'s order. Shared by weights and optimizer state so both report
+    a bad file the same way.
+    """
+    key_problems, mismatches, matched = [], [], []
+    missing = [k for k in expected if k not in stored]
+    extra = [k for k in stored if k not in expected]
+    if missing:
+        key_problems.append(f"{what} lacks {len(missing)} {noun}(s) of {holder}: "
+                            f"{_listing(missing)}.")
+    if extra:
+        key_problems.append(f"{what} holds {len(extra)} {noun}(s) {holder} does not have: "
+                            f"{_listing(extra)}.")
+    for key, (shape, dtype) in expected.items():
+        if key not in stored:
+            continue
+        array = stored[key]
+        if array.shape != tuple(shape):
+            mismatches.append(f"{noun} {key!r} has shape {array.shape} in {what}, "
+                              f"{tuple(shape)} in {holder}.")
+        elif not compatible_dtypes(array.dtype, dtype):
+            mismatches.append(f"{noun} {key!r} has dtype {array.dtype} in {what}, "
+                              f"{dtype_name(dtype)} in {holder}.")
+        else:
+            matched.append(key)
+    return key_problems, mismatches, matched
+
+
+def assign_weights(model, stored, what, strict=True, skip_mismatch=False, refs=None):
     """Fills ``model``'s weights from ``{key: Stored}``.
 
     Nothing is assigned unless everything checks out. Returns ``(problems,
     skipped)``: problems are missing keys and extra keys (when ``strict``) and
     shape/dtype mismatches (unless ``skip_mismatch``, which lists them in
-    ``skipped`` instead).
+    ``skipped`` instead). ``refs``: the model's ``weight_refs``, if already at hand.
     """
-    refs = weight_refs(model)
-    problems, skipped, updates = [], [], []
-    missing = [k for k in refs if k not in stored]
-    extra = [k for k in stored if k not in refs]
-    if strict and missing:
-        problems.append(f"{what} lacks {len(missing)} weight(s) of the model: "
-                        f"{_listing(missing)}.")
-    if strict and extra:
-        problems.append(f"{what} holds {len(extra)} weight(s) the model does not have: "
-                        f"{_listing(extra)}.")
-    for key, ref in refs.items():
-        if key not in stored:
-            continue
-        array = stored[key]
-        shape, dtype = ref.shape, ref.dtype
-        mismatch = None
-        if array.shape != shape:
-            mismatch = f"weight {key!r} has shape {array.shape} in {what}, {shape} in the model"
-        elif not compatible_dtypes(array.dtype, dtype):
-            mismatch = (f"weight {key!r} has dtype {array.dtype} in {what}, "
-                        f"{dtype_name(dtype)} in the model")
-        if mismatch:
-            (skipped if skip_mismatch else problems).append(mismatch + ".")
-            continue
-        updates.append((ref, array, dtype))
+    refs = weight_refs(model) if refs is None else refs
+    key_problems, mismatches, matched = compare_stored(
+        {k: (r.shape, r.dtype) for k, r in refs.items()}, stored, what)
+    problems = key_problems if strict else []
+    skipped = mismatches if skip_mismatch else []
+    if not skip_mismatch:
+        problems += mismatches
     if problems:
         return problems, skipped
-    for ref, array, dtype in updates:
-        ref.assign(array.to_mlx(dtype))
+    for key in matched:
+        refs[key].assign(stored[key].to_mlx(refs[key].dtype))
     mx.eval(model.parameters())
     return problems, skipped
 

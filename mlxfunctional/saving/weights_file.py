@@ -96,11 +96,12 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     """
     path = os.fspath(filepath)
     stored = read_weights_file(path)
-    if _is_mlx_file(model, stored):
+    refs = weight_refs(model)
+    if _is_mlx_file(model, stored, refs):
         return _load_mlx_layout(model, stored, strict, path)
     try:
         found, skipped = assign_weights(model, stored, os.path.basename(path), strict=strict,
-                                        skip_mismatch=skip_mismatch)
+                                        skip_mismatch=skip_mismatch, refs=refs)
     except ValueError as e:
         raise ModelFileError(path, str(e)) from None
     if found:
@@ -110,10 +111,10 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
                       + " ".join(skipped), stacklevel=3)
 
 
-def _is_mlx_file(model, stored):
+def _is_mlx_file(model, stored, ours):
+    # A file of mlx.nn's Module.save_weights: MLX parameter paths, none of Keras' keys.
     if not stored:
         return False
-    ours = weight_refs(model)
     mlx_keys = {k for k, _ in tree_flatten(model.parameters())}
     return not any(k in ours for k in stored) and all(k in mlx_keys for k in stored)
 
