@@ -30,7 +30,7 @@ import pytest
 import mlxfunctional as keras
 from mlxfunctional import layers
 from mlxfunctional.saving import ModelFileError
-from test_saving_errors import members_of, npz_bytes, write_members
+from test_saving_errors import members_of, write_members
 
 _WATCH = {"active": False, "events": [], "allowed": set()}
 _FORBIDDEN = ("os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn",

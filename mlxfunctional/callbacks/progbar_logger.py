@@ -1,6 +1,6 @@
 """``ProgbarLogger``: prints the ``Epoch 1/5`` lines and the progress bars."""
 
-from ..utils.progbar import Progbar
+from ..utils.progbar import Progbar, write
 from .callback import Callback
 
 
@@ -70,7 +70,7 @@ class ProgbarLogger(Callback):
         self._reset_progbar()
         self._maybe_init_progbar()
         if self.verbose and self.epochs > 1:
-            Progbar._write(f"Epoch {epoch + 1}/{self.epochs}\n")
+            write(f"Epoch {epoch + 1}/{self.epochs}\n")
 
     def on_train_batch_end(self, batch, logs=None):
         self._update_progbar(batch, logs)

@@ -18,7 +18,6 @@ Configuration (tests use the module attributes, users the environment):
 import hashlib
 import http.client
 import os
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from ..utils.progbar import Progbar
+from ..utils.progbar import Progbar, dynamic_display
 
 KNOWN_FILES = {
     "mnist.npz": (
@@ -81,26 +80,6 @@ def sha256_of(path):
     return h.hexdigest()
 
 
-class _StderrProgbar(Progbar):
-    """The training bar, on stderr, so downloads never mix with a script's output."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._dynamic_display = _stderr_is_tty()
-
-    @staticmethod
-    def _write(text):
-        sys.stderr.write(text)
-        sys.stderr.flush()
-
-
-def _stderr_is_tty():
-    try:
-        return bool(sys.stderr.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
 def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="datasets",
              verbose=None):
     """Returns the local path of ``fname``, downloading and verifying it if needed.
@@ -112,7 +91,7 @@ def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="d
         cache_dir: base folder, default ``$MLXF_HOME`` (``~/.mlxfunctional``).
         cache_subdir: subfolder of ``cache_dir`` holding the file (``"datasets"``).
         verbose: 0 silent, 1 a progress bar on stderr (files over
-            ``PROGRESS_MIN_BYTES``); ``None``: 1 when stderr is a terminal, else 0.
+            ``PROGRESS_MIN_BYTES``); ``None``: 1 when stderr is a terminal or a notebook, else 0.
 
     Raises:
         DownloadError: after ``MAX_ATTEMPTS`` failed connections, or an HTTP 4xx.
@@ -124,7 +103,7 @@ def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="d
     if origin is None:
         origin = origin_for(name)
     if verbose is None:
-        verbose = 1 if _stderr_is_tty() else 0
+        verbose = 1 if dynamic_display("stderr") else 0
     base = Path(cache_dir).expanduser() if cache_dir is not None else mlxf_home()
     folder = base / cache_subdir
     final = folder / fname
@@ -185,7 +164,7 @@ def _fetch(origin, part, verbose):
                 length = response.headers.get("Content-Length")
                 total = have + int(length) if length is not None else None
                 if bar is None and verbose and (total is None or total >= PROGRESS_MIN_BYTES):
-                    bar = _StderrProgbar(total, verbose=verbose, unit_name="B")
+                    bar = Progbar(total, verbose=verbose, unit_name="B", stream="stderr")
                 with open(part, "r+b" if have else "wb") as f:
                     f.seek(have)
                     f.truncate()

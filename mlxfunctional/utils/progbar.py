@@ -18,9 +18,17 @@ import sys
 import time
 
 
-def dynamic_display():
-    """Whether stdout can redraw a line in place (a terminal or a notebook)."""
-    isatty = getattr(sys.stdout, "isatty", None)
+def write(text, stream="stdout"):
+    """Writes to ``sys.<stream>`` and flushes. The stream is looked up at each write
+    so redirections (and pytest's capsys) apply."""
+    out = getattr(sys, stream)
+    out.write(text)
+    out.flush()
+
+
+def dynamic_display(stream="stdout"):
+    """Whether ``sys.<stream>`` can redraw a line in place (a terminal or a notebook)."""
+    isatty = getattr(getattr(sys, stream), "isatty", None)
     try:
         tty = bool(isatty()) if isatty is not None else False
     except ValueError:  # a closed stream
@@ -74,6 +82,8 @@ class Progbar:
             everything as given, which is what ``ProgbarLogger`` uses because the
             trainer already reports running averages.
         unit_name: name of a step in the time-per-unit field (``"step"``).
+        stream: ``"stdout"`` (training) or ``"stderr"`` (downloads, so they never
+            mix with what a script prints).
 
     Values shown as given are stored untouched and converted with ``float()`` only
     when a line is drawn, so lazily evaluated scalars are read once per redraw.
@@ -83,7 +93,7 @@ class Progbar:
     _time = staticmethod(time.time)
 
     def __init__(self, target, width=30, verbose=1, interval=0.05,
-                 stateful_metrics=None, stateless_metrics=None, unit_name="step"):
+                 stateful_metrics=None, stateless_metrics=None, unit_name="step", stream="stdout"):
         if stateful_metrics is not None and stateless_metrics is not None:
             raise ValueError(
                 "Pass only one of `stateful_metrics` and `stateless_metrics`."
@@ -99,7 +109,8 @@ class Progbar:
         self.stateful_metrics = (
             set(stateful_metrics or ()) if self.stateless_metrics is None else None
         )
-        self._dynamic_display = dynamic_display()
+        self.stream = stream
+        self._dynamic_display = dynamic_display(stream)
         self._seen_so_far = 0
         # name -> ("avg", [sum, count]) or ("last", value)
         self._values = {}
@@ -206,11 +217,8 @@ class Progbar:
             + self._metrics_text()
         )
 
-    @staticmethod
-    def _write(text):
-        # Looked up at each write so redirections (and pytest's capsys) apply.
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    def _write(self, text):
+        write(text, self.stream)
 
     def _estimate_step_duration(self, current, now):
         """Seconds per step, leaving out the first step (often a compilation)."""
