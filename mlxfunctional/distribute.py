@@ -23,10 +23,9 @@ What happens (MLX provides the transport: ring over TCP, MPI, NCCL, JACCL):
   ``fit`` starts: seeds of the other ranks do not matter. Non-trainable
   statistics (BatchNormalization's moving mean/variance), which each rank
   updates from its own shard, are averaged over ranks at the end of every
-  epoch, before validation. ``stop_training`` set on any rank by an epoch's
-  end stops all; set during an epoch it must be set on every rank (as
-  callbacks acting on the summed per-batch logs do, e.g. TerminateOnNaN),
-  or the others wait for it in the next collective until the watchdog fires.
+  epoch, before validation. ``stop_training`` set on any rank stops every
+  rank at the same point: after the same batch when a callback acts on
+  batches (the flag is then summed after every batch), else at the epoch's end.
 - Only rank 0 prints the progress bar and writes files (``model.save``,
   ``save_weights``, ModelCheckpoint, CSVLogger); see :func:`is_chief`.
 - A peer that dies makes the backend fail the next collective; that error

@@ -11,7 +11,7 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
   for writing (an audit hook) go to the report.
 - ``shuffle``: fit with shuffling, a progress bar and a checkpoint.
 - ``batchnorm``: a model with BatchNormalization; rank 1 alone asks to stop
-  after the first epoch.
+  after the first epoch, then (a second fit) after its third batch.
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
 - ``hang``: rank 1 freezes (SIGSTOP) at its 4th training step, as a process on a
   machine that went to sleep would: its sockets stay open and its own watchdog
@@ -126,7 +126,15 @@ def main():
         stop = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(
             bn, "stop_training", RANK == 1))
         history = bn.fit(x, y, batch_size=40, epochs=3, verbose=0, callbacks=[stop])
-        report(bn, epochs=len(history.history["loss"]))
+        batches = []
+
+        def stop_at_third(batch, logs):
+            batches.append(batch)
+            bn.stop_training = RANK == 1 and batch == 2
+
+        bn.fit(x, y, batch_size=20, epochs=2, verbose=0,
+               callbacks=[callbacks.LambdaCallback(on_train_batch_end=stop_at_third)])
+        report(bn, epochs=len(history.history["loss"]), batches=batches)
         return
     if SCENARIO in ("die", "hang"):
         try:

@@ -127,6 +127,8 @@ def test_batchnorm_statistics_are_averaged_and_a_stop_on_one_rank_stops_all(tmp_
     assert [p.returncode for p in procs] == [0, 0], outputs
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert [r["epochs"] for r in reports] == [1, 1]  # rank 1's stop_training reached rank 0
+    # ... and mid-epoch: both ranks ran batches 0-2 of the second fit, then stopped.
+    assert [r["batches"] for r in reports] == [[0, 1, 2], [0, 1, 2]]
     w0, w1 = (list(np.load(tmp_path / f"weights_rank{r}.npz").values()) for r in range(2))
     assert len(w0) == 8  # kernel, bias, gamma, beta, moving mean and variance, kernel, bias
     for a, b in zip(w0, w1):  # moving statistics included: each rank saw its own shard

@@ -211,7 +211,9 @@ class Trainer:
         Data-parallel, each process trains on its shard of every batch; the values
         logged per batch are summed over processes when a callback acts on every
         batch (a collective, so every process does it), else -- for the progress
-        bar of rank 0 -- they are rank 0's own until the epoch's end.
+        bar of rank 0 -- they are rank 0's own until the epoch's end. In the first
+        case ``stop_training`` is also agreed on after every batch, so a callback
+        that stops on one rank stops every rank after the same batch.
         """
         n = self._steps.steps_per_execution
         hooks = cbs.has_batch_hooks("train")
@@ -236,7 +238,11 @@ class Trainer:
                 if per_batch_logs or now - last >= _LOG_INTERVAL:
                     logs, last = self.compiled_metrics.results(batch_parallel), now
                 cbs.on_train_batch_end(step - 1, logs)
-            if self.stop_training:
+            if batch_parallel is not None:  # a callback may have asked on one rank only
+                self.stop_training = batch_parallel.any(self.stop_training)
+            # Data-parallel without per-batch callbacks, nothing can have asked during
+            # the epoch but on_epoch_begin on some rank: its end decides for all.
+            if self.stop_training and (parallel is None or batch_parallel is not None):
                 break
         if pending:
             if hooks:
