@@ -9,6 +9,26 @@ That is the order ``model.layers`` and ``summary()`` show.
 from .keras_tensor import KerasTensor
 
 
+def get_source_inputs(tensor):
+    """The ``Input`` tensors that ``tensor`` is computed from, in the order a
+    depth-first walk meets them (``keras.utils.get_source_inputs``)."""
+    if not isinstance(tensor, KerasTensor) or tensor._keras_history is None:
+        raise ValueError(f"Expected a symbolic tensor from Input() or a layer; received {tensor!r}.")
+    sources, seen = [], set()
+    pending = [tensor]
+    while pending:
+        t = pending.pop()
+        node = t.node
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.is_input:
+            sources.append(t)
+        else:  # reversed: the first input is walked first
+            pending.extend(reversed(node.input_tensors))
+    return sources
+
+
 def map_graph(inputs, outputs):
     """Returns ``(nodes, layers, depths)``: nodes in execution order, layers in
     Keras order, and each node's depth keyed by ``id(node)``.

@@ -16,6 +16,7 @@ _LAZY = {
     "img_to_array": ("image_utils", "img_to_array"),
     "array_to_img": ("image_utils", "array_to_img"),
     "save_img": ("image_utils", "save_img"),
+    "get_source_inputs": (".engine.graph", "get_source_inputs"),
 }
 
 
@@ -24,5 +25,6 @@ def __getattr__(name):
         import importlib
 
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        # "name": a module of utils; ".name": one of the package (relative to utils).
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
