@@ -128,8 +128,13 @@ def test_repo_id_and_revision_choose_the_source(offline_hub, tmp_path, monkeypat
     assert tmp_path.joinpath("models", "timm--vgg19.tv_in1k", commit, "vgg19.mlxf").is_file()
     with pytest.raises(OSError, match="'someone/vgg19-fork'.*'model.safetensors'"):
         VGG19(include_top=False, repo_id="someone/vgg19-fork")
-    with pytest.raises(ValueError, match="repo_id must look like 'owner/name'"):
-        VGG19(include_top=False, repo_id="../../etc")
+    for bad in ("../../etc", "timm/..", "timm/x\n", "a/b/c"):
+        with pytest.raises(ValueError, match="repo_id must look like 'owner/name'"):
+            VGG19(include_top=False, repo_id=bad)
+    with pytest.raises(ValueError, match="not a branch, tag or commit name"):
+        VGG19(include_top=False, revision="main\n")
+    with pytest.raises(TypeError, match="revision must be a str"):
+        VGG19(include_top=False, revision=123)
 
 
 def test_timm_safetensors_path_and_our_own_files(tmp_path, timm_weights, images):
@@ -156,6 +161,67 @@ def test_timm_layout_errors_name_key_and_shapes(tmp_path, timm_weights):
     with pytest.raises(ValueError, match=r"features\.2\.weight: expected \(64, 64, 3, 3\), "
                                          r"found \(32, 64, 3, 3\)"):
         VGG19(weights=path, include_top=False)
+
+
+def test_weight_files_in_other_float_dtypes_load_as_keras_load_weights_casts(
+        tmp_path, timm_weights, images):
+    conv = {k: v for k, v in timm_weights.items() if k.startswith("features.")}
+    half = {k: v.astype(np.float16) for k, v in conv.items()}
+    x = images[:1, :64, :64]
+    expected = ref.numpy_vgg19(x, {k: v.astype(np.float64) for k, v in half.items()},
+                               include_top=False)
+    timm16 = VGG19(weights=ref.write_safetensors(tmp_path / "timm16.safetensors", half),
+                   include_top=False, input_shape=(64, 64, 3))
+    assert _max_diff(timm16.predict(x, verbose=0), expected) < 1e-4
+    # Our own layout (Keras' keys) in float16, as a save of a float16 copy would hold.
+    timm16.save_weights(tmp_path / "ours.npz")
+    np.savez(tmp_path / "ours16.npz",
+             **{k: v.astype(np.float16) for k, v in np.load(tmp_path / "ours.npz").items()})
+    model = VGG19(weights=tmp_path / "ours16.npz", include_top=False, input_shape=(64, 64, 3))
+    assert _max_diff(model.predict(x, verbose=0), expected) < 1e-4
+
+
+def test_bad_weight_files_are_named_by_what_is_wrong(tmp_path, timm_weights):
+    conv = {k: v for k, v in timm_weights.items() if k.startswith("features.")}
+    # timm's layout is recognised by any of its names, so a missing one is named.
+    cut = {k: v for k, v in conv.items() if k != "features.34.weight"}
+    with pytest.raises(ValueError, match=r"missing tensor\(s\) features\.34\.weight\."):
+        VGG19(weights=ref.write_safetensors(tmp_path / "cut.safetensors", cut),
+              include_top=False)
+    ints = {**conv, "features.0.bias": np.zeros(64, np.int32)}
+    with pytest.raises(ValueError, match="features.0.bias: expected floating point, found int32"):
+        VGG19(weights=ref.write_safetensors(tmp_path / "int.safetensors", ints),
+              include_top=False)
+    prefixed = {f"model.{k}": v for k, v in conv.items()}
+    with pytest.raises(ValueError, match="neither timm's VGG19 tensors.*nor mlxfunctional's"
+                                         ".*first keys are: model.features.0.bias, model.features.0.weight"):
+        VGG19(weights=ref.write_safetensors(tmp_path / "prefixed.safetensors", prefixed),
+              include_top=False)
+    (tmp_path / "weights.txt").write_text("not weights")
+    with pytest.raises(ValueError, match="VGG19 reads Keras' .h5.*this extension"):
+        VGG19(weights=tmp_path / "weights.txt")
+    # The include_top hint only when the top is what is missing.
+    notop = VGG19(weights=None, include_top=False, input_shape=(32, 32, 3))
+    notop.save_weights(tmp_path / "notop.npz")
+    with pytest.raises(ValueError, match=r"lack 6 weight\(s\).*include_top=False loads"):
+        VGG19(weights=tmp_path / "notop.npz")
+    partial = dict(np.load(tmp_path / "notop.npz"))
+    del partial["block1_conv1/kernel"]
+    np.savez(tmp_path / "partial.npz", **partial)
+    with pytest.raises(ValueError, match=r"lack 1 weight\(s\) of the model: "
+                                         r"block1_conv1/kernel\.$"):
+        VGG19(weights=tmp_path / "partial.npz", include_top=False)
+
+
+def test_a_damaged_file_in_the_hub_cache_says_to_download_it_again(offline_hub, hub_cache):
+    snap = ref.make_fake_hub_cache(hub_cache, {"features.0.weight": np.zeros((64, 3, 3, 3),
+                                                                           np.float32)},
+                                   repo_id="someone/cut-vgg19")
+    blob = os.path.realpath(snap)
+    os.truncate(blob, os.path.getsize(blob) // 2)
+    with pytest.raises(ValueError, match="Hub cache's copy of model.safetensors from "
+                                         "'someone/cut-vgg19': delete it"):
+        VGG19(include_top=False, repo_id="someone/cut-vgg19")
 
 
 def test_keras_h5_weights_equal_the_numpy_reference(tmp_path, timm_weights, images,

@@ -14,22 +14,29 @@ import re
 
 from ..datasets.download import mlxf_home
 
-_REVISION = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_REVISION = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def _revision_dir(revision):
     # Revisions are branch/tag names or commit ids; "refs/pr/1" becomes "refs--pr--1".
+    if revision is not None and not isinstance(revision, str):
+        raise TypeError(f"revision must be a str (branch, tag or commit) or None; "
+                        f"received {type(revision).__name__}.")
     name = (revision or "main").replace("/", "--")
-    if not _REVISION.match(name) or name in (".", ".."):
+    if not _REVISION.fullmatch(name) or name in (".", ".."):
         raise ValueError(f"revision {revision!r} is not a branch, tag or commit name.")
     return name
 
 
 def converted_path(repo_id, revision, filename):
     """Where the converted weights of ``repo_id`` at ``revision`` are cached."""
-    if not isinstance(repo_id, str) or repo_id.count("/") != 1 or \
-            not all(_REVISION.match(p) for p in repo_id.split("/")):
-        raise ValueError(f"repo_id must look like 'owner/name'; received {repo_id!r}.")
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:  # the Hub's own rules: no "..", no "--" (so "owner--name" below is unambiguous)
+        validate_repo_id(repo_id)
+    except HFValidationError as e:
+        raise ValueError(f"repo_id must look like 'owner/name'; received {repo_id!r} ({e})"
+                         ) from None
     return os.path.join(mlxf_home(), "models", repo_id.replace("/", "--"),
                         _revision_dir(revision), filename)
 

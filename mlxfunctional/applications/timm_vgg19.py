@@ -61,16 +61,21 @@ def _table(include_top):
     return rows
 
 
+_TIMM_KEYS = frozenset(key for key, *_ in _table(include_top=True))
+
+
 def is_timm_vgg19(keys):
-    """True for a tensor dict named the timm way (``features.0.weight`` ...)."""
-    return "features.0.weight" in keys and "features.34.weight" in keys
+    """True for a tensor dict with any of timm's VGG19 names (``features.0.weight``
+    ...): a file missing some of them is then reported key by key by ``convert``."""
+    return not _TIMM_KEYS.isdisjoint(keys)
 
 
 def convert(tensors, include_top=True, what="the timm VGG19 weights"):
     """``{timm key: numpy array}`` -> ``{our key: numpy array}`` in Keras' layout.
 
     Args:
-        tensors: timm's tensors (numpy, any float dtype; converted to float32).
+        tensors: timm's tensors (numpy, any float dtype; converted to float32;
+            integer tensors are refused).
         include_top: also convert ``fc1``/``fc2``/``predictions`` (the source
             must then hold them).
         what: how to name the source in errors.
@@ -83,6 +88,9 @@ def convert(tensors, include_top=True, what="the timm VGG19 weights"):
     wrong = [f"{key}: expected {shape}, found {tuple(tensors[key].shape)}"
              for key, _, _, shape in rows
              if key in tensors and tuple(tensors[key].shape) != shape]
+    wrong += [f"{key}: expected floating point, found {tensors[key].dtype}"
+              for key, *_ in rows
+              if key in tensors and not np.issubdtype(tensors[key].dtype, np.floating)]
     if missing or wrong:
         lines = []
         if missing:

@@ -63,7 +63,14 @@ def _imagenet(repo_id, revision):
             warnings.warn(f"Converting again: the cached VGG19 weights are unreadable: {e}",
                           stacklevel=4)
     source = hub.download(repo_id, HUB_FILENAME, revision)
-    arrays = timm_vgg19.convert(_float32(read_weights_file(source)), include_top=True,
+    try:
+        tensors = read_weights_file(source)
+    except ModelFileError as e:  # e.g. a download cut short outside huggingface_hub
+        raise ModelFileError(source, e.problems + [
+            f"This is the Hub cache's copy of {HUB_FILENAME} from {repo_id!r}: delete it "
+            "(`hf cache delete`, or remove the file) and run again to download it anew."]
+        ) from None
+    arrays = timm_vgg19.convert(_numpy(tensors), include_top=True,
                                 what=f"the weights of {repo_id!r}")
     _write_cache(cache, arrays)
     return arrays
@@ -90,13 +97,27 @@ def _from_path(path, include_top):
             "The `weights` argument should be either `None` (random initialization), "
             "'imagenet' (pre-training on ImageNet, from the Hugging Face Hub), or the path "
             f"to a weights file; {path!r} does not exist.")
-    if path.lower().endswith((".h5", ".hdf5")):
+    lower = path.lower()
+    if lower.endswith((".h5", ".hdf5")):
         return _keyed(read_keras_h5(path), path), "caffe"
+    if not (lower.endswith((".safetensors", ".npz", ".mlxf")) or os.path.isdir(path)):
+        raise ValueError(f"weights={path!r}: VGG19 reads Keras' .h5, a timm .safetensors, or "
+                         "mlxfunctional's .mlxf, .npz or .safetensors; this extension is "
+                         "none of them.")
     stored = read_weights_file(path)
     if timm_vgg19.is_timm_vgg19(stored):
-        return timm_vgg19.convert(_float32(stored), include_top=include_top,
+        return timm_vgg19.convert(_numpy(stored), include_top=include_top,
                                   what=repr(path)), "torch"
-    return stored, None
+    from .vgg19 import LAYER_NAMES
+
+    if not any(k.split("/")[0] in LAYER_NAMES for k in stored):
+        found = ", ".join(list(stored)[:5]) or "nothing"
+        raise ValueError(f"{path!r} holds neither timm's VGG19 tensors (features.0.weight, "
+                         "...) nor mlxfunctional's (block1_conv1/kernel, ...); its first keys "
+                         f"are: {found}.")
+    # As Keras' load_weights, a float16/bfloat16/float64 copy of the weights loads too.
+    return {k: Stored(_as_numpy(s).astype(np.float32)) if s.dtype in _OTHER_FLOATS else s
+            for k, s in stored.items()}, None
 
 
 def _keyed(layers, path):
@@ -110,10 +131,16 @@ def _keyed(layers, path):
     return out
 
 
-def _float32(stored):
-    """``{key: Stored}`` -> ``{key: float32 numpy}`` (BF16/F16 checkpoints included)."""
-    return {k: np.asarray(s.to_mlx().astype(mx.float32)) if s.dtype == "bfloat16"
-            else s.array.astype(np.float32, copy=False) for k, s in stored.items()}
+_OTHER_FLOATS = ("float16", "bfloat16", "float64")
+
+
+def _as_numpy(s):
+    """A ``Stored`` as numpy; bfloat16 (kept as uint16 bits) as float32."""
+    return np.asarray(s.to_mlx().astype(mx.float32)) if s.dtype == "bfloat16" else s.array
+
+
+def _numpy(stored):
+    return {k: _as_numpy(s) for k, s in stored.items()}
 
 
 def _vgg_keys(model):
@@ -126,9 +153,11 @@ def _assign(model, arrays, what):
     keys = _vgg_keys(model)
     missing = [k for k in keys if k not in arrays]
     if missing:
+        top = any(k.split("/")[0] in ("fc1", "fc2", "predictions") for k in missing)
         raise ValueError(f"The VGG19 weights from {what} lack {len(missing)} weight(s) of "
-                         f"the model: {', '.join(missing)}. (include_top=True needs fc1, fc2 "
-                         "and predictions in the file.)")
+                         f"the model: {', '.join(missing)}."
+                         + (" (include_top=True needs fc1, fc2 and predictions in the file; "
+                            "include_top=False loads the convolutions only.)" if top else ""))
     stored = {k: a if isinstance(a, Stored) else Stored(a) for k, a in arrays.items()
               if k in keys}
     problems, _ = assign_weights(model, stored, f"the VGG19 weights from {what}", strict=False)
