@@ -304,6 +304,10 @@ def test_feature_extractor_returns_named_activations(tmp_path, timm_weights, ima
     with pytest.raises(ValueError, match="no layer.*'block6_conv1'.*its layers are: "
                                          "block1_conv1"):
         feature_extractor(base, ["block1_conv1", "block6_conv1"])
+    with pytest.raises(ValueError, match="layer_names is empty"):
+        feature_extractor(base, [])
+    chosen = feature_extractor(base, (n for n in ("block2_pool", "block1_pool")))  # any iterable
+    assert list(chosen(images[:1, :64, :64])) == ["block2_pool", "block1_pool"]
 
 
 def test_mlxf_vgg19_prints_the_top_classes(offline_hub, tmp_path):
@@ -342,7 +346,8 @@ def test_mlxf_vgg19_errors(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not an image")
     for args, code, text in [([str(tmp_path / "missing.jpg")], 2, "does not exist"),
                              ([str(tmp_path / "bad.png")], 4, "cannot read image"),
-                             ([str(image)], 2, "hf download timm/vgg19.tv_in1k")]:
+                             ([str(image)], 2, "hf download timm/vgg19.tv_in1k"),
+                             ([str(image), "--top", "0"], 2, "--top: must be a whole number")]:
         done = subprocess.run([sys.executable, "-m", "mlxfunctional.cli", "vgg19", *args],
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == code and text in done.stderr, done.stderr

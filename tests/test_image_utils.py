@@ -80,6 +80,18 @@ def test_grayscale_mode(tmp_path):
     assert arr[30, 45, 0] == 255 and arr[5, 5, 0] == 76
 
 
+def test_16_bit_grayscale_becomes_rgb_by_its_top_8_bits(tmp_path):
+    # Pillow's own I;16 -> RGB clips at 255, which turns a 16-bit scan white.
+    from PIL import Image
+
+    deep = (np.arange(40 * 60).reshape(40, 60) * 27).astype(np.uint16)  # 0 .. 64,773
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    rgb = img_to_array(load_img(tmp_path / "deep.png"))
+    assert rgb.shape == (40, 60, 3)
+    np.testing.assert_array_equal(rgb[..., 1], deep >> 8)
+    assert load_img(tmp_path / "deep.png", color_mode="grayscale").mode == "I;16"  # kept
+
+
 def test_rgba_mode_and_rgba_file_to_rgb(tmp_path):
     path = _write_png(tmp_path / "q.png", _quadrants())
     rgba = load_img(path, color_mode="rgba")

@@ -31,6 +31,10 @@ def feature_extractor(model, layer_names=None, name=None):
         layer_names = list(by_name)
     elif isinstance(layer_names, str):
         layer_names = [layer_names]
+    else:
+        layer_names = list(layer_names)
+    if not layer_names:
+        raise ValueError("layer_names is empty: name at least one layer whose output to return.")
     unknown = [n for n in layer_names if n not in by_name]
     if unknown:
         raise ValueError(f"Model {model.name!r} has no layer(s) {', '.join(map(repr, unknown))}; "

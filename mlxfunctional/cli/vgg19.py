@@ -14,9 +14,22 @@ def add_parser(sub):
     p.add_argument("--weights", default="imagenet",
                    help="'imagenet' (the Hub), or a weights file: Keras' VGG19 .h5, a timm "
                         ".safetensors, or an mlxfunctional .mlxf")
-    p.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
+    p.add_argument("--top", type=_positive_int, default=5,
+                   help="classes to print per image (default 5)")
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     p.set_defaults(run=run_vgg19)
+
+
+def _positive_int(text):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; received {text!r}")
+    return value
 
 
 def _load_images(paths):

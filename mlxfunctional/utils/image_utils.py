@@ -58,6 +58,20 @@ def _open(path):
     return img
 
 
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _to_8_bit(img):
+    # Pillow's I;16 -> RGB clips at 255 (a 16-bit scan turns white; Keras has the same
+    # defect): keep the top 8 bits instead. Mode "I" (32-bit) only when its values are
+    # 16-bit ones; an 8-bit image stored as "I" is clipped by nothing and kept.
+    values = np.asarray(img)
+    if img.mode == "I" and values.max(initial=0) <= 255:
+        return img
+    return _pil_image().fromarray((np.clip(values, 0, 65535).astype(np.uint32) >> 8).astype(np.uint8),
+                           "L")
+
+
 def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
              keep_aspect_ratio=False):
     """Loads an image file into a PIL image, as Keras' ``load_img``.
@@ -66,7 +80,8 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
         path: path of the file (str, bytes or ``pathlib.Path``) or a binary file
             object such as ``io.BytesIO``.
         color_mode: ``"rgb"``, ``"rgba"`` or ``"grayscale"`` (8-bit ``L``, unless
-            the file already is 16- or 32-bit grayscale).
+            the file already is 16- or 32-bit grayscale). 16-bit grayscale becomes
+            RGB by its top 8 bits (Keras clips it at 255: mostly white).
         target_size: ``None`` (the file's size) or ``(height, width)``.
         interpolation: resampling when resizing: ``"nearest"``, ``"bilinear"``,
             ``"bicubic"``, ``"hamming"``, ``"box"`` or ``"lanczos"``.
@@ -89,7 +104,8 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
         if img.mode not in ("L", "I;16", "I"):
             img = img.convert("L")
     elif img.mode != color_mode.upper():
-        img = img.convert(color_mode.upper())
+        img = img.convert(color_mode.upper()) if img.mode not in _SIXTEEN_BIT \
+            else _to_8_bit(img).convert(color_mode.upper())
 
     if target_size is None:
         return img
