@@ -18,6 +18,7 @@ import mlx.core as mx
 from mlxfunctional import backend
 from mlxfunctional import loss_functions as lf
 from mlxfunctional._resolve import deserialize_object, get_object, serialize_object
+from mlxfunctional.engine import global_batch
 from mlxfunctional.loss_functions import *  # noqa: F401,F403  (the functions and aliases)
 from mlxfunctional.loss_functions import EPSILON, _array, divide_no_nan, \
     squeeze_or_expand_to_same_rank
@@ -56,7 +57,8 @@ def apply_mask(sample_weight, mask, dtype, reduction):
         return sample_weight
     mask = mask.astype(dtype)
     if reduction in ("mean", "sum_over_batch_size"):
-        mask = mask * divide_no_nan(mx.array(float(mask.size), dtype=dtype), mx.sum(mask))
+        mask = mask * global_batch.mean_over(mx.array(float(mask.size), dtype=dtype),
+                                             mx.sum(mask))
     if sample_weight is None:
         return mask
     mask, sample_weight = _weights_like(mask, sample_weight.astype(dtype))
@@ -69,10 +71,10 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
         return values
     loss = mx.sum(values)
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        return divide_no_nan(loss, mx.sum(mx.broadcast_to(sample_weight, values.shape)))
+        return global_batch.mean_over(loss, mx.sum(mx.broadcast_to(sample_weight, values.shape)))
     if reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
-        loss = loss / values.size
-    return loss
+        return loss / values.size
+    return global_batch.sum_over_rows(loss)  # "sum"
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,

@@ -12,6 +12,9 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
 - ``shuffle``: fit with shuffling, a progress bar and a checkpoint.
 - ``batchnorm``: a model with BatchNormalization; rank 1 alone asks to stop
   after the first epoch, then (a second fit) after its third batch.
+- ``reductions``: losses that are not a mean over rows (``"sum"``,
+  ``"mean_with_sample_weight"``, ``ignore_class``) and an activity regularizer,
+  with uneven shards: the update must still be that of one process.
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
 - ``hang``: rank 1 freezes (SIGSTOP) at its 4th training step, as a process on a
   machine that went to sleep would: its sockets stay open and its own watchdog
@@ -135,6 +138,24 @@ def main():
         bn.fit(x, y, batch_size=20, epochs=2, verbose=0,
                callbacks=[callbacks.LambdaCallback(on_train_batch_end=stop_at_third)])
         report(bn, epochs=len(history.history["loss"]), batches=batches)
+        return
+    if SCENARIO == "reductions":
+        keras.utils.set_random_seed(99 + RANK)
+        inputs = keras.Input((12,), name="features")
+        h = layers.Dense(16, activation="tanh", activity_regularizer="l2", name="hidden")(inputs)
+        m = keras.Model(inputs, {"label": layers.Dense(3, name="label")(h),
+                                 "value": layers.Dense(1, name="value")(h)})
+        m.compile(keras.optimizers.SGD(0.05),
+                  loss={"label": keras.losses.SparseCategoricalCrossentropy(
+                            from_logits=True, ignore_class=2, reduction="mean_with_sample_weight"),
+                        "value": keras.losses.MeanAbsoluteError(reduction="sum")},
+                  loss_weights={"label": 1.0, "value": 0.01})
+        # Rows labelled 2 (ignored) and the weights are unevenly spread over the shards.
+        y = np.where(np.arange(len(x)) < 60, 2, y).astype("int32")
+        sw = np.linspace(0.1, 2.0, len(x)).astype("float32")
+        history = m.fit(x, {"label": y, "value": x[:, :1]}, sample_weight=sw, batch_size=40,
+                        epochs=2, shuffle=False, verbose=0)
+        report(m, history=history.history)
         return
     if SCENARIO in ("die", "hang"):
         try:

@@ -106,6 +106,21 @@ def test_only_rank_0_writes_files(runs):
     assert len(csv_lines) == 4 and csv_lines[0].startswith("epoch,accuracy,loss")
 
 
+def test_losses_that_are_not_a_mean_over_rows_train_as_on_one_process(tmp_path):
+    # Sums over rows (reduction="sum", an activity regularizer) and means over counts
+    # that depend on the data (sample weights, ignore_class) take each rank's share of
+    # the global batch's loss, not an average of the ranks' own losses.
+    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
+    ref, w_single = single("reductions", tmp_path / "one")
+    reports, (w0, w1) = launch("reductions", tmp_path / "two")
+    for a, b, c in zip(w0, w1, w_single):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    for report in reports:
+        for key, values in ref["history"].items():
+            np.testing.assert_allclose(report["history"][key], values, rtol=1e-5, atol=1e-6)
+
+
 def test_shuffled_training_stays_identical_across_ranks_and_only_rank_0_prints(tmp_path):
     procs = start_ranks("shuffle", tmp_path)
     outputs = [p.communicate(timeout=120) for p in procs]

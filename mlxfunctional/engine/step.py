@@ -13,6 +13,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ..utils import tree
+from . import global_batch
 from .data_adapter import take
 
 
@@ -63,9 +64,13 @@ class Steps:
             loss, output_losses, y_pred = self._forward_loss(x, y, sw, True)
             return loss, output_losses, y_pred
 
-        (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
-        if self.parallel is not None:
-            grads = self.parallel.combine_gradients(grads, _batch_size(x))
+        if self.parallel is None:
+            (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
+        else:
+            rows = _batch_size(x)
+            with global_batch.shard(self.parallel, rows):  # (what is not a mean over rows)
+                (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
+            grads = self.parallel.combine_gradients(grads, rows)
         model.optimizer.update(model, grads)
         model._apply_constraints()
         model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, _batch_size(x))

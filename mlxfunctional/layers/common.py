@@ -12,7 +12,7 @@ resolve it (``<kind>.get``) and how to write it in a config (``<kind>.serialize`
 import mlx.core as mx
 
 from .. import activations, constraints, initializers, regularizers
-from ..engine import trace
+from ..engine import global_batch, trace
 from ..utils import tree
 
 _KINDS = (("activation", activations), ("_initializer", initializers),
@@ -83,7 +83,8 @@ def add_activity_loss(layer, outputs):
     has one) to its losses; returns ``outputs``."""
     if layer.activity_regularizer is not None:
         for y in tree.flatten(outputs):
-            layer.add_loss(layer.activity_regularizer(y))
+            # A sum over the batch's rows (Keras 3 does not divide by the batch size).
+            layer.add_loss(global_batch.sum_over_rows(layer.activity_regularizer(y)))
     return outputs
 
 

@@ -12,6 +12,7 @@ import math
 import mlx.core as mx
 
 from .. import regularizers
+from ..engine import global_batch
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..saving import registry
@@ -237,7 +238,7 @@ class ActivityRegularization(Layer):
         self.supports_masking = True
 
     def call(self, inputs):
-        self.add_loss(self.activity_regularizer(inputs))
+        self.add_loss(global_batch.sum_over_rows(self.activity_regularizer(inputs)))
         return inputs
 
     def get_config(self):
