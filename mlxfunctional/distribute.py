@@ -56,6 +56,12 @@ class DistributedError(RuntimeError):
     """A collective operation failed: another process of the group died or hung."""
 
 
+class WholeBatch(tuple):
+    """A training batch with fewer rows than processes, given whole to every process:
+    each takes the step on all its rows (the combined gradient is then the batch's
+    own) and rank 0 alone counts it in the metrics."""
+
+
 class DataParallel:
     """Data parallelism over an ``mx.distributed`` group.
 

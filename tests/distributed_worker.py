@@ -14,7 +14,10 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
   after the first epoch, then (a second fit) after its third batch.
 - ``reductions``: losses that are not a mean over rows (``"sum"``,
   ``"mean_with_sample_weight"``, ``ignore_class``) and an activity regularizer,
-  with uneven shards: the update must still be that of one process.
+  with uneven shards, then batches smaller than the group: the updates must
+  still be those of one process.
+- ``callbacks``: a per-batch callback on rank 0 only, and a
+  ``predict(distribute=False)`` after every epoch on every rank.
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
 - ``hang``: rank 1 freezes (SIGSTOP) at its 4th training step, as a process on a
   machine that went to sleep would: its sockets stay open and its own watchdog
@@ -153,9 +156,27 @@ def main():
         # Rows labelled 2 (ignored) and the weights are unevenly spread over the shards.
         y = np.where(np.arange(len(x)) < 60, 2, y).astype("int32")
         sw = np.linspace(0.1, 2.0, len(x)).astype("float32")
-        history = m.fit(x, {"label": y, "value": x[:, :1]}, sample_weight=sw, batch_size=40,
-                        epochs=2, shuffle=False, verbose=0)
-        report(m, history=history.history)
+        targets = {"label": y, "value": x[:, :1]}
+        history = m.fit(x, targets, sample_weight=sw, batch_size=40, epochs=2, shuffle=False,
+                        verbose=0).history
+        # Batches with fewer rows than ranks (the last one's single row; then all of them)
+        # are trained on too, as one process would.
+        for key, values in m.fit(x, targets, sample_weight=sw, batch_size=101, epochs=1,
+                                 shuffle=False, verbose=0).history.items():
+            history[key] += values
+        small = {k: v[:5] for k, v in targets.items()}
+        for key, values in m.fit(x[:5], small, batch_size=1, epochs=1, shuffle=False,
+                                 verbose=0).history.items():
+            history[key] += values
+        report(m, history=history)
+        return
+    if SCENARIO == "callbacks":
+        batch_losses = BatchLosses()
+        local = callbacks.LambdaCallback(  # a local prediction must not end data parallelism
+            on_epoch_end=lambda epoch, logs: m.predict(x[:4], verbose=0, distribute=False))
+        cbs = [local] + ([batch_losses] if RANK == 0 else [])  # the Horovod habit
+        history = m.fit(x, y, batch_size=32, epochs=3, shuffle=False, verbose=0, callbacks=cbs)
+        report(m, history=history.history, batch_losses=batch_losses.losses)
         return
     if SCENARIO in ("die", "hang"):
         try:

@@ -109,7 +109,8 @@ def test_only_rank_0_writes_files(runs):
 def test_losses_that_are_not_a_mean_over_rows_train_as_on_one_process(tmp_path):
     # Sums over rows (reduction="sum", an activity regularizer) and means over counts
     # that depend on the data (sample weights, ignore_class) take each rank's share of
-    # the global batch's loss, not an average of the ranks' own losses.
+    # the global batch's loss, not an average of the ranks' own losses; batches with
+    # fewer rows than ranks are trained on whole by every rank, not skipped.
     (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
     ref, w_single = single("reductions", tmp_path / "one")
     reports, (w0, w1) = launch("reductions", tmp_path / "two")
@@ -117,8 +118,20 @@ def test_losses_that_are_not_a_mean_over_rows_train_as_on_one_process(tmp_path):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
     for report in reports:
+        assert len(report["history"]["loss"]) == 4
         for key, values in ref["history"].items():
             np.testing.assert_allclose(report["history"][key], values, rtol=1e-5, atol=1e-6)
+
+
+def test_callbacks_that_differ_between_ranks_or_predict_locally_keep_ranks_together(tmp_path):
+    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
+    ref, w_single = single("callbacks", tmp_path / "one")
+    reports, (w0, w1) = launch("callbacks", tmp_path / "two")
+    for a, b, c in zip(w0, w1, w_single):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    assert len(reports[0]["batch_losses"]) == 21 and reports[1]["batch_losses"] == []
+    np.testing.assert_allclose(reports[0]["batch_losses"], ref["batch_losses"], rtol=1e-5)
 
 
 def test_shuffled_training_stays_identical_across_ranks_and_only_rank_0_prints(tmp_path):

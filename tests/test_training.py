@@ -299,7 +299,7 @@ def test_short_last_batch_runs_uncompiled_and_matches():
         model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
         weights.append(model.get_weights())
         if not kwargs:
-            assert model._steps._compiled["train"][1] == (32,)  # compiled for full batches only
+            assert model._steps._compiled["train", None][1] == (32,)  # compiled for full batches only
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 

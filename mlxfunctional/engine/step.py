@@ -12,6 +12,7 @@ processes inside the same compiled call.
 import mlx.core as mx
 import mlx.nn as nn
 
+from .. import distribute
 from ..utils import tree
 from . import global_batch
 from .data_adapter import take
@@ -38,7 +39,7 @@ class Steps:
         self.model = model
         self.jit = jit
         self.steps_per_execution = int(steps_per_execution)
-        self._compiled = {}  # mode -> (function, usual rows, usual feature shapes)
+        self._compiled = {}  # (mode, parallel) -> (function, usual rows, feature shapes)
         self.parallel = None  # a distribute.DataParallel while fit() runs data-parallel
         self._train_state = None
         # On a GPU, building the next step's graph overlaps the current step's
@@ -57,23 +58,26 @@ class Steps:
             loss = loss + _total([mx.sum(r) for r in regularization])
         return loss, output_losses, y_pred
 
-    def _train_one(self, x, y, sw):
+    def _train_one(self, x, y, sw, whole=False):
+        """One step. ``whole``: data-parallel, every process has this (tiny) batch whole."""
         model = self.model
 
         def loss_fn(x, y, sw):
             loss, output_losses, y_pred = self._forward_loss(x, y, sw, True)
             return loss, output_losses, y_pred
 
-        if self.parallel is None:
+        rows = _batch_size(x)
+        if self.parallel is None or whole:
             (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
         else:
-            rows = _batch_size(x)
             with global_batch.shard(self.parallel, rows):  # (what is not a mean over rows)
                 (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
+        if self.parallel is not None:  # (equal rows everywhere for a whole batch: the mean)
             grads = self.parallel.combine_gradients(grads, rows)
         model.optimizer.update(model, grads)
         model._apply_constraints()
-        model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, _batch_size(x))
+        if not whole or self.parallel.rank == 0:  # a whole batch counts once in the metrics
+            model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, rows)
 
     def _test_one(self, x, y, sw):
         loss, output_losses, y_pred = self._forward_loss(x, y, sw, False)
@@ -81,11 +85,9 @@ class Steps:
 
     # -- compiled functions ---------------------------------------------------
     def set_parallel(self, parallel):
-        """Runs the steps data-parallel over ``parallel`` (None: one process). The
-        compiled functions traced the other way are dropped."""
-        if parallel is not self.parallel:
-            self.parallel = parallel
-            self._compiled.clear()
+        """Runs the steps data-parallel over ``parallel`` (None: one process). Compiled
+        functions are kept per ``parallel`` (a DataParallel lives as long as its group)."""
+        self.parallel = parallel
 
     def state(self, train=True):
         model = self.model
@@ -105,9 +107,10 @@ class Steps:
         others only in its number of rows: it runs uncompiled (milliseconds).
         """
         rows, features = _signature(batches)
-        if mode not in self._compiled:
-            self._compiled[mode] = (self._compile(fn, state), rows, features)
-        compiled, usual_rows, usual_features = self._compiled[mode]
+        key = (mode, self.parallel)  # a step traced data-parallel holds its collectives
+        if key not in self._compiled:
+            self._compiled[key] = (self._compile(fn, state), rows, features)
+        compiled, usual_rows, usual_features = self._compiled[key]
         if self.jit and features == usual_features and rows != usual_rows:
             return fn
         return compiled
@@ -120,7 +123,10 @@ class Steps:
             # The containers never change (only the arrays inside them), so the
             # list is built once.
             self._train_state = self.state(True)
-        self._pick("train", self._train_run, batches, self._train_state)(batches)
+        if any(isinstance(b, distribute.WholeBatch) for b in batches):
+            self._train_run(batches)  # rare (a batch smaller than the group): uncompiled
+        else:
+            self._pick("train", self._train_run, batches, self._train_state)(batches)
         if not self.overlap:
             mx.eval(self._train_state)
             return
@@ -131,7 +137,7 @@ class Steps:
 
     def _train_run(self, batches):
         for batch in batches:
-            self._train_one(*take(batch))
+            self._train_one(*take(batch), whole=isinstance(batch, distribute.WholeBatch))
 
     def test(self, batch):
         self._pick("test", self._test_run, [batch], self.state(False))(batch)

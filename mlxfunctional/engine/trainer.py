@@ -170,6 +170,8 @@ class Trainer:
                                model=self, verbose=verbose, epochs=epochs,
                                steps=train.steps_per_epoch)
             per_batch_logs = cbs_need_batch_logs(cbs)
+            if parallel is not None:  # callback lists may differ (e.g. some on rank 0 only)
+                per_batch_logs = parallel.any(per_batch_logs)
             self.stop_training = False
             cbs.on_train_begin()
             logs = {}
@@ -195,15 +197,22 @@ class Trainer:
 
     @contextlib.contextmanager
     def _data_parallel(self, parallel, what):
-        """Runs the block data-parallel over ``parallel`` (None: as one process)."""
+        """Runs the block data-parallel over ``parallel`` (None: as one process), then
+        puts back how the steps ran before (a ``predict(distribute=False)`` inside a
+        callback must not turn the rest of ``fit`` into independent training)."""
         steps = getattr(self, "_steps", None)
+        previous = steps.parallel if steps is not None else None
         if steps is not None:
             steps.set_parallel(parallel)
-        if parallel is None:
-            yield
-            return
-        with parallel.running(what):
-            yield
+        try:
+            if parallel is None:
+                yield
+            else:
+                with parallel.running(what):
+                    yield
+        finally:
+            if steps is not None:
+                steps.set_parallel(previous)
 
     def _run_epoch(self, data, cbs, per_batch_logs, parallel=None):
         """One pass over ``data``; returns the epoch's logs (the only forced sync).
@@ -231,12 +240,13 @@ class Trainer:
             pending = []
             if parallel is not None:
                 parallel.step_done()
+            # Reading metric values syncs with the device: only when a callback acts on
+            # every batch (then on every rank, even one without callbacks: the values
+            # are summed over ranks), else at most every _LOG_INTERVAL seconds.
+            now = time.monotonic()
+            if per_batch_logs or (hooks and now - last >= _LOG_INTERVAL):
+                logs, last = self.compiled_metrics.results(batch_parallel), now
             if hooks:
-                # Reading metric values syncs with the device: only when a callback
-                # acts on every batch, else at most every _LOG_INTERVAL seconds.
-                now = time.monotonic()
-                if per_batch_logs or now - last >= _LOG_INTERVAL:
-                    logs, last = self.compiled_metrics.results(batch_parallel), now
                 cbs.on_train_batch_end(step - 1, logs)
             if batch_parallel is not None:  # a callback may have asked on one rank only
                 self.stop_training = batch_parallel.any(self.stop_training)
@@ -249,8 +259,10 @@ class Trainer:
                 cbs.on_train_batch_begin(step)
             self._steps.train(pending)
             step += len(pending)
+            if per_batch_logs or hooks:
+                logs = self.compiled_metrics.results(batch_parallel)
             if hooks:
-                cbs.on_train_batch_end(step - 1, self.compiled_metrics.results(batch_parallel))
+                cbs.on_train_batch_end(step - 1, logs)
         return self.compiled_metrics.results(parallel)
 
     def _validation_batches(self, validation_data, batch_size, steps):
@@ -386,9 +398,9 @@ def _verbosity(verbose, parallel):
 def _sharded(batches, parallel, mode):
     """This process's shard of each batch (the batches themselves without ``parallel``).
 
-    A training batch with fewer rows than processes is skipped on all of them
-    (its step's collectives need every process); in evaluation the processes
-    whose shard is empty get ``None`` and skip the step.
+    A training batch with fewer rows than processes goes whole to every process
+    (a ``WholeBatch``: every process must take the step, for its collectives);
+    in evaluation the processes whose shard is empty get ``None`` and skip it.
     """
     if parallel is None:
         yield from batches
@@ -396,8 +408,9 @@ def _sharded(batches, parallel, mode):
     for batch in batches:
         local, rows = parallel.shard(batch)
         if mode == "train" and rows < parallel.size:
-            continue
-        yield local
+            yield distribute_lib.WholeBatch(batch)
+        else:
+            yield local
 
 
 def _predict_batch(steps, batch, parallel):
