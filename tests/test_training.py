@@ -222,6 +222,42 @@ def test_generators_and_steps_per_epoch():
     assert model.optimizer.iterations == 6
 
 
+def test_a_py_dataset_gives_its_batches_by_index_each_epoch():
+    # Keras' PyDataset/Sequence: no __iter__, and __getitem__ never raises IndexError
+    # (iter() on it would never end). Batch i is dataset[i]; on_epoch_end after each.
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 784)).astype("float32"), rng.integers(0, 10, 40)
+
+    class Batches(utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=2)
+            self.asked, self.epochs_ended = [], 0
+
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            self.asked.append(i)
+            rows = slice(16 * i, min(16 * (i + 1), 40))
+            return x[rows], y[rows]
+
+        def on_epoch_end(self):
+            self.epochs_ended += 1
+
+    model = mnist_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["acc"])
+    reference = keras.models.clone_model(model)
+    reference.set_weights(model.get_weights())
+    reference.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["acc"])
+    data = Batches()
+    history = model.fit(data, epochs=2, verbose=0)
+    assert data.asked == [0, 1, 2, 0, 1, 2] and data.epochs_ended == 2
+    assert data.num_batches == 3 and utils.Sequence is utils.PyDataset
+    expected = reference.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-5)
+    assert model.predict(Batches(), verbose=0).shape == (40, 10)
+
+
 def test_same_seed_gives_bit_identical_weights_and_dropout_masks_change():
     def run():
         utils.set_random_seed(42)

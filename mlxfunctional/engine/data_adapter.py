@@ -156,23 +156,48 @@ class IterableBatches:
         return len(self.iterable) if hasattr(self.iterable, "__len__") else None
 
     def batches(self):
-        # A re-iterable (list, Sequence) restarts each epoch; a generator continues.
+        if is_indexed_dataset(self.iterable):
+            yield from self._indexed_batches()
+            return
+        # A re-iterable (list) restarts each epoch; a generator continues.
         if self._iterator is None or self.steps is None:
             self._iterator = iter(self.iterable)
         for step, batch in enumerate(self._iterator):
-            if not isinstance(batch, tuple):
-                batch = (batch,)
-            x, y, sw = (tuple(batch) + (None, None))[:3]
-            yield self.standardize(x, y, sw) + (None,)
+            yield self._standardized(batch)
             if self.steps is not None and step + 1 >= self.steps:
                 return
 
+    def _standardized(self, batch):
+        """``x``, ``(x, y)`` or ``(x, y, sample_weight)`` -> an adapter batch."""
+        if not isinstance(batch, tuple):
+            batch = (batch,)
+        x, y, sw = (tuple(batch) + (None, None))[:3]
+        return self.standardize(x, y, sw) + (None,)
+
+
+    def _indexed_batches(self):
+        # A PyDataset/Sequence: batch i is dataset[i]. (Python's iter() would call
+        # __getitem__ until an IndexError, which such datasets never raise.)
+        dataset = self.iterable
+        n = len(dataset) if self.steps is None else min(self.steps, len(dataset))
+        getattr(dataset, "on_epoch_begin", lambda: None)()
+        for i in range(n):
+            yield self._standardized(dataset[i])
+        getattr(dataset, "on_epoch_end", lambda: None)()
+
+
+def is_indexed_dataset(x):
+    """True for a Keras ``PyDataset``/``Sequence``: ``len()`` batches, ``x[i]`` each."""
+    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and not hasattr(x, "shape") \
+        and not isinstance(x, (dict, list, tuple, str))
+
 
 def is_iterable_data(x):
-    """True for generators/iterables of batches (not arrays, lists or dicts of arrays)."""
+    """True for generators/iterables and PyDatasets of batches (not arrays, lists or
+    dicts of arrays)."""
     if x is None or isinstance(x, (mx.array, np.ndarray, dict, list, tuple)):
         return False
-    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+    return hasattr(x, "__iter__") or hasattr(x, "__next__") or is_indexed_dataset(x)
 
 
 def split_validation(x, y, sample_weight, validation_split):

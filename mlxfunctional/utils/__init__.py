@@ -17,6 +17,8 @@ _LAZY = {
     "array_to_img": ("image_utils", "array_to_img"),
     "save_img": ("image_utils", "save_img"),
     "get_source_inputs": (".engine.graph", "get_source_inputs"),
+    "PyDataset": ("py_dataset", "PyDataset"),
+    "Sequence": ("py_dataset", "Sequence"),
 }
 
 
