@@ -15,7 +15,12 @@ What happens (MLX provides the transport: ring over TCP, MPI, NCCL, JACCL):
   batches in the same order), and shuffling uses a seed shared by rank 0.
 - Gradients are combined inside the compiled step as the gradient of the
   loss over the whole global batch: ``sum_r(n_r * g_r) / sum_r(n_r)`` (the
-  plain average of ``nn.average_gradients`` when shards are equal).
+  plain average of ``nn.average_gradients`` when shards are equal). Loss
+  terms that are not a mean over rows enter as each rank's share of the
+  global batch's loss (``engine/global_batch.py``); a batch with fewer rows
+  than ranks goes whole to every rank (:class:`WholeBatch`).
+- Every rank must make the same ``fit``/``evaluate``/``predict`` calls in the
+  same order (their collectives pair up); callback lists may differ.
 - Metric states (sums and counts) are summed across ranks before a value is
   read, so every rank logs the numbers a single process would log.
 - ``predict`` gathers every rank's rows, in order, on every rank.
