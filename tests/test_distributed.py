@@ -63,6 +63,18 @@ def single(scenario, out):
         list(np.load(out / "weights_rank0.npz").values())
 
 
+def both_ways_with_equal_weights(scenario, tmp_path):
+    """Runs ``scenario`` as one process and as 2 ranks; checks that both ranks end
+    bit-identical and equal to the one process; returns both's reports."""
+    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
+    ref, w_single = single(scenario, tmp_path / "one")
+    reports, (w0, w1) = launch(scenario, tmp_path / "two")
+    for a, b, c in zip(w0, w1, w_single):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    return ref, reports
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     one, two = tmp_path_factory.mktemp("single"), tmp_path_factory.mktemp("two")
@@ -111,12 +123,7 @@ def test_losses_that_are_not_a_mean_over_rows_train_as_on_one_process(tmp_path):
     # that depend on the data (sample weights, ignore_class) take each rank's share of
     # the global batch's loss, not an average of the ranks' own losses; batches with
     # fewer rows than ranks are trained on whole by every rank, not skipped.
-    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
-    ref, w_single = single("reductions", tmp_path / "one")
-    reports, (w0, w1) = launch("reductions", tmp_path / "two")
-    for a, b, c in zip(w0, w1, w_single):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    ref, reports = both_ways_with_equal_weights("reductions", tmp_path)
     for report in reports:
         assert len(report["history"]["loss"]) == 4
         for key, values in ref["history"].items():
@@ -124,12 +131,7 @@ def test_losses_that_are_not_a_mean_over_rows_train_as_on_one_process(tmp_path):
 
 
 def test_callbacks_that_differ_between_ranks_or_predict_locally_keep_ranks_together(tmp_path):
-    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
-    ref, w_single = single("callbacks", tmp_path / "one")
-    reports, (w0, w1) = launch("callbacks", tmp_path / "two")
-    for a, b, c in zip(w0, w1, w_single):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    ref, reports = both_ways_with_equal_weights("callbacks", tmp_path)
     assert len(reports[0]["batch_losses"]) == 21 and reports[1]["batch_losses"] == []
     np.testing.assert_allclose(reports[0]["batch_losses"], ref["batch_losses"], rtol=1e-5)
 
