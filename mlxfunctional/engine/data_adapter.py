@@ -174,7 +174,6 @@ class IterableBatches:
         x, y, sw = (tuple(batch) + (None, None))[:3]
         return self.standardize(x, y, sw) + (None,)
 
-
     def _indexed_batches(self):
         # A PyDataset/Sequence: batch i is dataset[i]. (Python's iter() would call
         # __getitem__ until an IndexError, which such datasets never raise.)

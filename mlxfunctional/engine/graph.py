@@ -13,7 +13,8 @@ def get_source_inputs(tensor):
     """The ``Input`` tensors that ``tensor`` is computed from, in the order a
     depth-first walk meets them (``keras.utils.get_source_inputs``)."""
     if not isinstance(tensor, KerasTensor) or tensor._keras_history is None:
-        raise ValueError(f"Expected a symbolic tensor from Input() or a layer; received {tensor!r}.")
+        raise ValueError("Expected a symbolic tensor from Input() or a layer; received "
+                         f"{tensor!r}.")
     sources, seen = [], set()
     pending = [tensor]
     while pending:

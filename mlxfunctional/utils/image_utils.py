@@ -68,8 +68,8 @@ def _to_8_bit(img):
     values = np.asarray(img)
     if img.mode == "I" and values.max(initial=0) <= 255:
         return img
-    return _pil_image().fromarray((np.clip(values, 0, 65535).astype(np.uint32) >> 8).astype(np.uint8),
-                           "L")
+    top_bits = (np.clip(values, 0, 65535).astype(np.uint32) >> 8).astype(np.uint8)
+    return _pil_image().fromarray(top_bits, "L")
 
 
 def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
