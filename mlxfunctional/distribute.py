@@ -54,7 +54,9 @@ from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
 EXIT_TIMEOUT = 75  # EX_TEMPFAIL: the job can be restarted
 _active = []  # the DataParallel of the fit/evaluate/predict running now
-_launched = []  # the DataParallel of the launched group, made once (its steps stay compiled)
+# DataParallel objects are made once per group: compiled steps are kept per DataParallel.
+_launched = []  # the launched group's (mx.distributed.init() returns a new Group each call)
+_for_groups = []  # one per group passed as fit(distribute=group)
 
 
 class DistributedError(RuntimeError):
@@ -237,7 +239,13 @@ def resolve(distribute):
     if isinstance(distribute, DataParallel):
         return distribute if distribute.size > 1 else None
     if isinstance(distribute, mx.distributed.Group):
-        return DataParallel(distribute) if distribute.size() > 1 else None
+        if distribute.size() == 1:
+            return None
+        made = next((p for p in _for_groups if p.group is distribute), None)
+        if made is None:
+            made = DataParallel(distribute)
+            _for_groups.append(made)
+        return made
     if distribute not in (None, True):
         raise ValueError(f"distribute must be None, True, False, a DataParallel or an "
                          f"mx.distributed.Group; received {distribute!r}.")

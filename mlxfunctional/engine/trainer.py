@@ -227,6 +227,9 @@ class Trainer:
         n = self._steps.steps_per_execution
         hooks = cbs.has_batch_hooks("train")
         batch_parallel = parallel if per_batch_logs else None
+        # Data-parallel without per-batch callbacks, nothing can ask to stop during the
+        # epoch but on_epoch_begin on some rank: the epoch's end decides for all.
+        may_stop_mid_epoch = parallel is None or batch_parallel is not None
         logs, last = {}, 0.0
         pending, step = [], 0
         for batch in _sharded(data.batches(), parallel, "train"):
@@ -243,16 +246,13 @@ class Trainer:
             # Reading metric values syncs with the device: only when a callback acts on
             # every batch (then on every rank, even one without callbacks: the values
             # are summed over ranks), else at most every _LOG_INTERVAL seconds.
-            now = time.monotonic()
-            if per_batch_logs or (hooks and now - last >= _LOG_INTERVAL):
-                logs, last = self.compiled_metrics.results(batch_parallel), now
+            if per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL):
+                logs, last = self.compiled_metrics.results(batch_parallel), time.monotonic()
             if hooks:
                 cbs.on_train_batch_end(step - 1, logs)
             if batch_parallel is not None:  # a callback may have asked on one rank only
                 self.stop_training = batch_parallel.any(self.stop_training)
-            # Data-parallel without per-batch callbacks, nothing can have asked during
-            # the epoch but on_epoch_begin on some rank: its end decides for all.
-            if self.stop_training and (parallel is None or batch_parallel is not None):
+            if self.stop_training and may_stop_mid_epoch:
                 break
         if pending:
             if hooks:
