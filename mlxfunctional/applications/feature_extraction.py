@@ -41,6 +41,6 @@ def feature_extractor(model, layer_names=None, name=None):
                          f"its layers are: {', '.join(by_name)}.")
     if len(set(layer_names)) != len(layer_names):
         raise ValueError(f"layer_names repeats a name: {list(layer_names)}.")
-    outputs = {n: model.get_layer(n).output for n in layer_names}
+    outputs = {n: by_name[n].output for n in layer_names}
     return Functional(model.inputs if len(model.inputs) > 1 else model.inputs[0], outputs,
                       name=name or f"{model.name}_features")

@@ -11,6 +11,8 @@ from importlib import resources
 import mlx.core as mx
 import numpy as np
 
+from ..layers.conv_utils import normalize_data_format
+
 NUM_CLASSES = 1000
 
 # Keras' "caffe" means, in BGR order (the order the images are in after the flip).
@@ -87,19 +89,6 @@ def decode_predictions(preds, top=5):
     return results
 
 
-def _check_data_format(data_format):
-    if data_format in (None, "channels_last"):
-        return
-    if data_format == "channels_first":
-        raise ValueError(
-            "preprocess_input supports only data_format='channels_last' (MLX images are "
-            "(..., height, width, channels)); received 'channels_first'. Transpose the "
-            "images to channels-last first."
-        )
-    raise ValueError(
-        f"data_format must be None or 'channels_last'; received {data_format!r}.")
-
-
 def preprocess_input(x, data_format=None, mode="caffe"):
     """Prepares RGB images in ``[0, 255]`` for an ImageNet model.
 
@@ -127,7 +116,7 @@ def preprocess_input(x, data_format=None, mode="caffe"):
         ValueError: for another ``data_format`` or ``mode``, or when the last axis
             is not 3.
     """
-    _check_data_format(data_format)
+    normalize_data_format(data_format)
     if mode not in _MODES:
         raise ValueError(
             f"mode must be one of {', '.join(repr(m) for m in _MODES)}; received {mode!r}.")

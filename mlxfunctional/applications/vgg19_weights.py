@@ -19,11 +19,11 @@ assigned and one error lists what is wrong.
 import os
 import warnings
 
-import mlx.core as mx
 import numpy as np
 
-from ..saving.arrays import Stored
+from ..saving.arrays import Stored, to_numpy
 from ..saving.errors import ModelFileError
+from ..saving.model_file import is_model_path
 from ..saving.weight_map import assign_weights, weight_refs
 from ..saving.weights_file import read_weights_file
 from . import hub, timm_vgg19
@@ -64,14 +64,15 @@ def _imagenet(repo_id, revision):
                           stacklevel=4)
     source = hub.download(repo_id, HUB_FILENAME, revision)
     try:
-        tensors = read_weights_file(source)
+        tensors = _numpy(read_weights_file(source))
     except ModelFileError as e:  # e.g. a download cut short outside huggingface_hub
         raise ModelFileError(source, e.problems + [
             f"This is the Hub cache's copy of {HUB_FILENAME} from {repo_id!r}: delete it "
             "(`hf cache delete`, or remove the file) and run again to download it anew."]
         ) from None
-    arrays = timm_vgg19.convert(_numpy(tensors), include_top=True,
-                                what=f"the weights of {repo_id!r}")
+    # Converted, the file's own tensors are dropped before the cache is written.
+    arrays = timm_vgg19.convert(tensors, include_top=True, what=f"the weights of {repo_id!r}")
+    del tensors
     _write_cache(cache, arrays)
     return arrays
 
@@ -98,9 +99,12 @@ def _from_path(path, include_top):
             "'imagenet' (pre-training on ImageNet, from the Hugging Face Hub), or the path "
             f"to a weights file; {path!r} does not exist.")
     lower = path.lower()
-    if lower.endswith((".h5", ".hdf5")):
-        return _keyed(read_keras_h5(path), path), "caffe"
-    if not (lower.endswith((".safetensors", ".npz", ".mlxf")) or os.path.isdir(path)):
+    from .vgg19 import CONV_NAMES, LAYER_NAMES
+
+    if lower.endswith((".h5", ".hdf5")):  # (without the top, fc1's 400 MB stay unread)
+        layers = read_keras_h5(path, LAYER_NAMES if include_top else CONV_NAMES)
+        return _keyed(layers, path), "caffe"
+    if not (lower.endswith((".safetensors", ".npz")) or is_model_path(path)):
         raise ValueError(f"weights={path!r}: VGG19 reads Keras' .h5, a timm .safetensors, or "
                          "mlxfunctional's .mlxf, .npz or .safetensors; this extension is "
                          "none of them.")
@@ -108,16 +112,14 @@ def _from_path(path, include_top):
     if timm_vgg19.is_timm_vgg19(stored):
         return timm_vgg19.convert(_numpy(stored), include_top=include_top,
                                   what=repr(path)), "torch"
-    from .vgg19 import LAYER_NAMES
-
     if not any(k.split("/")[0] in LAYER_NAMES for k in stored):
         found = ", ".join(list(stored)[:5]) or "nothing"
         raise ValueError(f"{path!r} holds neither timm's VGG19 tensors (features.0.weight, "
                          "...) nor mlxfunctional's (block1_conv1/kernel, ...); its first keys "
                          f"are: {found}.")
     # As Keras' load_weights, a float16/bfloat16/float64 copy of the weights loads too.
-    return {k: Stored(_as_numpy(s).astype(np.float32)) if s.dtype in _OTHER_FLOATS else s
-            for k, s in stored.items()}, None
+    return {k: Stored(_as_numpy(s).astype(np.float32, copy=False))
+            if s.dtype in _OTHER_FLOATS else s for k, s in stored.items()}, None
 
 
 def _keyed(layers, path):
@@ -136,22 +138,18 @@ _OTHER_FLOATS = ("float16", "bfloat16", "float64")
 
 def _as_numpy(s):
     """A ``Stored`` as numpy; bfloat16 (kept as uint16 bits) as float32."""
-    return np.asarray(s.to_mlx().astype(mx.float32)) if s.dtype == "bfloat16" else s.array
+    return to_numpy(s.to_mlx()) if s.dtype == "bfloat16" else s.array
 
 
 def _numpy(stored):
     return {k: _as_numpy(s) for k, s in stored.items()}
 
 
-def _vgg_keys(model):
+def _assign(model, arrays, what):
     from .vgg19 import LAYER_NAMES
 
-    return [k for k in weight_refs(model) if k.split("/")[0] in LAYER_NAMES]
-
-
-def _assign(model, arrays, what):
-    keys = _vgg_keys(model)
-    missing = [k for k in keys if k not in arrays]
+    refs = {k: r for k, r in weight_refs(model).items() if k.split("/")[0] in LAYER_NAMES}
+    missing = [k for k in refs if k not in arrays]
     if missing:
         top = any(k.split("/")[0] in ("fc1", "fc2", "predictions") for k in missing)
         raise ValueError(f"The VGG19 weights from {what} lack {len(missing)} weight(s) of "
@@ -159,7 +157,7 @@ def _assign(model, arrays, what):
                          + (" (include_top=True needs fc1, fc2 and predictions in the file; "
                             "include_top=False loads the convolutions only.)" if top else ""))
     stored = {k: a if isinstance(a, Stored) else Stored(a) for k, a in arrays.items()
-              if k in keys}
-    problems, _ = assign_weights(model, stored, f"the VGG19 weights from {what}", strict=False)
+              if k in refs}
+    problems, _ = assign_weights(model, stored, f"the VGG19 weights from {what}", refs=refs)
     if problems:
         raise ValueError("Cannot load VGG19 weights:\n  - " + "\n  - ".join(problems))

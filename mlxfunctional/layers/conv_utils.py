@@ -47,9 +47,9 @@ def normalize_data_format(data_format):
     if data_format is None or data_format == "channels_last":
         return "channels_last"
     if data_format == "channels_first":
-        raise ValueError("data_format='channels_first' is not supported: MLX convolutions are "
-                         "channels-last. Transpose inputs to (batch, ..., channels) and use "
-                         "data_format='channels_last'.")
+        raise ValueError("data_format='channels_first' is not supported: MLX layers and "
+                         "images are channels-last. Transpose inputs to (batch, ..., channels) "
+                         "and use data_format='channels_last'.")
     raise ValueError("The `data_format` argument must be one of 'channels_last', "
                      f"'channels_first'. Received: data_format={data_format}")
 

@@ -57,6 +57,11 @@ def _is_dir_form(path):
     return path.endswith(("/", os.sep)) or os.path.isdir(path)
 
 
+def is_model_path(path):
+    """True for what ``model.save`` writes: a ``.mlxf`` file or a model directory."""
+    return path.lower().endswith(SUFFIX) or _is_dir_form(path)
+
+
 def _save_form(path):
     if _is_dir_form(path):
         return "dir"

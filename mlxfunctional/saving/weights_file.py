@@ -62,8 +62,9 @@ def read_weights_file(filepath):
     """``{key: Stored}`` from a weights file (``.npz``/``.safetensors``) or the weights of
     a model file (``.mlxf`` or model directory). Raises ``ModelFileError``."""
     path = os.fspath(filepath)
-    if path.lower().endswith(".mlxf") or os.path.isdir(path):
-        from .model_file import read_model_weights
+    from .model_file import is_model_path, read_model_weights
+
+    if is_model_path(path):
 
         return read_model_weights(path)
     suffix = _suffix(path, "load")

@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from ..layers.conv_utils import normalize_data_format
+
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
 _COLOR_MODES = ("grayscale", "rgb", "rgba")
 
@@ -136,7 +138,7 @@ def img_to_array(img, data_format=None, dtype="float32"):
     Returns:
         An array of shape ``(height, width, channels)``; grayscale gets 1 channel.
     """
-    _check_channels_last(data_format)
+    normalize_data_format(data_format)
     x = np.asarray(img, dtype=dtype)
     if x.ndim == 2:
         x = x[:, :, np.newaxis]
@@ -158,7 +160,7 @@ def array_to_img(x, data_format=None, scale=True, dtype="float32"):
     Returns:
         A PIL image: ``RGB``, ``RGBA``, ``L``, or ``I`` for one channel above 255.
     """
-    _check_channels_last(data_format)
+    normalize_data_format(data_format)
     Image = _pil_image()
     x = np.array(x, dtype=dtype)  # a copy: scaling below works in place
     if x.ndim != 3:
@@ -236,11 +238,3 @@ def center_crop_resize(img, size=224, crop_pct=0.875, interpolation="bilinear"):
     left = int(round((new_size[0] - size) / 2.0))
     top = int(round((new_size[1] - size) / 2.0))
     return img.crop((left, top, left + size, top + size))
-
-
-def _check_channels_last(data_format):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(
-            "Only data_format=None or 'channels_last' is supported (MLX images are "
-            f"channels-last); received {data_format!r}."
-        )
