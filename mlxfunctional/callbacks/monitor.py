@@ -287,10 +287,10 @@ class ModelCheckpoint(MonitorCallback):
         return False
 
     def _save_model(self, epoch, batch, logs):
+        logs = logs or {}
+        filepath = self._get_file_path(epoch, batch, logs)  # (a bad pattern fails everywhere)
         if not is_chief():  # data-parallel: rank 0 saves (and reports) for all
             return
-        logs = logs or {}
-        filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, logs, filepath):
             return
         if os.path.isdir(filepath):

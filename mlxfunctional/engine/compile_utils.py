@@ -158,9 +158,7 @@ def _results_of_summed_states(metrics, parallel):
     try:
         for m, summed in zip(metrics, parallel.all_sum(local)):
             m.variables.update(summed)
-        values = [m.result() for m in metrics]
-        mx.eval(values)
-        return values
+        return [m.result() for m in metrics]  # lazy: they hold the summed states
     finally:
         for m, state in zip(metrics, local):
             m.variables.update(state)

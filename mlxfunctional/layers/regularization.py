@@ -12,10 +12,10 @@ import math
 import mlx.core as mx
 
 from .. import regularizers
-from ..engine import global_batch
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..saving import registry
+from .common import add_activity_loss
 
 
 def _check_rate(layer_cls, rate):
@@ -238,8 +238,7 @@ class ActivityRegularization(Layer):
         self.supports_masking = True
 
     def call(self, inputs):
-        self.add_loss(global_batch.sum_over_rows(self.activity_regularizer(inputs)))
-        return inputs
+        return add_activity_loss(self, inputs)
 
     def get_config(self):
         config = super().get_config()

@@ -135,10 +135,10 @@ def save_model(model, filepath, overwrite=True):
 
     In a data-parallel job only rank 0 writes (every rank holds the same weights).
     """
+    path = os.fspath(filepath)
+    form = _save_form(path)  # (a bad path fails on every rank, not on rank 0 alone)
     if not is_chief():
         return
-    path = os.fspath(filepath)
-    form = _save_form(path)
     target = path.rstrip("/" + os.sep) or path
     if not overwrite and os.path.exists(os.path.join(target, METADATA) if form == "dir"
                                         else target):

@@ -169,8 +169,8 @@ def assign_weights(model, stored, what, strict=True, skip_mismatch=False, refs=N
     ``skipped`` instead). ``refs``: the model's ``weight_refs``, if already at hand.
     """
     refs = weight_refs(model) if refs is None else refs
-    key_problems, mismatches, matched = compare_stored(
-        {k: (r.shape, r.dtype) for k, r in refs.items()}, stored, what)
+    expected = {k: (r.shape, r.dtype) for k, r in refs.items()}
+    key_problems, mismatches, matched = compare_stored(expected, stored, what)
     problems = key_problems if strict else []
     skipped = mismatches if skip_mismatch else []
     if not skip_mismatch:
@@ -178,7 +178,7 @@ def assign_weights(model, stored, what, strict=True, skip_mismatch=False, refs=N
     if problems:
         return problems, skipped
     for key in matched:
-        refs[key].assign(stored[key].to_mlx(refs[key].dtype))
+        refs[key].assign(stored[key].to_mlx(expected[key][1]))
     mx.eval(model.parameters())
     return problems, skipped
 
