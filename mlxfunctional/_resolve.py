@@ -3,7 +3,7 @@ and constraints: each module's ``get`` / ``serialize`` / ``deserialize``.
 """
 
 from mlxfunctional.backend import to_snake_case
-from mlxfunctional.saving import registry
+from mlxfunctional import registry
 
 
 def builtin_objects(classes):

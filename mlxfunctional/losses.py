@@ -22,7 +22,7 @@ from mlxfunctional.engine import global_batch
 from mlxfunctional.loss_functions import *  # noqa: F401,F403  (the functions and aliases)
 from mlxfunctional.loss_functions import EPSILON, _array, divide_no_nan, \
     squeeze_or_expand_to_same_rank
-from mlxfunctional.saving import registry
+from mlxfunctional import registry
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 

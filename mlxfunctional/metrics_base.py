@@ -236,7 +236,7 @@ class MeanMetricWrapper(Mean):
     def get_config(self):
         config = super().get_config()
         if type(self) is MeanMetricWrapper:  # subclasses fix fn; their kwargs are their args
-            from mlxfunctional.saving import registry
+            from mlxfunctional import registry
             config["fn"] = registry.get_registered_name(self._fn)
         config.update(self._fn_kwargs)
         return config

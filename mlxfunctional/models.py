@@ -4,7 +4,7 @@ from .engine.functional import Functional
 from .engine.model import Model
 from .engine.sequential import Sequential
 from .saving.model_file import load_model, save_model
-from .saving.serialization import model_from_json
+from .engine.serialization import model_from_json
 from .utils.clone import clone_model
 
 __all__ = ["Model", "Functional", "Sequential", "model_from_json", "clone_model",

@@ -29,7 +29,7 @@ from mlx.utils import tree_flatten, tree_map, tree_map_with_path
 from mlxfunctional import schedules
 from mlxfunctional._resolve import deserialize_object, serialize_object
 from mlxfunctional.backend import to_snake_case
-from mlxfunctional.saving import registry
+from mlxfunctional import registry
 
 # Slot names the base class manages itself (EMA, gradient accumulation).
 _BASE_SLOTS = ("average", "gradient_accumulator")

@@ -16,7 +16,7 @@ import mlx.optimizers as mlx_optimizers
 from mlxfunctional import schedules  # noqa: F401  (keras.optimizers.schedules)
 from mlxfunctional._resolve import builtin_objects, deserialize_object, serialize_object
 from mlxfunctional.optimizer_base import Optimizer
-from mlxfunctional.saving import registry
+from mlxfunctional import registry
 
 
 def _unit_interval(value, name):

@@ -15,7 +15,7 @@ import pytest
 
 from _as_numpy import np_
 from mlxfunctional import activations, constraints, initializers, regularizers
-from mlxfunctional.saving import registry
+from mlxfunctional import registry
 
 TRUNC_STD = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
 

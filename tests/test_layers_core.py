@@ -14,7 +14,7 @@ from mlxfunctional.layers.regularization import (ActivityRegularization, Dropout
                                                  GaussianDropout, GaussianNoise,
                                                  SpatialDropout1D, SpatialDropout2D,
                                                  SpatialDropout3D)
-from mlxfunctional.saving.registry import register_serializable
+from mlxfunctional.registry import register_serializable
 
 RNG = np.random.default_rng(0)
 

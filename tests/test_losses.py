@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mlxfunctional import losses
-from mlxfunctional.saving import registry
+from mlxfunctional import registry
 
 EPS = 1e-7
 RNG = np.random.default_rng(0)

@@ -11,7 +11,7 @@ import pytest
 
 from _metric_reference import RNG, A, np_probs
 from mlxfunctional import metrics
-from mlxfunctional.saving import registry
+from mlxfunctional import registry
 
 
 # -- compiled steps ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from _optimizer_reference import GRADS, W0, assert_close, run
 from mlxfunctional import optimizers, schedules
-from mlxfunctional.saving import registry
+from mlxfunctional import registry
 
 
 # ------------------------------------------------------- config and identifiers

@@ -9,7 +9,7 @@ import mlx.core as mx
 import numpy as np
 
 from .. import backend
-from ..saving import registry
+from .. import registry
 from ..utils import tree
 from .graph import map_graph
 from .input_layer import InputLayer
@@ -185,13 +185,13 @@ class Functional(Model):
 
     # -- config -------------------------------------------------------------
     def get_config(self):
-        from ..saving.functional_config import functional_config
+        from .functional_config import functional_config
 
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..saving.functional_config import functional_from_config
+        from .functional_config import functional_from_config
 
         return functional_from_config(cls, config, custom_objects)
 

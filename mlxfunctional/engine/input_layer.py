@@ -1,7 +1,7 @@
 """InputLayer and ``Input()``: where a layer graph starts."""
 
 from .. import backend
-from ..saving import registry
+from .. import registry
 from .keras_tensor import KerasTensor
 from .layer import Layer
 from .node import Node

@@ -8,7 +8,7 @@ import os
 
 import mlx.core as mx
 
-from ..saving import registry
+from .. import registry
 from .layer import Layer
 from .trainer import Trainer
 
@@ -91,7 +91,7 @@ class Model(Trainer, Layer):
     def from_config(cls, config, custom_objects=None):
         """Rebuilds a model; a functional config (``Model.get_config()``) gives a Functional."""
         if "input_layers" in config and "layers" in config:
-            from ..saving.functional_config import functional_from_config
+            from .functional_config import functional_from_config
             from .functional import Functional
 
             target = Functional if cls is Model else cls
@@ -128,6 +128,6 @@ class Model(Trainer, Layer):
 
     def to_json(self, **kwargs):
         """The model's architecture as JSON (plain data, no code)."""
-        from ..saving.serialization import model_to_json
+        from .serialization import model_to_json
 
         return model_to_json(self, **kwargs)

@@ -5,8 +5,8 @@ The graph is (re)built lazily: when the input is known (an ``Input``/
 otherwise from the shape of the first data it is called on.
 """
 
-from ..saving import registry
-from ..saving.serialization import deserialize_layer, serialize_layer
+from .. import registry
+from .serialization import deserialize_layer, serialize_layer
 from .functional import Functional
 from .input_layer import InputLayer
 from .keras_tensor import KerasTensor

@@ -8,7 +8,7 @@ saved graph holds the op's name, never code.
 import mlx.core as mx
 
 from .. import backend
-from ..saving import registry
+from .. import registry
 from .keras_tensor import KerasTensor
 from .layer import Layer
 

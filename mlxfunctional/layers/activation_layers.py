@@ -5,7 +5,7 @@ import mlx.core as mx
 from .. import constraints, initializers, regularizers
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 
 
 @registry.builtin

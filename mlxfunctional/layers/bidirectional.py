@@ -5,7 +5,8 @@ import inspect
 import mlx.core as mx
 
 from ..engine.layer import Layer
-from ..saving import registry, serialization
+from .. import registry
+from ..engine import serialization
 from ..utils import tree
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)

@@ -7,7 +7,7 @@ from .. import initializers
 from ..engine import trace
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 from ..utils import tree
 from . import common
 

@@ -9,7 +9,7 @@ for ``get_weights``/``set_weights`` and are stored as MLX's
 
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 from . import common, conv_utils
 
 

@@ -7,7 +7,7 @@ import mlx.core as mx
 from .. import activations
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer, _is_plain
-from ..saving import registry
+from .. import registry
 from . import common
 
 

@@ -11,7 +11,7 @@ import mlx.core as mx
 
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 from . import common, conv_utils
 
 

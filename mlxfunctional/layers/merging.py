@@ -8,7 +8,7 @@ a mismatch raises a ValueError naming the layer and every received shape.
 import mlx.core as mx
 
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 
 
 def _describe(shapes):

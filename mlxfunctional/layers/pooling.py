@@ -31,7 +31,7 @@ import numpy as np
 
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 
 
 def standardize_data_format(data_format, layer_cls):

@@ -16,7 +16,8 @@ from .. import regularizers
 from ..engine import trace
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
-from ..saving import registry, serialization
+from .. import registry
+from ..engine import serialization
 from ..utils import tree
 from . import common
 from .rnn_cells import CELL_ARGS, GRUCell, LSTMCell, SimpleRNNCell

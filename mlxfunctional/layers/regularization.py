@@ -14,7 +14,7 @@ import mlx.core as mx
 from .. import regularizers
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 from .common import add_activity_loss
 
 

@@ -13,7 +13,7 @@ import mlx.core as mx
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..engine.trace import in_trace
-from ..saving import registry
+from .. import registry
 from .pooling import _along, standardize_data_format, standardize_tuple
 
 

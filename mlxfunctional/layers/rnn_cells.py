@@ -17,7 +17,7 @@ import mlx.core as mx
 
 from .. import activations
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 from . import common
 
 # The arguments every cell takes, in Keras' config order (SimpleRNNCell's config).

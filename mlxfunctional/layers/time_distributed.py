@@ -4,7 +4,7 @@ import inspect
 
 from ..engine.input_spec import InputSpec, check_input_spec
 from ..engine.layer import Layer
-from ..saving import registry
+from .. import registry
 from ..utils import tree
 
 

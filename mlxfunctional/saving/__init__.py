@@ -1,7 +1,7 @@
 """Serialization: the registry of known classes, configs to/from plain data, and
 model/weights files (``load_model``, ``save_model``, ``ModelFileError``)."""
 
-from .registry import (
+from ..registry import (
     CustomObjectScope,
     custom_object_scope,
     get_registered_name,
@@ -9,7 +9,7 @@ from .registry import (
     register_keras_serializable,
     register_serializable,
 )
-from .serialization import deserialize_layer, model_from_json, serialize_layer
+from ..engine.serialization import deserialize_layer, model_from_json, serialize_layer
 from .errors import ModelFileError
 
 # Model files need the engine, which itself imports this package's registry:

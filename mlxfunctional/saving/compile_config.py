@@ -18,7 +18,7 @@ import warnings
 
 from .. import losses, metrics, optimizers
 from ..optimizer_base import Optimizer
-from . import registry
+from .. import registry
 
 _OPTIONS = ("run_eagerly", "jit_compile", "steps_per_execution")
 

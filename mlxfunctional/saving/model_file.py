@@ -38,7 +38,7 @@ from .errors import ModelFileError, Problems
 from .optimizer_state import optimizer_arrays, restore_optimizer
 from . import safe_io
 from .safe_io import ReadError, ZipReader, open_regular_file, parse_json, read_regular_file
-from .serialization import deserialize_layer, serialize_layer
+from ..engine.serialization import deserialize_layer, serialize_layer
 from .weight_map import assign_weights, read_weights
 
 FORMAT = "mlxfunctional.model"

@@ -3,7 +3,7 @@
 from ..engine.functional import Functional
 from ..engine.input_layer import Input
 from ..engine.sequential import Sequential
-from ..saving.serialization import deserialize_layer, serialize_layer
+from ..engine.serialization import deserialize_layer, serialize_layer
 from . import tree
 
 

@@ -4,6 +4,10 @@ A model file names classes by string. Those strings resolve *only* here:
 the package's own classes, what the user registered with
 ``register_serializable``, and what is passed as ``custom_objects`` (or in a
 ``custom_object_scope``). Nothing is ever imported by name.
+
+A leaf module: it imports nothing from the package, so every layer, loss and
+optimizer module can register itself without importing ``saving/`` (which
+depends on the engine, never the reverse).
 """
 
 import threading

@@ -9,7 +9,7 @@ Nothing is imported by name and no config holds code.
 import inspect
 import json
 
-from . import registry
+from .. import registry
 
 
 def serialize_layer(layer):

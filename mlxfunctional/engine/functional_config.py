@@ -6,7 +6,7 @@ Node indices count only this model's nodes, so a layer that was also used
 elsewhere still rebuilds the same graph.
 """
 
-from ..engine.keras_tensor import KerasTensor
+from .keras_tensor import KerasTensor
 from ..utils import tree
 from .serialization import deserialize_layer, serialize_layer
 
