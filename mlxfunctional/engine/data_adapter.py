@@ -12,51 +12,12 @@ import math
 import mlx.core as mx
 import numpy as np
 
+from . import input_standardization
 
-
-def as_array(x):
-    if isinstance(x, mx.array):
-        return x
-    x = np.asarray(x)
-    if x.dtype == np.float64:
-        x = x.astype(np.float32)
-    elif x.dtype == np.int64:
-        x = x.astype(np.int32)
-    return mx.array(np.ascontiguousarray(x))
-
-
-def match_structure(data, names, what, model_name):
-    """Flattens ``data`` into the order of ``names`` (input or output names).
-
-    A dict must have exactly the expected keys; a list must have one entry
-    per name; a single array is accepted for a single name.
-    """
-    if data is None:
-        return None
-    if isinstance(data, dict):
-        missing = [n for n in names if n not in data]
-        extra = [k for k in data if k not in names]
-        if missing or extra:
-            raise ValueError(
-                f'Model "{model_name}" expects {what} named {names}; received keys '
-                f"{list(data)} (missing: {missing}, unexpected: {extra})."
-            )
-        return [data[n] for n in names]
-    if isinstance(data, (list, tuple)):
-        if len(names) == 1 and len(data) != 1:
-            return [data]  # a plain Python list of values for the single input
-        if len(data) != len(names):
-            raise ValueError(
-                f'Model "{model_name}" has {len(names)} {what} {names}, but received a list '
-                f"of {len(data)} arrays."
-            )
-        return list(data)
-    if len(names) != 1:
-        raise ValueError(
-            f'Model "{model_name}" has {len(names)} {what} {names}; pass a list or a dict '
-            "keyed by these names."
-        )
-    return [data]
+# The one way in (``input_standardization.py``): names and structure, and the
+# dtype rule, shared with model calls so errors and dtypes agree everywhere.
+match_structure = input_standardization.match_structure
+as_array = input_standardization.convert_to_array
 
 
 def _num_samples(arrays):

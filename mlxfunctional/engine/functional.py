@@ -5,14 +5,12 @@ dependency order). Running the model replays the plan on arrays, so inside
 ``mx.compile`` the Python graph walk happens only while tracing.
 """
 
-import mlx.core as mx
-import numpy as np
-
-from .. import backend
 from .. import registry
 from ..utils import tree
+from . import input_standardization
 from .graph import map_graph
 from .input_layer import InputLayer
+from .input_standardization import StandardizedInputs
 from .keras_tensor import KerasTensor
 from .model import Model
 
@@ -115,7 +113,10 @@ class Functional(Model):
 
     # -- running ------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
-        flat = self._standardize_inputs(inputs)
+        if isinstance(inputs, StandardizedInputs):
+            flat = inputs.arrays  # (from __call__: checked and converted there)
+        else:
+            flat = self._standardize_inputs(inputs)
         values = {id(t): v for t, v in zip(self._inputs, flat)}
         masks = {}
         if mask is not None:
@@ -145,43 +146,18 @@ class Functional(Model):
 
     def __call__(self, *args, **kwargs):
         if args and not any(isinstance(t, KerasTensor) for t in tree.flatten(args[0])):
-            # Arrays: validate and convert once here, then run the plan.
-            args = (self._standardize_inputs(args[0], structured=True),) + tuple(args[1:])
+            # Arrays: match, convert and check them once, here. Our own `call`
+            # takes them as they are; a subclass's `call` gets the model's structure.
+            flat = self._standardize_inputs(args[0])
+            inputs = StandardizedInputs(flat) if type(self).call is Functional.call \
+                else tree.pack_sequence_as(self._inputs_struct, flat)
+            args = (inputs,) + tuple(args[1:])
         return super().__call__(*args, **kwargs)
 
-    def _standardize_inputs(self, inputs, structured=False):
-        """Matches ``inputs`` to the model's inputs; checks names, ranks and sizes.
-
-        Returns a flat list of ``mx.array`` in input order, or the same in the
-        model's input structure when ``structured``.
-        """
-        if isinstance(inputs, dict):
-            names = self.input_names
-            if isinstance(self._inputs_struct, dict):
-                names = list(self._inputs_struct.keys())
-            missing = [n for n in names if n not in inputs]
-            extra = [k for k in inputs if k not in names]
-            if missing or extra:
-                raise ValueError(
-                    f'Model "{self.name}" expects inputs named {names}; received keys '
-                    f"{list(inputs)} (missing: {missing}, unexpected: {extra})."
-                )
-            flat = [inputs[n] for n in names]
-        else:
-            flat = tree.flatten(inputs)
-        if len(flat) != len(self._inputs):
-            raise ValueError(
-                f'Model "{self.name}" expects {len(self._inputs)} input(s) '
-                f"{self.input_names}, but received {len(flat)} input arrays."
-            )
-        out = []
-        for t, x in zip(self._inputs, flat):
-            x = _as_array(x, t.dtype)
-            _check_shape(self, t, x)
-            out.append(x)
-        if structured:
-            return tree.pack_sequence_as(self._inputs_struct, out)
-        return out
+    def _standardize_inputs(self, inputs):
+        """``inputs`` as flat ``mx.array``s in input order (``input_standardization``)."""
+        return input_standardization.standardize_inputs(
+            inputs, self._inputs, self.input_names, self.name, self._inputs_struct)
 
     # -- config -------------------------------------------------------------
     def get_config(self):
@@ -211,20 +187,3 @@ def _align(mask, n):
         return flat
     return (flat + [None] * n)[:n] if len(flat) < n else flat[:n]
 
-
-def _as_array(x, dtype):
-    want = backend.mlx_dtype(dtype)
-    if isinstance(x, mx.array):
-        return x if x.dtype == want else x.astype(want)
-    if isinstance(x, KerasTensor):
-        raise TypeError("Mixed symbolic tensors and arrays in one model call.")
-    return mx.array(np.ascontiguousarray(x), dtype=want)  # MLX refuses negative strides
-
-
-def _check_shape(model, t, x):
-    expected = t.shape
-    if len(expected) != x.ndim or any(e is not None and e != g for e, g in zip(expected, x.shape)):
-        raise ValueError(
-            f'Input "{_tensor_name(t)}" of model "{model.name}" is incompatible with the '
-            f"model: expected shape {expected}, received shape {tuple(x.shape)}."
-        )

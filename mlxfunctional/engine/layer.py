@@ -15,11 +15,11 @@ import inspect
 
 import mlx.core as mx
 import mlx.nn as nn
-import numpy as np
 
 from .. import backend
 from ..utils import tree
 from . import call_context
+from . import input_standardization
 from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
 from .node import Node
@@ -184,7 +184,7 @@ class Layer(WeightTracking, nn.Module):
         if any(isinstance(t, KerasTensor) for t in tree.flatten((args, kwargs))):
             return self._symbolic_call(args, kwargs)
         if args:
-            args = (tree.map_structure(_to_array, args[0]),) + tuple(args[1:])
+            args = (input_standardization.convert_numpy(args[0]),) + tuple(args[1:])
         first = args[0] if args else next(iter(kwargs.values()), None)
         if not self.built:
             self._maybe_build(tree.map_structure(lambda a: tuple(a.shape), first))
@@ -340,14 +340,6 @@ def _is_plain(v):
 
 def _is_shape(s):
     return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
-
-
-def _to_array(x):
-    if isinstance(x, np.ndarray):
-        if x.dtype == np.float64:
-            x = x.astype(np.float32)
-        return mx.array(np.ascontiguousarray(x))  # MLX refuses negative strides
-    return x
 
 
 def _with_context(error, where):

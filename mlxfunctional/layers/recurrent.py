@@ -15,18 +15,13 @@ import numpy as np
 from .. import regularizers
 from ..engine import trace
 from ..engine.input_spec import InputSpec
+from ..engine.input_standardization import convert_to_array
 from ..engine.layer import Layer
 from .. import registry
 from ..engine import serialization
 from ..utils import tree
 from . import common
 from .rnn_cells import CELL_ARGS, GRUCell, LSTMCell, SimpleRNNCell
-
-
-def _as_array(x, dtype):
-    if not isinstance(x, mx.array):
-        x = mx.array(np.asarray(x))
-    return x if x.dtype == dtype else x.astype(dtype)
 
 
 @registry.builtin
@@ -147,7 +142,7 @@ class RNN(Layer):
                              f"{len(states)}.")
         out = []
         for s, size in zip(states, self.state_size):
-            s = _as_array(s, dtype)
+            s = convert_to_array(s, dtype, f'{what} of layer "{self.name}"')
             if tuple(s.shape) != (batch, size):
                 raise ValueError(f'Layer "{self.name}": {what} has a state of shape '
                                  f"{tuple(s.shape)}; expected {(batch, size)} (batch, state_size).")
@@ -197,7 +192,7 @@ class RNN(Layer):
             states = self.get_initial_state(batch, sequences.dtype)
         if mask is not None:
             mask = tree.flatten(mask)[0]
-            mask = _as_array(mask, mx.bool_)
+            mask = convert_to_array(mask, "bool", f'The mask of layer "{self.name}"')
             if tuple(mask.shape) != (batch, steps):
                 raise ValueError(f'Layer "{self.name}": the mask must have shape (batch, '
                                  f"timesteps) = {(batch, steps)}; received {tuple(mask.shape)}.")
