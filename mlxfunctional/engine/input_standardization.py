@@ -95,12 +95,14 @@ def match_structure(data, names, what="inputs", model_name=None, structure=None)
     structure = list(names) if structure is None else structure
     if isinstance(data, dict):
         return _match_dict(data, names, what, model_name, structure)
-    if len(names) == 1:
+    is_list = isinstance(data, (list, tuple))
+    if len(names) == 1 and not (is_list and len(data) > 1 and all(map(_is_array_like, data))):
         # A list of one array is that array; a plain Python list is the values.
-        if isinstance(data, (list, tuple)) and len(data) == 1 and _is_array_like(data[0]):
+        # (Several arrays for one input are a mistake, reported below.)
+        if is_list and len(data) == 1 and _is_array_like(data[0]):
             return [data[0]]
         return [data]
-    if isinstance(data, (list, tuple)):
+    if is_list and len(names) > 1:
         try:
             return _match(data, structure)
         except _Mismatch:
@@ -108,9 +110,8 @@ def match_structure(data, names, what="inputs", model_name=None, structure=None)
             if len(flat) == len(names) and all(_is_array_like(x) for x in flat):
                 return flat
     raise ValueError(
-        f'Model "{model_name}" expects {_count(len(names), what)} {list(names)}'
-        f"{_nesting_note(structure, names)}; received {_describe(data)}. Pass a list in "
-        "this order or a dict keyed by these names."
+        f'Model "{model_name}" expects {_count(len(names), what)} {list(names)}; received '
+        f"{_describe(data)}. Pass a list in this order or a dict keyed by these names."
     )
 
 
@@ -165,12 +166,6 @@ def _count(n, what):
 def _names_in(structure, names):
     it = iter(names)
     return tree.map_structure(lambda _: next(it), structure)
-
-
-def _nesting_note(structure, names):
-    if isinstance(structure, (list, tuple)) and all(not tree.is_nested(s) for s in structure):
-        return ""
-    return f" structured as {_names_in(structure, names)}"
 
 
 def _describe(data):
