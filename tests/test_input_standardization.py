@@ -321,7 +321,7 @@ def test_wrong_count_names_expected_and_received(data, received):
 def test_several_arrays_for_a_single_input_are_an_error():
     i = keras.Input((3,), name="only")
     model = keras.Model(i, layers.Dense(1)(i), name="one")
-    messages = _errors(model, [XA, XA])
+    messages = _errors(model, [XA, XA])  # (a list of rows or values is one array)
     assert len(set(messages)) == 1
     assert messages[0].startswith("Model \"one\" expects 1 input ['only']; received a list "
                                   "of 2 entries: [(8, 3), (8, 3)].")
@@ -362,3 +362,13 @@ def re_escape(text):
     import re
 
     return re.escape(text)
+
+
+def test_a_list_of_rows_or_scalars_is_one_array():
+    i = keras.Input((3,), name="only")
+    model = keras.Model(i, layers.Dense(1, name="dense")(i))
+    kernel, bias = model.get_layer("dense").get_weights()
+    np.testing.assert_allclose(np.array(model(list(XA))), XA @ kernel + bias, rtol=1e-5,
+                               atol=1e-5)
+    labels = [np.int64(k) for k in (0, 1, 1)]
+    assert data_adapter.match_structure(labels, ["out"], "outputs", "m") == [labels]

@@ -96,9 +96,10 @@ def match_structure(data, names, what="inputs", model_name=None, structure=None)
     if isinstance(data, dict):
         return _match_dict(data, names, what, model_name, structure)
     is_list = isinstance(data, (list, tuple))
-    if len(names) == 1 and not (is_list and len(data) > 1 and all(map(_is_array_like, data))):
-        # A list of one array is that array; a plain Python list is the values.
-        # (Several arrays for one input are a mistake, reported below.)
+    if len(names) == 1 and not (is_list and len(data) > 1 and all(map(_is_batch, data))):
+        # A list of one array is that array; a plain Python list (of values or
+        # rows) is the values. Several batches for one input are a mistake,
+        # reported below (stacked, they would fail with a puzzling shape).
         if is_list and len(data) == 1 and _is_array_like(data[0]):
             return [data[0]]
         return [data]
@@ -159,6 +160,10 @@ def _is_array_like(x):
         hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, KerasTensor))
 
 
+def _is_batch(x):
+    return _is_array_like(x) and len(x.shape) >= 2
+
+
 def _count(n, what):
     return f"{n} {what[:-1] if n == 1 else what}"
 
@@ -166,6 +171,9 @@ def _count(n, what):
 def _names_in(structure, names):
     it = iter(names)
     return tree.map_structure(lambda _: next(it), structure)
+
+
+_MAX_SHOWN = 8  # entries of a long list shown in a message
 
 
 def _describe(data):
@@ -182,6 +190,8 @@ def _summary(x):
     if isinstance(x, dict):
         return {k: _summary(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
+        if len(x) > _MAX_SHOWN:
+            return f"[{', '.join(str(_summary(v)) for v in x[:_MAX_SHOWN])}, ...]"
         if any(_is_array_like(v) or tree.is_nested(v) for v in x):
             return type(x)(_summary(v) for v in x)
         return f"<{type(x).__name__} of {len(x)} values>"
