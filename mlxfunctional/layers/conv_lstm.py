@@ -6,6 +6,7 @@ import numpy as np
 from .. import initializers
 from ..engine import trace
 from ..engine.input_spec import InputSpec
+from ..engine.input_standardization import convert_to_array
 from ..engine.layer import Layer
 from .. import registry
 from ..utils import tree
@@ -206,7 +207,8 @@ class ConvLSTM(Layer):
         if states is None:
             values = [mx.zeros(self._state_shape), mx.zeros(self._state_shape)]
         else:
-            values = [mx.array(np.asarray(s, dtype=np.float32)) for s in states]
+            values = [convert_to_array(s, "float32", f'reset_states of layer "{self.name}"')
+                      for s in states]
             self._check_states(values, self._state_shape)
         self._set_states(values)
 
@@ -316,10 +318,10 @@ class ConvLSTM(Layer):
         return [p[0] for p in pads], [p[1] for p in pads]
 
     def _initial_state(self, initial_state, state_shape, dtype):
-        states = [mx.array(np.asarray(s)) if isinstance(s, np.ndarray) else s
-                  for s in tree.flatten(initial_state)]
+        where = f'initial_state of layer "{self.name}"'
+        states = [convert_to_array(s, dtype, where) for s in tree.flatten(initial_state)]
         self._check_states(states, state_shape)
-        return [s.astype(dtype) for s in states]
+        return states
 
     def compute_mask(self, inputs, mask=None):
         mask = tree.flatten(mask)[0] if mask is not None else None
