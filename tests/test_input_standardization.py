@@ -2,6 +2,8 @@
 dtype rule, Keras' trailing-1 rank rule and the shape check, the same through a
 model call, predict and fit."""
 
+import re
+
 import mlx.core as mx
 import numpy as np
 import pytest
@@ -329,21 +331,21 @@ def test_several_arrays_for_a_single_input_are_an_error():
 
 def test_wrong_nesting_inside_right_keys():
     model = three_input_model("dict")
-    with pytest.raises(ValueError, match=re_escape(
+    with pytest.raises(ValueError, match=re.escape(
             "expects inputs structured as {'x': 'a', 'y': {'p': 'b', 'q': 'c'}}; received a "
             "dict with keys ['x', 'y']: {'x': (8, 3), 'y': {'p': (8, 2)}}")):
         model({"x": XA, "y": {"p": XB}})
 
 
 def test_shape_mismatch_names_model_input_expected_and_received():
-    with pytest.raises(ValueError, match=re_escape(
+    with pytest.raises(ValueError, match=re.escape(
             'Input "c" of model "m" is incompatible with the model: expected shape (None, 4), '
             "received shape (8, 3).")):
         three_input_model()([XA, XB, XC[:, :3]])
 
 
 def test_data_that_is_not_numbers_names_the_input():
-    with pytest.raises(TypeError, match=re_escape('Input "b" of model "m" must hold numbers')):
+    with pytest.raises(TypeError, match=re.escape('Input "b" of model "m" must hold numbers')):
         three_input_model()([XA, np.array([["x", "y"]] * 8), XC])
 
 
@@ -352,16 +354,10 @@ def test_output_names_in_fit():
     model = keras.Model([a, b], [layers.Dense(1, name="p")(a), layers.Dense(1, name="q")(b)],
                         name="pq")
     model.compile("sgd", "mse")
-    with pytest.raises(ValueError, match=re_escape(
+    with pytest.raises(ValueError, match=re.escape(
             "Model \"pq\" expects outputs named ['p', 'q']; received keys ['p', 'r'] "
             "(missing: ['q'], unexpected: ['r']).")):
         model.fit([XA, XB], {"p": np.zeros((8, 1)), "r": np.zeros((8, 1))}, verbose=0)
-
-
-def re_escape(text):
-    import re
-
-    return re.escape(text)
 
 
 def test_a_list_of_rows_or_scalars_is_one_array():
@@ -372,3 +368,9 @@ def test_a_list_of_rows_or_scalars_is_one_array():
                                atol=1e-5)
     labels = [np.int64(k) for k in (0, 1, 1)]
     assert data_adapter.match_structure(labels, ["out"], "outputs", "m") == [labels]
+
+
+def test_a_layer_called_on_non_numbers_names_the_layer():
+    dense = layers.Dense(2, name="d")
+    with pytest.raises(TypeError, match=re.escape('The input of layer "d" must hold numbers')):
+        dense(np.array([["a", "b"]]))

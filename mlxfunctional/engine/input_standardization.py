@@ -201,7 +201,7 @@ def _summary(x):
 
 # -- 2. dtype -----------------------------------------------------------------
 
-def convert_to_array(x, dtype=None, where="value"):
+def convert_to_array(x, dtype=None, where="The value"):
     """``x`` as an ``mx.array`` by the module's one dtype rule (see the table above).
 
     Args:
@@ -242,14 +242,15 @@ def _data_dtype(np_dtype):
     return backend.standardize_dtype(np_dtype)
 
 
-def convert_numpy(structure):
+def convert_numpy(structure, where="The input"):
     """A layer's call input with every numpy leaf converted by the dtype rule.
 
     MLX arrays, Python scalars and other leaves are left alone: a layer takes
-    them as they are.
+    them as they are. ``where`` names the input in errors.
     """
     return tree.map_structure(
-        lambda x: convert_to_array(x) if isinstance(x, np.ndarray) else x, structure)
+        lambda x: convert_to_array(x, None, where) if isinstance(x, np.ndarray) else x,
+        structure)
 
 
 # -- 3. rank and 4. shape -------------------------------------------------------

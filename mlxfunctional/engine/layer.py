@@ -184,7 +184,8 @@ class Layer(WeightTracking, nn.Module):
         if any(isinstance(t, KerasTensor) for t in tree.flatten((args, kwargs))):
             return self._symbolic_call(args, kwargs)
         if args:
-            args = (input_standardization.convert_numpy(args[0]),) + tuple(args[1:])
+            args = (input_standardization.convert_numpy(
+                args[0], f'The input of layer "{self.name}"'),) + tuple(args[1:])
         first = args[0] if args else next(iter(kwargs.values()), None)
         if not self.built:
             self._maybe_build(tree.map_structure(lambda a: tuple(a.shape), first))
