@@ -44,11 +44,18 @@ class ArrayBatches:
     Args:
         x, y, sample_weight: flat lists of arrays (y, sample_weight may be None).
         batch_size: samples per batch (the last batch may be smaller).
-        shuffle: reshuffle at each epoch (``mx.random.permutation``, so
-            ``mx.random.seed`` makes runs repeatable). Setting ``seed`` draws the
-            permutations from that seed instead (the same on every process of a
-            data-parallel job).
+        shuffle: reshuffle at each epoch.
         steps: stop after this many batches per epoch (None: one pass).
+
+    Attributes:
+        seed: the shuffle seed. Set (``fit`` sets it, see ``resume_state.py``),
+            the order of each pass over the data depends only on ``(seed, pass
+            index)``: every process of a data-parallel job, and a run resumed
+            at a later epoch, gets the same orders. None: each pass draws its
+            order from MLX's global random state (``mx.random.seed`` makes that
+            repeatable).
+        epoch: the index of the epoch the next ``batches()`` call serves (then
+            incremented); ``fit`` sets it to ``initial_epoch``.
     """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
@@ -61,7 +68,7 @@ class ArrayBatches:
         self.shuffle = shuffle
         self.steps = steps
         self.seed = None
-        self._epoch = 0
+        self.epoch = 0
 
     @property
     def steps_per_epoch(self):
@@ -74,19 +81,28 @@ class ArrayBatches:
         The arrays are the whole dataset and ``indices`` the batch's rows: the
         step gathers them itself, so the host creates one small array per step.
         """
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        # Passes are numbered from the epoch's index, not from this object's
+        # history, so epoch e has the same order in any run (or resumed run).
+        per_pass = math.ceil(self.num_samples / self.batch_size)
+        passes = 1 if self.steps is None else max(1, math.ceil(self.steps / per_pass))
         step = 0
-        while True:
-            key = None if self.seed is None else mx.random.key(self.seed + self._epoch)
-            self._epoch += 1
-            order = mx.random.permutation(self.num_samples, key=key) if self.shuffle \
-                else mx.arange(self.num_samples)
+        for p in range(passes):
+            order = self._order(epoch * passes + p)
             for start in range(0, self.num_samples, self.batch_size):
                 if self.steps is not None and step >= self.steps:
                     return
                 yield self.x, self.y, self.sample_weight, order[start:start + self.batch_size]
                 step += 1
-            if self.steps is None:
-                return
+
+    def _order(self, index):
+        if not self.shuffle:
+            return mx.arange(self.num_samples)
+        if self.seed is None:
+            return mx.random.permutation(self.num_samples)
+        # A threefry key of its own per (seed, pass): no two passes share one.
+        key = mx.array([index % 2**32, self.seed % 2**32], dtype=mx.uint32)
+        return mx.random.permutation(self.num_samples, key=key)
 
 
 def take(batch):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import distribute as distribute_lib
 from ..utils import tree
-from . import data_adapter
+from . import data_adapter, resume_state
 from .step import Steps
 
 # How often per-batch logs are refreshed for the progress bar (seconds).
@@ -164,8 +164,7 @@ class Trainer:
         with self._data_parallel(parallel, "fit"):
             if parallel is not None:
                 parallel.broadcast_model(self, self.optimizer)
-                if shuffle and isinstance(train, data_adapter.ArrayBatches):
-                    train.seed = parallel.shared_seed()
+            resume_state.begin(self, train, initial_epoch, parallel)  # shuffle seed, resume
             cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                model=self, verbose=verbose, epochs=epochs,
                                steps=train.steps_per_epoch)
@@ -184,6 +183,7 @@ class Trainer:
                 if val is not None and _due(epoch, validation_freq):
                     val_logs = self._evaluate_batches(val, cbs, parallel)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                resume_state.record(self, epoch + 1, train, parallel)  # (before checkpoints)
                 cbs.on_epoch_end(epoch, logs)
                 if parallel is not None:  # a callback on one rank only must not strand the rest
                     self.stop_training = parallel.any(self.stop_training)

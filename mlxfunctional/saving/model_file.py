@@ -11,8 +11,23 @@ holds the same members as plain files:
 - ``optimizer.npz``: the optimizer state (``step``, ``learning_rate``,
   ``slots/...``), present when the model is compiled;
 - ``metadata.json``: ``format``, ``format_version`` (1), the
-  mlxfunctional/MLX/numpy versions, ``saved_at`` (UTC) and, per member,
-  its byte count and SHA-256.
+  mlxfunctional/MLX/numpy versions, ``saved_at`` (UTC), per member its byte
+  count and SHA-256, and -- for a model trained by ``fit`` -- ``resume``.
+
+``resume`` (optional; files without it load as before, and readers that
+predate it ignore it) is where the training run stood at the end of its last
+epoch (``engine/resume_state.py``): ``{"epoch": k, "iterations": n,
+"shuffle_seed": s, "random_state": [[hi, lo], ...]}`` -- epochs done,
+optimizer steps done, the seed of the shuffle orders (null without
+shuffling) and ``mx.random.state`` of each data-parallel rank (one pair for
+a single process). It is written only when the weights are those of that
+point (not by a mid-epoch ``ModelCheckpoint``). ``load_model`` checks it and
+keeps it on the model without applying it: predicting or evaluating a loaded
+model never touches the global random state. It is put back by
+``fit(initial_epoch=k)`` with ``k`` equal to the stored ``epoch`` (as
+``ModelCheckpoint``'s ``{epoch}`` counts) while the optimizer has taken
+exactly ``iterations`` steps; the run then continues bit for bit as if it
+had never stopped.
 
 Loading rebuilds the model from ``config.json`` through the registry only
 (built-ins, registered classes, ``custom_objects``), fills the weights by
@@ -38,6 +53,7 @@ from .errors import ModelFileError, Problems
 from .optimizer_state import optimizer_arrays, restore_optimizer
 from . import safe_io
 from .safe_io import ReadError, ZipReader, open_regular_file, parse_json, read_regular_file
+from ..engine.resume_state import ResumeState, for_save as resume_config
 from ..engine.serialization import deserialize_layer, serialize_layer
 from .weight_map import assign_weights, read_weights
 
@@ -120,6 +136,9 @@ def model_members(model):
         "members": {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
                     for name, data in members.items()},
     }
+    resume = resume_config(model) if compile_cfg is not None else None
+    if resume is not None:
+        metadata["resume"] = resume
     members[METADATA] = _json_bytes(metadata, "metadata")
     return {name: members[name] for name in MEMBERS if name in members}
 
@@ -257,7 +276,7 @@ def _open_source(path):
 
 
 def _read_members(source, problems):
-    """Reads and checks the members; returns ``(config, {npz name: bytes})``."""
+    """Reads and checks the members; returns ``(config, metadata, {name: bytes})``."""
     problems.extend(source.problems())
     raw = {}
     for name in MEMBERS:
@@ -283,7 +302,7 @@ def _read_members(source, problems):
         _check_metadata(metadata, raw, set(source.names()), problems)
     if config is not None:
         _check_config(config, raw, problems)
-    return config, raw
+    return config, metadata, raw
 
 
 def _check_metadata(metadata, raw, present, problems):
@@ -338,14 +357,26 @@ def _rebuild(config, custom_objects, problems):
 
 
 def _read_checked(path, problems):
-    """``(config, {member: bytes})`` of a model file whose members all check out."""
+    """``(config, metadata, {member: bytes})`` of a model file whose members all
+    check out."""
     source = _open_source(path)
     try:
-        config, raw = _read_members(source, problems)
+        config, metadata, raw = _read_members(source, problems)
     finally:
         source.close()
     problems.raise_if_any()
-    return config, raw
+    return config, metadata, raw
+
+
+def _resume_state(metadata, problems):
+    """The ``ResumeState`` of metadata.json's optional ``resume`` (None without one)."""
+    if metadata.get("resume") is None:
+        return None
+    try:
+        return ResumeState.from_config(metadata["resume"])
+    except ValueError as e:
+        problems.add(f"metadata.json's 'resume' (the training state) is invalid: {e}.")
+        return None
 
 
 def read_model_weights(filepath):
@@ -357,7 +388,7 @@ def read_model_weights(filepath):
     """
     path = os.fspath(filepath)
     problems = Problems(path)
-    _, raw = _read_checked(path, problems)
+    _, _, raw = _read_checked(path, problems)
     try:
         stored, found = decode_npz(raw.pop(WEIGHTS), WEIGHTS)
     except ReadError as e:
@@ -368,11 +399,13 @@ def read_model_weights(filepath):
 
 
 def load_model(filepath, custom_objects=None, compile=True):
-    """Loads a model saved by ``model.save()``: architecture, weights, compile settings
-    and optimizer state. Raises ``ModelFileError`` listing every problem found."""
+    """Loads a model saved by ``model.save()``: architecture, weights, compile settings,
+    optimizer state and the training state ``fit(initial_epoch=...)`` resumes from (see
+    the module docstring). Raises ``ModelFileError`` listing every problem found."""
     path = os.fspath(filepath)
     problems = Problems(path)
-    config, raw = _read_checked(path, problems)
+    config, metadata, raw = _read_checked(path, problems)
+    resume = _resume_state(metadata, problems)
     model = _rebuild(config, custom_objects, problems)
     arrays = {}
     for name in (WEIGHTS, OPTIMIZER):
@@ -396,4 +429,6 @@ def load_model(filepath, custom_objects=None, compile=True):
             problems.add(f"config.json's compile_config cannot be restored: "
                          f"{type(e).__name__}: {e}")
     problems.raise_if_any()
+    # Kept, not applied: fit(initial_epoch=...) decides (engine/resume_state.py).
+    model._resume_state = resume
     return model
