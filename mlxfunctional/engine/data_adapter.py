@@ -48,12 +48,12 @@ class ArrayBatches:
         steps: stop after this many batches per epoch (None: one pass).
 
     Attributes:
-        seed: the shuffle seed. Set (``fit`` sets it, see ``resume_state.py``),
-            the order of each pass over the data depends only on ``(seed, pass
-            index)``: every process of a data-parallel job, and a run resumed
-            at a later epoch, gets the same orders. None: each pass draws its
+        seed: the shuffle seed. None (one process): each pass draws its
             order from MLX's global random state (``mx.random.seed`` makes that
-            repeatable).
+            repeatable). Set (data-parallel ``fit`` sets it, see
+            ``resume_state.py``), the order of a pass depends only on ``(seed,
+            pass index)``: every process, and a run resumed at a later epoch,
+            gets the same orders.
         epoch: the index of the epoch the next ``batches()`` call serves (then
             incremented); ``fit`` sets it to ``initial_epoch``.
     """

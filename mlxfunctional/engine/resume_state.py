@@ -5,11 +5,13 @@ epoch of ``fit`` does: the order the samples are shuffled in, and MLX's
 global random state (``mx.random.state``), from which Dropout and the other
 random layers draw inside the compiled step.
 
-- The shuffle order of epoch ``e`` depends only on ``(shuffle seed, e)``
-  (``ArrayBatches``). ``fit`` draws the seed once per call from ``mx.random``
-  (data-parallel: rank 0 draws it and every rank receives it), so
-  ``keras.utils.set_random_seed`` still fixes a whole run, and every rank --
-  and a resumed run that knows the seed -- shuffles epoch ``e`` the same way.
+- The shuffle order. On one process each epoch draws its permutation from
+  ``mx.random`` like everything else, so the random state alone decides it
+  (and ``keras.utils.set_random_seed`` fixes a whole run). Data-parallel,
+  the ranks' random states differ, so rank 0 draws a shuffle seed at the
+  start of ``fit`` and shares it, and epoch ``e``'s order depends only on
+  ``(seed, e)`` (``ArrayBatches``): every rank, and a resumed run that knows
+  the seed, shuffles epoch ``e`` the same way.
 - At the end of every epoch (after validation, before the callbacks'
   ``on_epoch_end``, so before ``ModelCheckpoint`` saves) ``fit`` records a
   :class:`ResumeState` on the model: epochs done, optimizer steps done, the
@@ -19,8 +21,9 @@ random layers draw inside the compiled step.
   ``k`` equals the epochs done and the optimizer has taken exactly the
   recorded number of steps (a checkpoint written mid-epoch, or a model trained
   further since, does not qualify). Then the seed is reused and
-  ``mx.random.state`` is set to the recorded one. Otherwise the run starts
-  afresh (a new seed); with ``k > 0`` a warning says so.
+  ``mx.random.state`` is set to the recorded one. Otherwise the run goes on
+  from the random state as it is (data-parallel, with a new shuffle seed);
+  with ``k > 0`` a warning says so.
 """
 
 import dataclasses
@@ -43,8 +46,8 @@ class ResumeState:
         epoch: epochs done (1-based, as ``ModelCheckpoint``'s ``{epoch}``): the
             ``initial_epoch`` that continues the run.
         iterations: optimizer steps done at that point.
-        shuffle_seed: the seed of the shuffle orders (None: the run did not
-            shuffle arrays).
+        shuffle_seed: the seed of the shuffle orders of a data-parallel run
+            (None: the orders came from the random state, or were not shuffled).
         random_states: ``mx.random.state`` of each rank, as ``(hi, lo)`` uint32
             pairs (one pair for a single process).
     """
@@ -121,10 +124,9 @@ def begin(model, data, initial_epoch, parallel=None):
         _restore_random_state(state, parallel)
     if isinstance(data, ArrayBatches) and data.shuffle:
         if resumed and state.shuffle_seed is not None:
-            data.seed = state.shuffle_seed
-        else:
-            data.seed = parallel.shared_seed() if parallel is not None else \
-                int(mx.random.randint(0, 2**31 - 1, ()).item())
+            data.seed = state.shuffle_seed  # (also continues a data-parallel run alone)
+        elif parallel is not None:
+            data.seed = parallel.shared_seed()
         data.epoch = initial_epoch
 
 
