@@ -18,6 +18,8 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
   still be those of one process.
 - ``callbacks``: a per-batch callback on rank 0 only, and a
   ``predict(distribute=False)`` after every epoch on every rank.
+- ``resume``: fit with shuffling and Dropout and a checkpoint per epoch, then
+  load the epoch-1 checkpoint and continue it with ``initial_epoch=1``.
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
 - ``hang``: rank 1 freezes (SIGSTOP) at its 4th training step, as a process on a
   machine that went to sleep would: its sockets stay open and its own watchdog
@@ -28,6 +30,7 @@ import json
 import os
 import signal
 import sys
+import zipfile
 
 import numpy as np
 
@@ -177,6 +180,25 @@ def main():
         cbs = [local] + ([batch_losses] if RANK == 0 else [])  # the Horovod habit
         history = m.fit(x, y, batch_size=32, epochs=3, shuffle=False, verbose=0, callbacks=cbs)
         report(m, history=history.history, batch_losses=batch_losses.losses)
+        return
+    if SCENARIO == "resume":
+        # Shuffling and Dropout (each rank draws its own masks): continued from its
+        # checkpoint of epoch 1, the run ends where the uninterrupted one did.
+        keras.utils.set_random_seed(11 + RANK)
+        inputs = keras.Input((12,))
+        h = layers.Dropout(0.3)(layers.Dense(16, activation="relu")(inputs))
+        m = keras.Model(inputs, layers.Dense(3, activation="softmax")(h))
+        m.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+        ckpt = callbacks.ModelCheckpoint(os.path.join(OUT, "ckpt-{epoch}.mlxf"))
+        m.fit(x, y, batch_size=32, epochs=3, callbacks=[ckpt], verbose=0)
+        path = os.path.join(OUT, "ckpt-1.mlxf")
+        with zipfile.ZipFile(path) as zf:
+            stored = json.loads(zf.read("metadata.json"))["resume"]
+        keras.utils.set_random_seed(1000 + RANK)  # (undone by the resume)
+        resumed = keras.models.load_model(path)
+        resumed.fit(x, y, batch_size=32, epochs=3, initial_epoch=1, verbose=0)
+        report(resumed, stored=stored, exact=all(
+            np.array_equal(a, b) for a, b in zip(m.get_weights(), resumed.get_weights())))
         return
     if SCENARIO in ("die", "hang"):
         try:

@@ -151,6 +151,23 @@ def test_shuffled_training_stays_identical_across_ranks_and_only_rank_0_prints(t
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_shuffled_run_with_dropout_resumes_exactly_on_every_rank(tmp_path):
+    procs = start_ranks("resume", tmp_path)
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    stored = reports[0]["stored"]  # (rank 0 wrote the file both loaded)
+    # The shared shuffle seed and each rank's own random state (they differ: each
+    # rank drew its own Dropout masks).
+    assert stored["epoch"] == 1 and stored["shuffle_seed"] is not None
+    assert len(stored["random_state"]) == 2
+    assert stored["random_state"][0] != stored["random_state"][1]
+    assert [r["exact"] for r in reports] == [True, True]
+    w0, w1 = (list(np.load(tmp_path / f"weights_rank{r}.npz").values()) for r in range(2))
+    for a, b in zip(w0, w1):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_batchnorm_statistics_are_averaged_and_a_stop_on_one_rank_stops_all(tmp_path):
     procs = start_ranks("batchnorm", tmp_path)
     outputs = [p.communicate(timeout=120) for p in procs]
