@@ -44,7 +44,7 @@ class Functional(Model):
         self._outputs = tree.flatten(outputs)
         nodes, layers, depths = map_graph(self._inputs, self._outputs)
         self._nodes = nodes
-        self._node_depths = depths
+        self._depths = depths
         self._graph_layers = layers
         input_ids = {id(t) for t in self._inputs}
         self._plan = [
@@ -59,6 +59,50 @@ class Functional(Model):
             if not isinstance(layer, InputLayer):
                 self[layer.name] = layer
         self.built = True
+
+    def _append_call(self, outputs):
+        """Makes ``outputs`` the model's outputs, where they come from one call of
+        one layer on exactly the current outputs (``Sequential.add``).
+
+        Costs O(1) instead of a new walk of the graph: the new node is the only
+        one of depth 0, so it goes last in every order and nothing else moves
+        (the depths, all one deeper now, are recomputed if ever asked for).
+        """
+        flat = tree.flatten(outputs)
+        node = flat[0].node if flat and isinstance(flat[0], KerasTensor) else None
+        if node is None or [id(t) for t in node.input_tensors] != [id(t) for t in self._outputs]:
+            raise ValueError(
+                f'Model "{self.name}": _append_call() takes the outputs of one layer called '
+                f"on the model's outputs; received {outputs!r}."
+            )
+        layer = node.layer
+        known = layer.name in self or any(l.name == layer.name for l in self._input_layers())
+        if known and dict.get(self, layer.name) is not layer:
+            raise ValueError(
+                f'The name "{layer.name}" is used 2 times in the model. All layer names '
+                "should be unique. Pass name= to one of the layers."
+            )
+        if not known:
+            self._graph_layers.append(layer)
+            self[layer.name] = layer
+        self._outputs_struct = outputs
+        self._outputs = flat
+        self._nodes.append(node)
+        self._plan.append(node)
+        self._node_ids.add(id(node))
+        self._depths = None
+        self._uses_masks = self._uses_masks or any(t._mask_shape is not None for t in flat)
+
+    def _input_layers(self):
+        return [t._keras_history[0] for t in self._inputs
+                if isinstance(t._keras_history[0], InputLayer)]
+
+    @property
+    def _node_depths(self):
+        """Each node's depth (longest distance to an output), keyed by ``id(node)``."""
+        if self._depths is None:
+            self._depths = map_graph(self._inputs, self._outputs)[2]
+        return self._depths
 
     # -- structure ----------------------------------------------------------
     @property

@@ -6,8 +6,11 @@ Node indices count only this model's nodes, so a layer that was also used
 elsewhere still rebuilds the same graph.
 """
 
-from .keras_tensor import KerasTensor
+import heapq
+
 from ..utils import tree
+from .input_layer import InputLayer
+from .keras_tensor import KerasTensor
 from .serialization import deserialize_layer, serialize_layer
 
 
@@ -54,7 +57,7 @@ def functional_config(model):
         ]
         layers.append(entry)
     for t in model._inputs:
-        if t._keras_history[0].__class__.__name__ != "InputLayer":
+        if not isinstance(t._keras_history[0], InputLayer):
             ref(t)  # raises for intermediate inputs
     return {
         "name": model.name,
@@ -66,10 +69,17 @@ def functional_config(model):
 
 
 def functional_from_config(cls, config, custom_objects=None):
-    """Rebuilds the graph of ``functional_config`` with new layers."""
+    """Rebuilds the graph of ``functional_config`` with new layers.
+
+    Linear (up to a heap's log factor) in the number of layers and calls,
+    whatever order the config lists them in: each call waits on a count of the
+    calls it needs (the producers of its tensors, and the previous call of the
+    same layer, so a layer's calls keep their indices) and runs when the count
+    reaches zero.
+    """
     created = {}
     tensors = {}
-    pending = []
+    calls = []  # (layer name, node index, node config)
     for entry in config["layers"]:
         layer = deserialize_layer(entry, custom_objects)  # (named as entry["name"])
         created[entry["name"]] = layer
@@ -77,13 +87,13 @@ def functional_from_config(cls, config, custom_objects=None):
             if layer._inbound_nodes:  # an InputLayer
                 tensors[(entry["name"], 0, 0)] = layer._inbound_nodes[0].output_tensors[0]
         for i, node in enumerate(entry.get("inbound_nodes", [])):
-            pending.append((entry["name"], i, node))
+            calls.append((entry["name"], i, node))
 
     def decode(value):
         if isinstance(value, dict) and "__tensor__" in value:
             key = tuple(value["__tensor__"])
             if key not in tensors:
-                raise KeyError(key)
+                raise ValueError(f"The model config names an unknown tensor {list(key)}.")
             return tensors[key]
         if isinstance(value, list):
             return [decode(v) for v in value]
@@ -91,23 +101,38 @@ def functional_from_config(cls, config, custom_objects=None):
             return {k: decode(v) for k, v in value.items()}
         return value
 
-    while pending:
-        progress = False
-        for item in list(pending):
-            name, index, node = item
-            try:
-                args, kwargs = decode(node["args"]), decode(node["kwargs"])
-            except KeyError:
-                continue
-            outputs = created[name](*args, **kwargs)
-            for j, t in enumerate(tree.flatten(outputs)):
-                tensors[(name, index, j)] = t
-            pending.remove(item)
-            progress = True
-        if not progress:
-            waiting = ", ".join(f'"{n}" node {i}' for n, i, _ in pending)
-            raise ValueError(f"Cannot rebuild the model: these calls wait for tensors that "
-                             f"no layer produces: {waiting}.")
+    waiting = [0] * len(calls)  # how many calls each call still waits for
+    dependents = {}  # (layer name, node index) -> calls waiting for it
+    produced = {key[:2] for key in tensors}
+    for c, (name, index, node) in enumerate(calls):
+        needs = set(_producers((node["args"], node["kwargs"]))) - produced
+        if index > 0:
+            needs.add((name, index - 1))
+        waiting[c] = len(needs)
+        for key in needs:
+            dependents.setdefault(key, []).append(c)
+    # The ready call listed first runs first: a config in dependency order (what
+    # functional_config writes) runs in its own order, so layers are built, and
+    # their weights drawn from the random generator, in the same order as before.
+    ready = [c for c in range(len(calls)) if waiting[c] == 0]
+    heapq.heapify(ready)
+    done = 0
+    while ready:
+        c = heapq.heappop(ready)
+        name, index, node = calls[c]
+        args, kwargs = decode(node["args"]), decode(node["kwargs"])
+        outputs = created[name](*args, **kwargs)
+        for j, t in enumerate(tree.flatten(outputs)):
+            tensors[(name, index, j)] = t
+        done += 1
+        for d in dependents.pop((name, index), ()):
+            waiting[d] -= 1
+            if waiting[d] == 0:
+                heapq.heappush(ready, d)
+    if done < len(calls):
+        stuck = ", ".join(f'"{n}" node {i}' for c, (n, i, _) in enumerate(calls) if waiting[c])
+        raise ValueError(f"Cannot rebuild the model: these calls wait for tensors that "
+                         f"no layer produces: {stuck}.")
 
     def lookup(ref):
         key = tuple(ref)
@@ -119,6 +144,21 @@ def functional_from_config(cls, config, custom_objects=None):
     outputs = _decode_struct(config["output_layers"], lookup)
     return cls(inputs=inputs, outputs=outputs, name=config.get("name"),
                trainable=config.get("trainable", True))
+
+
+def _producers(value):
+    """The ``(layer name, node index)`` of every tensor a call's arguments name."""
+    pending, found = [value], []
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict) and "__tensor__" in value:
+            ref = value["__tensor__"]
+            found.append((ref[0], ref[1]))
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+    return found
 
 
 def _is_ref(value):

@@ -40,8 +40,13 @@ def map_graph(inputs, outputs):
     input_ids = {id(t) for t in inputs}
     finished, in_progress = set(), set()
     nodes_in_decreasing_depth, layer_indices = [], {}
+    # A depth-first walk with an explicit stack (a chain of 10,000 layers would
+    # overflow Python's recursion limit). Each entry is a node being visited and
+    # the iterator over the input tensors still to visit, so nodes are met and
+    # finished in exactly the order of the recursive walk Keras does.
+    stack = []
 
-    def visit(tensor, path):
+    def enter(tensor, consumer):
         if not isinstance(tensor, KerasTensor) or tensor._keras_history is None:
             raise ValueError(
                 f"Output tensors of a Functional model must be the output of a layer "
@@ -56,22 +61,30 @@ def map_graph(inputs, outputs):
         if id(layer) not in layer_indices:
             layer_indices[id(layer)] = (len(layer_indices), layer)
         in_progress.add(id(node))
+        parents = ()
         if id(tensor) not in input_ids:
             if node.is_input:
                 known = ", ".join(repr(t.name) for t in inputs)
                 raise ValueError(
                     f'Graph disconnected: cannot obtain value for tensor {tensor.name} '
-                    f'(from input layer "{layer.name}") needed by layer "{path}". '
+                    f'(from input layer "{layer.name}") needed by layer "{consumer}". '
                     f"It is not one of the model's inputs: {known}. Add it to `inputs`."
                 )
-            for t in node.input_tensors:
-                visit(t, layer.name)
-        in_progress.discard(id(node))
-        finished.add(id(node))
-        nodes_in_decreasing_depth.append(node)
+            parents = node.input_tensors
+        stack.append((node, iter(parents)))
 
-    for t in outputs:
-        visit(t, "(model output)")
+    for output in outputs:
+        enter(output, "(model output)")
+        while stack:
+            node, parents = stack[-1]
+            tensor = next(parents, None)
+            if tensor is not None:
+                enter(tensor, node.layer.name)
+                continue
+            stack.pop()
+            in_progress.discard(id(node))
+            finished.add(id(node))
+            nodes_in_decreasing_depth.append(node)
 
     node_depth, layer_depth = {}, {}
     for node in reversed(nodes_in_decreasing_depth):

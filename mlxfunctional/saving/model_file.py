@@ -145,8 +145,9 @@ def model_members(model):
 
 def _is_functional(model):
     from ..engine.functional import Functional
+    from ..engine.sequential import Sequential
 
-    return isinstance(model, Functional)
+    return isinstance(model, (Functional, Sequential))
 
 
 def save_model(model, filepath, overwrite=True):

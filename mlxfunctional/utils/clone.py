@@ -20,7 +20,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
         clone_function: ``f(layer) -> new layer``; defaults to rebuilding each
             layer from its config (new weights, same names).
     """
-    if not isinstance(model, Functional):
+    if not isinstance(model, (Functional, Sequential)):
         raise ValueError(
             "clone_model() takes a Functional or Sequential model; a subclassed model "
             f"({type(model).__name__}) is Python code and cannot be cloned from its graph."
@@ -42,7 +42,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
         new_inputs = tree.flatten(input_tensors)
     values = {id(old): new for old, new in zip(model._inputs, new_inputs)}
     clones = {}
-    for node in model._plan:
+    for node in model._plan:  # (in dependency order: a loop, whatever the depth)
         if id(node.layer) not in clones:
             clones[id(node.layer)] = clone_function(node.layer)
         args, kwargs = node.fill(values)

@@ -1,8 +1,9 @@
 """``plot_model`` / ``model_to_dot``: a model's graph drawn by Graphviz.
 
-The graph is read through the models' public structure only: ``model.layers``,
-each layer's ``_inbound_nodes`` that belong to the model (``model._node_ids``),
-the nodes' input/output tensors and their ``_keras_history``. Each layer is one
+The graph is read through the models' structure only (a Sequential's is the
+Functional it holds): ``layers``, each layer's ``_inbound_nodes`` that belong
+to the graph (``_node_ids``), the nodes' input/output tensors and their
+``_keras_history``. Each layer is one
 Graphviz node named after the layer (``encoder/conv2d`` inside an expanded
 nested model ``encoder``), so a shared layer is drawn once with one edge per
 producer and per consumer. The Python ``graphviz`` package writes the DOT
@@ -38,18 +39,17 @@ def _graphviz():
     return graphviz
 
 
-def _is_functional(layer):
-    from ..engine.functional import Functional
+def _graph(layer):
+    """The Functional graph a model runs (a Sequential's inner one), None for a
+    subclassed model or any other layer."""
+    from ..engine.sequential import functional_graph
 
-    return isinstance(layer, Functional)
+    return functional_graph(layer)
 
 
 def _drawn_layers(model):
-    """The layers drawn for ``model``: its ``layers``, with its InputLayers first if absent.
-
-    A Sequential's ``layers`` leaves out its InputLayer, but its graph has one;
-    drawing it keeps every edge's producer on the page.
-    """
+    """The layers drawn for the graph ``model``: its ``layers``, with the layers of
+    its inputs first if absent, so every edge's producer is on the page."""
     layers = list(model.layers)
     known = {id(l) for l in layers}
     inputs = []
@@ -139,8 +139,9 @@ def _label(layer, owner, opts):
 def _producer(tensor, prefix, expand):
     """The drawn node id that produces ``tensor`` (inside an expanded nested model if any)."""
     layer, _, tensor_index = tensor._keras_history
-    if expand and _is_functional(layer):
-        return _producer(layer.outputs[tensor_index], f"{prefix}{layer.name}/", expand)
+    while expand and _graph(layer) is not None:  # down through nested models
+        prefix = f"{prefix}{layer.name}/"
+        layer, _, tensor_index = _graph(layer).outputs[tensor_index]._keras_history
     return prefix + layer.name
 
 
@@ -155,12 +156,13 @@ def _nested_inputs(model, node):
 
 def _add_nodes(dot, model, prefix, opts):
     for layer in _drawn_layers(model):
-        if opts["expand_nested"] and _is_functional(layer):
+        inner = _graph(layer)
+        if opts["expand_nested"] and inner is not None:
             # graphviz draws a subgraph named "cluster..." as a box around its nodes.
             with dot.subgraph(name=f"cluster_{prefix}{layer.name}") as sub:
                 sub.attr(label=f"{layer.name} ({type(layer).__name__})", labeljust="l",
                          style="dashed", color="#7a8ba3", fontname="Helvetica")
-                _add_nodes(sub, layer, f"{prefix}{layer.name}/", opts)
+                _add_nodes(sub, inner, f"{prefix}{layer.name}/", opts)
         else:
             dot.node(prefix + layer.name, label=_label(layer, model, opts))
 
@@ -168,17 +170,18 @@ def _add_nodes(dot, model, prefix, opts):
 def _edges(model, prefix, expand, out):
     """Appends (src, dst) for every input tensor of every call of every layer in ``model``."""
     for layer in _drawn_layers(model):
-        inner = f"{prefix}{layer.name}/"
+        inner_prefix = f"{prefix}{layer.name}/"
+        inner = _graph(layer) if expand else None
         for node in _model_nodes(layer, model):
-            if expand and _is_functional(layer):
-                for outer_t, inner_t in _nested_inputs(layer, node):
-                    dst = inner + inner_t._keras_history[0].name
+            if inner is not None:
+                for outer_t, inner_t in _nested_inputs(inner, node):
+                    dst = inner_prefix + inner_t._keras_history[0].name
                     out.append((_producer(outer_t, prefix, expand), dst))
             else:
                 for t in node.input_tensors:
                     out.append((_producer(t, prefix, expand), prefix + layer.name))
-        if expand and _is_functional(layer):
-            _edges(layer, inner, expand, out)
+        if inner is not None:
+            _edges(inner, inner_prefix, expand, out)
     return out
 
 
@@ -227,13 +230,14 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
         dot.attr(rankdir=rankdir, dpi=str(dpi))
     dot.attr("node", shape="plaintext", fontname="Helvetica", fontsize="11")
     dot.attr("edge", color="#4a5a70", arrowsize="0.7")
-    if not _is_functional(model):  # subclassed: its graph is Python code, draw the model alone
+    graph = _graph(model)
+    if graph is None:  # subclassed: its graph is Python code, draw the model alone
         dot.node(model.name, label=_label(model, None, opts))
         return dot
 
-    _add_nodes(dot, model, "", opts)
+    _add_nodes(dot, graph, "", opts)
     seen = set()
-    for src, dst in _edges(model, "", expand_nested, []):
+    for src, dst in _edges(graph, "", expand_nested, []):
         if (src, dst) not in seen:  # one edge per connection, as Keras draws it
             seen.add((src, dst))
             dot.edge(src, dst)
@@ -241,11 +245,11 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     # Multi-input/-output graphs: inputs on the first rank, outputs on the last, so the
     # drawing reads top to bottom. Outputs only when none of them feeds another layer
     # (a feature-extraction model's outputs are inner layers and must keep their rank).
-    top = {l.name for l in _drawn_layers(model)}
-    ins = [t._keras_history[0].name for t in model.inputs]
+    top = {l.name for l in _drawn_layers(graph)}
+    ins = [t._keras_history[0].name for t in graph.inputs]
     if len(ins) > 1:
         _same_rank(dot, ins, "min")
-    outs = list(dict.fromkeys(_producer(t, "", expand_nested) for t in model.outputs))
+    outs = list(dict.fromkeys(_producer(t, "", expand_nested) for t in graph.outputs))
     consumed = {src for src, _ in seen}
     if len(outs) > 1 and all(o in top and o not in consumed for o in outs):
         _same_rank(dot, outs, "max")

@@ -3,28 +3,28 @@
 A chain of single-input layers prints three columns (65 characters wide);
 any other graph adds a ``Connected to`` column (98 wide). Parameter counts
 and the ``Total params: 55,050`` footer are exactly Keras'. Lines carry no
-trailing spaces.
+trailing spaces. A Sequential whose input is not known yet lists its layers
+with shape ``?`` and ``0 (unbuilt)`` parameters for unbuilt layers, as Keras 3.
 """
 
 import numpy as np
 
 from ..engine.input_layer import InputLayer
+from ..engine.sequential import Sequential, functional_graph
 
 
 def _is_sequential_like(model):
-    from ..engine.functional import Functional
-    from ..engine.sequential import Sequential
-
-    if isinstance(model, Sequential) or not isinstance(model, Functional):
+    graph = functional_graph(model)
+    if isinstance(model, Sequential) or graph is None:
         return True
     depths = {}
-    for node in model._nodes:
-        depths.setdefault(model._node_depths[id(node)], []).append(node)
+    for node in graph._nodes:
+        depths.setdefault(graph._node_depths[id(node)], []).append(node)
     for nodes in depths.values():
         if len(nodes) > 1 or (len(nodes) == 1 and len(nodes[0].input_tensors) > 1):
             return False
-    node_ids = model._node_ids
-    for layer in model.layers:
+    node_ids = graph._node_ids
+    for layer in graph.layers:
         if sum(1 for n in layer._inbound_nodes if id(n) in node_ids) > 1:
             return False
     return True
@@ -32,40 +32,44 @@ def _is_sequential_like(model):
 
 def _row(fields, positions):
     line = ""
+    last = len(fields) - 1
     for i, field in enumerate(fields):
         if i > 0:
             line = line[:-1] + " "
         line += str(field)
-        line = line[: positions[i]]
-        line += " " * (positions[i] - len(line))
+        if i < last:  # the last cell runs on ("0 (unbuilt)" is wider than "Param #")
+            line = line[: positions[i]]
+            line += " " * (positions[i] - len(line))
     return line.rstrip()
 
 
 def _output_shape(layer, model):
     if isinstance(layer, InputLayer):
         return [layer.batch_shape]
+    graph = functional_graph(model)
+    if graph is None and isinstance(model, Sequential):
+        return "?"  # an unbuilt Sequential: no shapes yet (Keras prints "?")
+    nested = functional_graph(layer)
+    if nested is not None:
+        return nested.output_shape
     nodes = layer._inbound_nodes
-    if hasattr(model, "_node_ids"):
-        nodes = [n for n in nodes if id(n) in model._node_ids] or nodes
-    if len(nodes) != 1 and not hasattr(layer, "_outputs_struct"):
+    if graph is not None:
+        nodes = [n for n in nodes if id(n) in graph._node_ids] or nodes
+    if len(nodes) != 1:
         return "multiple"
-    try:
-        if hasattr(layer, "_outputs_struct"):
-            return layer.output_shape
-        out = nodes[0].output_tensors
-        return out[0].shape if len(out) == 1 else [t.shape for t in out]
-    except (ValueError, IndexError):
-        return "multiple"
+    out = nodes[0].output_tensors
+    return out[0].shape if len(out) == 1 else [t.shape for t in out]
 
 
 def _params(layer):
-    return layer.count_params() if layer.built else 0
+    return layer.count_params() if layer.built else "0 (unbuilt)"
 
 
 def _connections(layer, model):
+    graph = functional_graph(model)
     out = []
     for node in layer._inbound_nodes:
-        if hasattr(model, "_node_ids") and id(node) not in model._node_ids:
+        if graph is not None and id(node) not in graph._node_ids:
             continue
         for t in node.input_tensors:
             src, node_index, tensor_index = t._keras_history
@@ -145,7 +149,8 @@ def _select(layers, layer_range):
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   show_trainable=False, layer_range=None):
     """Prints ``model``'s summary with ``print_fn`` (``print`` by default)."""
-    if not model.built:
+    if not model.built and not isinstance(model, Sequential):
+        # (an unbuilt Sequential still lists its layers, as Keras prints it)
         raise ValueError(
             f'Model "{model.name}" has not yet been built. Build it first by calling it on '
             "data, by calling build(input_shape), or by giving its first layer an Input."
