@@ -66,7 +66,7 @@ class Sequential(Model):
         if not self._layers and self._input_layer is None and layer._batch_input_shape:
             self._set_input(InputLayer(batch_shape=layer._batch_input_shape))
         if self._functional is not None:
-            # Called before it joins the stack: a layer that fails leaves no trace.
+            # Called before it joins the stack: a layer whose call fails is not added.
             self._functional._append_call(layer(self._functional.output))
         self._layers.append(layer)
         self[layer.name] = layer
@@ -124,7 +124,11 @@ class Sequential(Model):
 
     def __call__(self, *args, **kwargs):
         if self._functional is None:
-            first = args[0] if args else next(iter(kwargs.values()))
+            first = args[0] if args else next(iter(kwargs.values()), None)
+            if not hasattr(first, "shape"):
+                raise ValueError(
+                    f'Sequential model "{self.name}" takes one tensor or array as input (its '
+                    f"first layer's); received a {type(first).__name__}.")
             dtype = getattr(first, "dtype", None)
             dtype = str(dtype) if isinstance(first, KerasTensor) else _data_dtype(dtype)
             self._set_input(InputLayer(batch_shape=(None,) + tuple(first.shape)[1:], dtype=dtype))
