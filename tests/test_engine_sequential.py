@@ -34,7 +34,8 @@ def test_add_calls_each_layer_once_and_layer_outputs_are_the_models():
 
 
 def test_weights_are_in_the_module_tree_keyed_by_layer_name():
-    model = keras.Sequential([keras.Input((3,)), layers.Dense(2, name="a"), layers.Dense(1, name="b")])
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2, name="a"),
+                              layers.Dense(1, name="b")])
     params = model.parameters()
     assert sorted(params) == ["a", "b"]
     assert params["a"]["kernel"].shape == (3, 2)
@@ -128,13 +129,15 @@ def test_nested_in_a_functional_model_and_in_configs():
     assert type(restored.get_layer("inner")) is keras.Sequential
     np.testing.assert_allclose(np.array(restored(data)), want, rtol=1e-5, atol=1e-6)
     clone = keras.models.clone_model(inner)
-    assert [l.name for l in clone.layers] == ["dense", "dense_1"] and clone.output_shape == (None, 2)
+    assert [l.name for l in clone.layers] == ["dense", "dense_1"]
+    assert clone.output_shape == (None, 2)
     assert clone.layers[0] is not inner.layers[0]
 
 
 def test_save_load_and_fit(tmp_path):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="relu"), layers.Dense(1)])
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="relu"),
+                              layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
     x = np.random.default_rng(2).normal(size=(16, 3)).astype("float32")
     y = x.sum(axis=1, keepdims=True)
@@ -161,3 +164,17 @@ def test_the_graph_is_an_mlx_module_for_value_and_grad():
     _, grads = nn.value_and_grad(model, loss)(model)
     assert kernel.shape == (2, 1)
     np.testing.assert_allclose(np.array(grads["dense"]["kernel"]), [[1.0], [2.0]])
+
+
+def test_nested_sequential_is_drawn_expanded():
+    pytest.importorskip("graphviz")
+    from mlxfunctional.utils.plot import model_to_dot
+
+    inner = keras.Sequential([keras.Input((3,), name="in"), layers.Dense(2, name="d")],
+                             name="inner")
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, layers.Dense(1, name="head")(inner(x)))
+    source = model_to_dot(model, expand_nested=True).source
+    assert "cluster_inner" in source and "inner (Sequential)" in source
+    for edge in ('x -> "inner/in"', '"inner/in" -> "inner/d"', '"inner/d" -> head'):
+        assert edge in source

@@ -57,7 +57,8 @@ def map_graph(inputs, outputs):
         if id(node) in finished:
             return
         if id(node) in in_progress:
-            raise ValueError(f'The tensor {tensor.name} at layer "{layer.name}" is part of a cycle.')
+            raise ValueError(
+                f'The tensor {tensor.name} at layer "{layer.name}" is part of a cycle.')
         if id(layer) not in layer_indices:
             layer_indices[id(layer)] = (len(layer_indices), layer)
         in_progress.add(id(node))
