@@ -178,3 +178,12 @@ def test_nested_sequential_is_drawn_expanded():
     assert "cluster_inner" in source and "inner (Sequential)" in source
     for edge in ('x -> "inner/in"', '"inner/in" -> "inner/d"', '"inner/d" -> head'):
         assert edge in source
+
+
+def test_model_from_config_of_a_sequential_gives_a_sequential():
+    seq = keras.Sequential([keras.Input((3,)), layers.Dense(2, name="d")])
+    rebuilt = keras.Model.from_config(seq.get_config())
+    assert isinstance(rebuilt, keras.Sequential)
+    rebuilt.set_weights(seq.get_weights())
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    np.testing.assert_array_equal(np.array(rebuilt(x)), np.array(seq(x)))

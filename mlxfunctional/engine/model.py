@@ -89,7 +89,12 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Rebuilds a model; a functional config (``Model.get_config()``) gives a Functional."""
+        """Rebuilds a model: a functional config (``Model.get_config()``) gives a
+        Functional, a Sequential's (a ``layers`` list alone) a Sequential."""
+        if cls is Model and "layers" in config and "input_layers" not in config:
+            from .sequential import Sequential
+
+            return Sequential.from_config(config, custom_objects)
         if "input_layers" in config and "layers" in config:
             from .functional_config import functional_from_config
             from .functional import Functional
