@@ -3,8 +3,6 @@
 ``import mlxfunctional as keras`` and write Keras functional-API code.
 """
 
-__version__ = "0.1.0"
-
 from . import _blas
 
 _blas.preload()  # must precede the first `import mlx.core` (see _blas.py)
@@ -18,3 +16,4 @@ from .engine.keras_tensor import KerasTensor
 from .engine.layer import Layer
 from .engine.model import Model
 from .engine.sequential import Sequential
+from .version import __version__

@@ -30,6 +30,12 @@ def builtin(obj):
     return register_builtin(obj)
 
 
+def builtin_object(name):
+    """One of the package's own classes or functions, by name; custom objects and
+    scopes never shadow it. Lets a base class reach a subclass without importing it."""
+    return _BUILTIN_OBJECTS[name]
+
+
 def register_serializable(package="Custom", name=None):
     """Decorator that makes a custom class or function known to the loader.
 

@@ -5,7 +5,9 @@ add_progbar=verbose != 0, model=model, verbose=..., epochs=..., steps=...)`` and
 its ``on_*`` methods; ``History`` is what ``fit`` returns.
 """
 
-from .callback import Callback, CallbackList, History
+from .callback import Callback
+from .callback_list import CallbackList
+from .history import History
 from .monitor import EarlyStopping, ModelCheckpoint, MonitorCallback, ReduceLROnPlateau
 from .progbar_logger import ProgbarLogger
 from .simple import CSVLogger, LambdaCallback, LearningRateScheduler, TerminateOnNaN

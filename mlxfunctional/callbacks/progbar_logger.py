@@ -1,6 +1,6 @@
 """``ProgbarLogger``: prints the ``Epoch 1/5`` lines and the progress bars."""
 
-from ..utils.progbar import Progbar, write
+from ..progbar import Progbar, write
 from .callback import Callback
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from ..utils.progbar import Progbar, dynamic_display
+from ..progbar import Progbar, dynamic_display
 
 KNOWN_FILES = {
     "mnist.npz": (

@@ -6,13 +6,15 @@ dependency order). Running the model replays the plan on arrays, so inside
 """
 
 from .. import registry
-from ..utils import tree
+from .. import tree
 from . import input_standardization
+from .functional_config import functional_config, functional_from_config
 from .graph import map_graph
 from .input_layer import InputLayer
 from .input_standardization import StandardizedInputs
 from .keras_tensor import KerasTensor
 from .model import Model
+from .plot import model_to_svg
 
 
 @registry.builtin
@@ -149,10 +151,11 @@ class Functional(Model):
     def build(self, input_shape):
         self.built = True
 
+    def _functional_graph(self):
+        return self
+
     def _repr_svg_(self):
         """The model's graph as SVG for notebooks; None when Graphviz's `dot` is missing."""
-        from ..utils.plot import model_to_svg
-
         return model_to_svg(self)
 
     # -- running ------------------------------------------------------------
@@ -205,14 +208,10 @@ class Functional(Model):
 
     # -- config -------------------------------------------------------------
     def get_config(self):
-        from .functional_config import functional_config
-
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from .functional_config import functional_from_config
-
         return functional_from_config(cls, config, custom_objects)
 
 

@@ -8,7 +8,7 @@ elsewhere still rebuilds the same graph.
 
 import heapq
 
-from ..utils import tree
+from .. import tree
 from .input_layer import InputLayer
 from .keras_tensor import KerasTensor
 from .serialization import deserialize_layer, serialize_layer

@@ -45,7 +45,7 @@ import mlx.core as mx
 import numpy as np
 
 from .. import backend
-from ..utils import tree
+from .. import tree
 from .keras_tensor import KerasTensor
 
 
@@ -53,7 +53,7 @@ class StandardizedInputs:
     """A model call's inputs once standardized: flat ``mx.array``s in input order.
 
     ``Functional.__call__`` hands this to ``call``, which then runs the graph
-    without checking again. (It is a leaf to ``utils.tree``: nothing walks into it.)
+    without checking again. (It is a leaf to ``tree``: nothing walks into it.)
 
     Args:
         arrays: the list of arrays, one per model input.

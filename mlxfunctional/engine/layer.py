@@ -17,12 +17,13 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from .. import backend
-from ..utils import tree
+from .. import tree
 from . import call_context
 from . import input_standardization
 from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
 from .node import Node
+from .trace import trace_call
 from .weights import WeightTracking
 
 
@@ -172,12 +173,16 @@ class Layer(WeightTracking, nn.Module):
 
     def compute_output_shape(self, input_shape):
         """Output shape for an input shape, by lazy trace (nothing is computed)."""
-        from .trace import trace_call
-
         spec = KerasTensor(input_shape, self.dtype) if _is_shape(input_shape) else \
             [KerasTensor(s, self.dtype) for s in input_shape]
         self._maybe_build(input_shape)
         return tree.map_structure(lambda t: t.shape, trace_call(self, (spec,), {}))
+
+    def _functional_graph(self):
+        """The Functional whose graph this layer runs: a functional model itself, the
+        one a Sequential holds (None until its input is known), None for any other
+        layer. Summaries, plots and clones read (nested) models' graphs through it."""
+        return None
 
     # -- calling ------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -194,8 +199,6 @@ class Layer(WeightTracking, nn.Module):
         return outputs
 
     def _symbolic_call(self, args, kwargs):
-        from .trace import trace_call
-
         first = args[0] if args else next(iter(kwargs.values()))
         shapes = tree.map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else None, first)
         self._maybe_build(shapes)

@@ -9,7 +9,10 @@ import os
 import mlx.core as mx
 
 from .. import registry
+from .functional_config import functional_from_config
 from .layer import Layer
+from .serialization import model_to_json
+from .summary import print_summary
 from .trainer import Trainer
 
 
@@ -26,11 +29,16 @@ class Model(Trainer, Layer):
     - subclassing: define layers in ``__init__`` and the forward pass in ``call``.
     """
 
+    # True for Sequential: summary() lists its layers even before its input is known.
+    _is_sequential = False
+
+    # ``Model(inputs, outputs)`` returns a Functional, and from_config may give a
+    # Sequential, as in Keras. Both subclass Model, so it finds them in the registry
+    # (registry.builtin_object) instead of importing their modules, which import this one.
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from .functional import Functional
-
-            return Functional.__new__(Functional, *args, **kwargs)
+            functional = registry.builtin_object("Functional")
+            return functional.__new__(functional, *args, **kwargs)
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
@@ -81,8 +89,6 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None,
                 expand_nested=False, show_trainable=False, layer_range=None):
         """Prints a table of the layers (tf.keras 2 text format)."""
-        from ..utils.summary import print_summary
-
         print_summary(self, line_length=line_length, positions=positions,
                       print_fn=print_fn, expand_nested=expand_nested,
                       show_trainable=show_trainable, layer_range=layer_range)
@@ -92,14 +98,9 @@ class Model(Trainer, Layer):
         """Rebuilds a model: a functional config (``Model.get_config()``) gives a
         Functional, a Sequential's (a ``layers`` list alone) a Sequential."""
         if cls is Model and "layers" in config and "input_layers" not in config:
-            from .sequential import Sequential
-
-            return Sequential.from_config(config, custom_objects)
+            return registry.builtin_object("Sequential").from_config(config, custom_objects)
         if "input_layers" in config and "layers" in config:
-            from .functional_config import functional_from_config
-            from .functional import Functional
-
-            target = Functional if cls is Model else cls
+            target = registry.builtin_object("Functional") if cls is Model else cls
             return functional_from_config(target, config, custom_objects)
         return cls(**config)
 
@@ -133,6 +134,4 @@ class Model(Trainer, Layer):
 
     def to_json(self, **kwargs):
         """The model's architecture as JSON (plain data, no code)."""
-        from .serialization import model_to_json
-
         return model_to_json(self, **kwargs)

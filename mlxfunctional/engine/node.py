@@ -5,7 +5,7 @@ node keeps the call's arguments in their nested structure, with the symbolic
 tensors inside, and the output tensors it made.
 """
 
-from ..utils import tree
+from .. import tree
 from .keras_tensor import KerasTensor
 
 

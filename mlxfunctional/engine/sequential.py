@@ -13,6 +13,7 @@ from .input_layer import InputLayer
 from .keras_tensor import KerasTensor
 from .layer import Layer
 from .model import Model
+from .plot import model_to_svg
 from .serialization import deserialize_layer, serialize_layer
 
 
@@ -34,6 +35,8 @@ class Sequential(Model):
         name: the model's name (``sequential``, ``sequential_1``...).
         trainable: whether the layers' weights are updated by training.
     """
+
+    _is_sequential = True
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
@@ -176,10 +179,11 @@ class Sequential(Model):
     _inputs_struct = _from_graph("_inputs_struct")
     _outputs_struct = _from_graph("_outputs_struct")
 
+    def _functional_graph(self):
+        return self._functional
+
     def _repr_svg_(self):
         """The model's graph as SVG for notebooks; None when unbuilt or without `dot`."""
-        from ..utils.plot import model_to_svg
-
         return model_to_svg(self)
 
     # -- config ------------------------------------------------------------------
@@ -205,13 +209,3 @@ def _data_dtype(dtype):
         return "int32"
     return "float32"
 
-
-def functional_graph(model):
-    """The Functional whose graph ``model`` runs: a functional model itself, the one
-    a Sequential holds (None until its input is known), None for a subclassed model.
-
-    Summaries, plots and clones read a model's graph through it.
-    """
-    if isinstance(model, Sequential):
-        return model._functional
-    return model if isinstance(model, Functional) else None

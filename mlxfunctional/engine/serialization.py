@@ -10,6 +10,7 @@ import inspect
 import json
 
 from .. import registry
+from ..version import __version__
 
 
 def serialize_layer(layer):
@@ -44,8 +45,6 @@ def deserialize_layer(config, custom_objects=None):
 
 def model_to_json(model, **kwargs):
     """The model's architecture as a JSON string."""
-    from .. import __version__
-
     data = serialize_layer(model)
     data["mlxfunctional_version"] = __version__
     return json.dumps(data, **kwargs)

@@ -13,7 +13,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from .. import distribute
-from ..utils import tree
+from .. import tree
 from . import global_batch
 from .data_adapter import take
 

@@ -13,7 +13,7 @@ import contextlib
 import mlx.core as mx
 
 from .. import backend
-from ..utils import tree
+from .. import tree
 from .keras_tensor import KerasTensor
 
 # Sizes that stand in for unknown dimensions: even (reshapes by 2 work) and

@@ -13,7 +13,7 @@ import mlx.core as mx
 import numpy as np
 
 from .. import distribute as distribute_lib
-from ..utils import tree
+from .. import tree
 from . import data_adapter, resume_state
 from .step import Steps
 

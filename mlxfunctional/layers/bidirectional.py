@@ -7,7 +7,7 @@ import mlx.core as mx
 from ..engine.layer import Layer
 from .. import registry
 from ..engine import serialization
-from ..utils import tree
+from .. import tree
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 

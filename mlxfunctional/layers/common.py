@@ -13,7 +13,7 @@ import mlx.core as mx
 
 from .. import activations, constraints, initializers, regularizers
 from ..engine import global_batch, trace
-from ..utils import tree
+from .. import tree
 
 _KINDS = (("activation", activations), ("_initializer", initializers),
           ("_regularizer", regularizers), ("_constraint", constraints))

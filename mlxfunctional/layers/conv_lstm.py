@@ -9,7 +9,7 @@ from ..engine.input_spec import InputSpec
 from ..engine.input_standardization import convert_to_array
 from ..engine.layer import Layer
 from .. import registry
-from ..utils import tree
+from .. import tree
 from . import common
 
 

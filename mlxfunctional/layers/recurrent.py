@@ -19,7 +19,7 @@ from ..engine.input_standardization import convert_to_array
 from ..engine.layer import Layer
 from .. import registry
 from ..engine import serialization
-from ..utils import tree
+from .. import tree
 from . import common
 from .rnn_cells import CELL_ARGS, GRUCell, LSTMCell, SimpleRNNCell
 

@@ -5,7 +5,7 @@ import inspect
 from ..engine.input_spec import InputSpec, check_input_spec
 from ..engine.layer import Layer
 from .. import registry
-from ..utils import tree
+from .. import tree
 
 
 @registry.builtin

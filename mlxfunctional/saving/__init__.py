@@ -1,5 +1,10 @@
 """Serialization: the registry of known classes, configs to/from plain data, and
-model/weights files (``load_model``, ``save_model``, ``ModelFileError``)."""
+model/weights files (``load_model``, ``save_model``, ``ModelFileError``).
+
+``saving`` depends on the engine, never the reverse: the registry is the leaf
+``mlxfunctional.registry`` and layer configs are ``engine.serialization``; only
+``Model.save``/``save_weights``/``load_weights`` call into this package, as in Keras.
+"""
 
 from ..registry import (
     CustomObjectScope,
@@ -11,16 +16,5 @@ from ..registry import (
 )
 from ..engine.serialization import deserialize_layer, model_from_json, serialize_layer
 from .errors import ModelFileError
-
-# Model files need the engine, which itself imports this package's registry:
-# these names are resolved on first use.
-_LAZY = {"load_model": "model_file", "save_model": "model_file",
-         "load_weights": "weights_file", "save_weights": "weights_file"}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from .model_file import load_model, save_model
+from .weights_file import load_weights, save_weights

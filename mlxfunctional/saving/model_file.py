@@ -54,7 +54,11 @@ from .optimizer_state import optimizer_arrays, restore_optimizer
 from . import safe_io
 from .safe_io import ReadError, ZipReader, open_regular_file, parse_json, read_regular_file
 from ..engine.resume_state import ResumeState, for_save as resume_config
+from ..engine.functional import Functional
+from ..engine.model import Model
+from ..engine.sequential import Sequential
 from ..engine.serialization import deserialize_layer, serialize_layer
+from ..version import __version__
 from .weight_map import assign_weights, read_weights
 
 FORMAT = "mlxfunctional.model"
@@ -108,8 +112,6 @@ def _json_bytes(value, what):
 def model_members(model):
     """``{member name: bytes}`` of a saved model, built in memory (so a model that
     cannot be saved fails before any file is touched)."""
-    from .. import __version__
-
     if not _is_functional(model):
         raise NotImplementedError(
             f'Model "{model.name}" is a subclassed model: its architecture is Python code, '
@@ -144,9 +146,6 @@ def model_members(model):
 
 
 def _is_functional(model):
-    from ..engine.functional import Functional
-    from ..engine.sequential import Sequential
-
     return isinstance(model, (Functional, Sequential))
 
 
@@ -345,8 +344,6 @@ def _check_config(config, raw, problems):
 
 
 def _rebuild(config, custom_objects, problems):
-    from ..engine.model import Model
-
     try:
         model = deserialize_layer({"class_name": config["class_name"],
                                    "config": config["config"]}, custom_objects)

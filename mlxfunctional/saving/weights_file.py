@@ -21,6 +21,7 @@ from ..distribute import is_chief
 from . import atomic, safetensors
 from .arrays import decode_npz, encode_npz
 from .errors import ModelFileError, Problems
+from .model_file import is_model_path, read_model_weights
 from .safe_io import ReadError, read_regular_file
 from .weight_map import assign_weights, read_weights, weight_refs
 
@@ -62,8 +63,6 @@ def read_weights_file(filepath):
     """``{key: Stored}`` from a weights file (``.npz``/``.safetensors``) or the weights of
     a model file (``.mlxf`` or model directory). Raises ``ModelFileError``."""
     path = os.fspath(filepath)
-    from .model_file import is_model_path, read_model_weights
-
     if is_model_path(path):
 
         return read_model_weights(path)

@@ -1,32 +1,18 @@
-"""Utilities: summaries, structure helpers, model cloning.
+"""Utilities, as ``keras.utils``: summaries and plots, model cloning, images, data.
 
-Names are resolved on first use (PEP 562) because the engine itself imports
-``utils.tree``; importing the summary here eagerly would be circular.
+The engine never imports this package, so these imports cannot be circular: what
+the engine and callbacks share with it (``tree``, ``progbar``) are leaves of the
+package root, and the model's summary and graph drawing live in the engine, whose
+``Model.summary()`` and notebook view use them.
 """
 
-_LAZY = {
-    "print_summary": ("summary", "print_summary"),
-    "clone_model": ("clone", "clone_model"),
-    "to_categorical": ("numerical_utils", "to_categorical"),
-    "set_random_seed": ("rng_utils", "set_random_seed"),
-    "Progbar": ("progbar", "Progbar"),
-    "plot_model": ("plot", "plot_model"),
-    "model_to_dot": ("plot", "model_to_dot"),
-    "load_img": ("image_utils", "load_img"),
-    "img_to_array": ("image_utils", "img_to_array"),
-    "array_to_img": ("image_utils", "array_to_img"),
-    "save_img": ("image_utils", "save_img"),
-    "get_source_inputs": (".engine.graph", "get_source_inputs"),
-    "PyDataset": ("py_dataset", "PyDataset"),
-    "Sequence": ("py_dataset", "Sequence"),
-}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        # "name": a module of utils; ".name": one of the package (relative to utils).
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from .. import progbar, tree
+from ..engine.graph import get_source_inputs
+from ..engine.plot import GraphvizNotFoundError, model_to_dot, plot_model
+from ..engine.summary import print_summary
+from ..progbar import Progbar
+from .clone import clone_model
+from .image_utils import array_to_img, img_to_array, load_img, save_img
+from .numerical_utils import to_categorical
+from .py_dataset import PyDataset, Sequence
+from .rng_utils import set_random_seed

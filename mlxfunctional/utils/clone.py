@@ -4,7 +4,7 @@ from ..engine.functional import Functional
 from ..engine.input_layer import Input
 from ..engine.sequential import Sequential
 from ..engine.serialization import deserialize_layer, serialize_layer
-from . import tree
+from .. import tree
 
 
 def _from_config(layer):

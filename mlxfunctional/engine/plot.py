@@ -13,7 +13,8 @@ output works without it).
 
 import os
 
-from ..engine.input_layer import InputLayer
+from .. import activations
+from .input_layer import InputLayer
 
 _INSTALL_HINT = (
     "Graphviz's `dot` program is needed to render a model plot (to png/svg/pdf...). "
@@ -42,9 +43,7 @@ def _graphviz():
 def _graph(layer):
     """The Functional graph a model runs (a Sequential's inner one), None for a
     subclassed model or any other layer."""
-    from ..engine.sequential import functional_graph
-
-    return functional_graph(layer)
+    return layer._functional_graph()
 
 
 def _drawn_layers(model):
@@ -96,8 +95,6 @@ def _io(layer, owner, what):
 
 
 def _activation_name(layer):
-    from .. import activations
-
     fn = getattr(layer, "activation", None)
     if fn is None:
         return None

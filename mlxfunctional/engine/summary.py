@@ -9,13 +9,15 @@ with shape ``?`` and ``0 (unbuilt)`` parameters for unbuilt layers, as Keras 3.
 
 import numpy as np
 
-from ..engine.input_layer import InputLayer
-from ..engine.sequential import Sequential, functional_graph
+from .input_layer import InputLayer
+
+# Models are read through their own methods (``_functional_graph()``, ``_is_sequential``):
+# Model.summary() calls this module, which so cannot import Model's subclasses.
 
 
 def _is_sequential_like(model):
-    graph = functional_graph(model)
-    if isinstance(model, Sequential) or graph is None:
+    graph = model._functional_graph()
+    if model._is_sequential or graph is None:
         return True
     depths = {}
     for node in graph._nodes:
@@ -46,10 +48,10 @@ def _row(fields, positions):
 def _output_shape(layer, model):
     if isinstance(layer, InputLayer):
         return [layer.batch_shape]
-    graph = functional_graph(model)
-    if graph is None and isinstance(model, Sequential):
+    graph = model._functional_graph()
+    if graph is None and model._is_sequential:
         return "?"  # an unbuilt Sequential: no shapes yet (Keras prints "?")
-    nested = functional_graph(layer)
+    nested = layer._functional_graph()
     if nested is not None:
         return nested.output_shape
     nodes = layer._inbound_nodes
@@ -66,7 +68,7 @@ def _params(layer):
 
 
 def _connections(layer, model):
-    graph = functional_graph(model)
+    graph = model._functional_graph()
     out = []
     for node in layer._inbound_nodes:
         if graph is not None and id(node) not in graph._node_ids:
@@ -149,7 +151,7 @@ def _select(layers, layer_range):
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   show_trainable=False, layer_range=None):
     """Prints ``model``'s summary with ``print_fn`` (``print`` by default)."""
-    if not model.built and not isinstance(model, Sequential):
+    if not model.built and not model._is_sequential:
         # (an unbuilt Sequential still lists its layers, as Keras prints it)
         raise ValueError(
             f'Model "{model.name}" has not yet been built. Build it first by calling it on '
