@@ -11,78 +11,20 @@ import mlx.core as mx
 
 from mlxfunctional import backend
 from mlxfunctional import loss_functions as lf
-from mlxfunctional._resolve import builtin_objects, deserialize_object, get_object, resolve, \
+from mlxfunctional._resolve import builtin_objects, deserialize_object, get_object, \
     serialize_object
 from mlxfunctional.loss_functions import _array, squeeze_or_expand_to_same_rank
 from mlxfunctional.losses import is_binary_or_sparse_categorical
+from mlxfunctional.metric_functions import (FUNCTIONS, accuracy, binary_accuracy,  # noqa: F401
+                                           categorical_accuracy, cosine_similarity, get_function,
+                                           in_top_k, sparse_categorical_accuracy,
+                                           sparse_top_k_categorical_accuracy,
+                                           top_k_categorical_accuracy)
 from mlxfunctional.metrics_base import (Mean, MeanMetricWrapper, Metric, MetricVariable,  # noqa
                                         Sum, divide_no_nan, reduce_to_samplewise_values)
 from mlxfunctional.metrics_confusion import (AUC, FalseNegatives, FalsePositives,  # noqa: F401
                                              Precision, Recall, TrueNegatives, TruePositives)
 from mlxfunctional import metrics_confusion
-
-
-# -- per-sample accuracy functions (Keras 3) -------------------------------------------
-
-
-def accuracy(y_true, y_pred):
-    """mean(y_true == y_pred, axis=-1)."""
-    y_pred = _array(y_pred)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(_array(y_true, y_pred.dtype), y_pred)
-    return mx.mean((y_true == y_pred).astype(mx.float32), axis=-1)
-
-
-def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """mean(y_true == (y_pred > threshold), axis=-1)."""
-    y_true, y_pred = squeeze_or_expand_to_same_rank(_array(y_true), _array(y_pred))
-    y_pred = (y_pred > threshold).astype(y_true.dtype)
-    return mx.mean((y_true == y_pred).astype(mx.float32), axis=-1)
-
-
-def categorical_accuracy(y_true, y_pred):
-    """argmax(y_true, -1) == argmax(y_pred, -1) (first index on ties)."""
-    y_pred = _array(y_pred)
-    labels = mx.argmax(_array(y_true), axis=-1)
-    if labels.ndim == y_pred.ndim:  # one-hot targets of shape (..., 1) against y_pred
-        labels = mx.squeeze(labels, -1)
-    return (labels == mx.argmax(y_pred, axis=-1)).astype(mx.float32)
-
-
-def sparse_categorical_accuracy(y_true, y_pred):
-    """y_true == argmax(y_pred, -1), for integer labels of shape (batch,) or (batch, 1)."""
-    y_true, y_pred = _array(y_true), _array(y_pred)
-    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        y_true = mx.squeeze(y_true, -1)
-    matches = (y_true == mx.argmax(y_pred, axis=-1).astype(y_true.dtype)).astype(mx.float32)
-    if matches.ndim > 1 and matches.shape[-1] == 1:
-        matches = mx.squeeze(matches, -1)
-    return matches
-
-
-def in_top_k(targets, predictions, k):
-    """True where fewer than k classes score strictly higher than the target's
-    (so ties at the boundary count as in; a NaN target score never does)."""
-    target_score = mx.take_along_axis(predictions, targets.astype(mx.int32)[:, None], axis=-1)
-    target_score = mx.where(mx.isnan(target_score), -mx.inf, target_score)
-    return mx.sum(predictions > target_score, axis=-1) < k
-
-
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """The integer label is among the k highest predictions."""
-    y_true, y_pred = _array(y_true), _array(y_pred)
-    shape = y_true.shape
-    matches = in_top_k(y_true.reshape(-1), y_pred.reshape(-1, y_pred.shape[-1]), k)
-    return matches.astype(mx.float32).reshape(shape)
-
-
-def top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """argmax(y_true) is among the k highest predictions."""
-    return sparse_top_k_categorical_accuracy(mx.argmax(_array(y_true), axis=-1), y_pred, k)
-
-
-def cosine_similarity(y_true, y_pred, axis=-1):
-    """sum(l2_normalize(y_true) * l2_normalize(y_pred), axis): 1 is best (the metric's sign)."""
-    return -lf.cosine_similarity(y_true, y_pred, axis=axis)
 
 
 # -- accuracy metrics --------------------------------------------------------------------
@@ -312,18 +254,6 @@ ALL_OBJECTS.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": Mea
                     "MAPE": MeanAbsolutePercentageError, "msle": MeanSquaredLogarithmicError,
                     "MSLE": MeanSquaredLogarithmicError, "bce": BinaryCrossentropy,
                     "BCE": BinaryCrossentropy})
-# Functions a serialized MeanMetricWrapper may name.
-FUNCTIONS = {fn.__name__: fn for fn in lf.FUNCTIONS}
-FUNCTIONS.update({fn.__name__: fn for fn in (
-    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy)})
-
-
-def get_function(name, custom_objects=None):
-    """A metric function by name: this package's, then registered/custom ones."""
-    return resolve(name, FUNCTIONS, custom_objects, "metric function")
-
-
 def serialize(metric):
     """Metric -> ``{"class_name", "config"}``; a function -> its name."""
     return serialize_object(metric, "metric")

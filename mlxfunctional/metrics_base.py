@@ -10,8 +10,9 @@ compiled step that captures ``[metric.variables]`` as inputs and outputs of
 
 import mlx.core as mx
 
-from mlxfunctional import backend, initializers
+from mlxfunctional import backend, initializers, registry
 from mlxfunctional.loss_functions import _array, divide_no_nan, squeeze_or_expand_to_same_rank
+from mlxfunctional.metric_functions import get_function
 
 
 class MetricVariable:
@@ -236,7 +237,6 @@ class MeanMetricWrapper(Mean):
     def get_config(self):
         config = super().get_config()
         if type(self) is MeanMetricWrapper:  # subclasses fix fn; their kwargs are their args
-            from mlxfunctional import registry
             config["fn"] = registry.get_registered_name(self._fn)
         config.update(self._fn_kwargs)
         return config
@@ -245,6 +245,5 @@ class MeanMetricWrapper(Mean):
     def from_config(cls, config):
         config = dict(config)
         if isinstance(config.get("fn"), str):
-            from mlxfunctional import metrics  # its table of metric functions
-            config["fn"] = metrics.get_function(config["fn"])
+            config["fn"] = get_function(config["fn"])
         return cls(**config)
