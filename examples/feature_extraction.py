@@ -61,7 +61,9 @@ def main(argv=None):
     features_list = [layer.output for layer in vgg.layers]
     feat_extraction_model = keras.Model(inputs=vgg.input, outputs=features_list)
 
-    img = vgg19.preprocess_input(load_image(args.image, size, args.seed))
+    # The preprocessing the weights were trained with: Keras' .h5 want caffe, the rest torch.
+    mode = vgg19.preprocessing_mode(None if args.weights == "none" else args.weights)
+    img = vgg19.preprocess_input(load_image(args.image, size, args.seed), mode=mode)
     start = time.perf_counter()
     extracted_features = feat_extraction_model(img)
     shapes = [tuple(np.asarray(f).shape) for f in extracted_features]  # evaluates them

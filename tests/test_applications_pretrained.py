@@ -230,10 +230,14 @@ def test_keras_h5_weights_equal_the_numpy_reference(tmp_path, timm_weights, imag
                                      timm_weights)
     model = VGG19(weights=path, classifier_activation=None)
     assert _max_diff(model.predict(images, batch_size=2, verbose=0), expected_logits) < 1e-4
-    # Keras' weights want caffe preprocessing: the default follows them.
+    # Keras' weights want caffe preprocessing, which the caller asks for; loading them
+    # changes no default (torch, for the Hub weights).
     pixel = np.array([[[[255.0, 0.0, 128.0]]]])
-    assert np.asarray(vgg19.preprocess_input(pixel)).ravel() == pytest.approx(
+    assert vgg19.preprocessing_mode(path) == "caffe"
+    assert np.asarray(vgg19.preprocess_input(pixel, mode="caffe")).ravel() == pytest.approx(
         [128 - 103.939, 0 - 116.779, 255 - 123.68])
+    assert np.asarray(vgg19.preprocess_input(pixel)).ravel() == pytest.approx(
+        np.asarray(imagenet_utils.preprocess_input(pixel, mode="torch")).ravel())
 
 
 def test_small_keras_notop_h5(tmp_path, timm_weights, images):

@@ -146,6 +146,28 @@ def test_caffe_is_the_default_mode():
     np.testing.assert_array_equal(preprocess_input(x), preprocess_input(x, mode="caffe"))
 
 
+def test_vgg19_preprocess_input_defaults_to_torch_whatever_was_loaded(tmp_path):
+    # VGG19's default weights are torchvision's: its preprocess_input defaults to their
+    # mode, by argument, never by what a previous VGG19() call loaded.
+    from mlxfunctional.applications import vgg19
+
+    x = np.array([[PIXEL, [1, 2, 3]]], dtype=np.float32)
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    torch = [[(np.array(PIXEL) / 255 - mean) / std, (np.array([1, 2, 3]) / 255 - mean) / std]]
+    np.testing.assert_allclose(vgg19.preprocess_input(x), torch, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(vgg19.preprocess_input(x, mode="caffe"),
+                                  preprocess_input(x, mode="caffe"))
+    # The mode each `weights` argument of VGG19() wants: only Keras' .h5 files are caffe.
+    assert vgg19.preprocessing_mode("imagenet") == "torch"
+    assert vgg19.preprocessing_mode(None) == "torch"
+    assert vgg19.preprocessing_mode(tmp_path / "vgg19_weights_tf_dim_ordering.H5") == "caffe"
+    assert vgg19.preprocessing_mode("notop.hdf5") == "caffe"
+    assert vgg19.preprocessing_mode("vgg19.safetensors") == "torch"
+    assert vgg19.preprocessing_mode("vgg19.mlxf") == "torch"
+    with pytest.raises(ValueError, match="mode must be one of"):
+        vgg19.preprocess_input(x, mode=None)
+
+
 def test_torch_by_hand():
     out = preprocess_input(np.array(PIXEL), mode="torch")
     expected = [

@@ -11,7 +11,7 @@ would leave it untransposed.
 
 import numpy as np
 
-from .vgg19 import CONV_NAMES
+from .vgg19_graph import CONV_NAMES
 
 # timm's index of each convolution in ``features`` (ReLUs and pools sit between).
 _FEATURE_INDEX = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)

@@ -6,19 +6,13 @@ nothing: weights are initialized lazily and shapes come from the lazy trace.
 
 import os
 
-from .. import activations, layers
-from ..engine.functional import Functional
-from ..engine.graph import get_source_inputs
-from ..engine.input_layer import Input
+from .. import activations
 from ..engine.keras_tensor import KerasTensor
+from . import vgg19_weights
 from .imagenet_utils import decode_predictions  # noqa: F401  (keras.applications.vgg19's)
 from .imagenet_utils import preprocess_input as _preprocess_input
-
-# (convolutions per block, filters)
-_BLOCKS = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
-CONV_NAMES = tuple(f"block{b}_conv{i}" for b, (n, _) in enumerate(_BLOCKS, 1)
-                   for i in range(1, n + 1))
-LAYER_NAMES = frozenset(CONV_NAMES + ("fc1", "fc2", "predictions"))
+from .vgg19_graph import vgg19_graph
+from .vgg19_weights import preprocessing_mode  # noqa: F401  (the mode for a `weights`)
 
 
 def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
@@ -47,8 +41,9 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
         repo_id, revision: the Hub repo and revision (branch, tag or commit) for
             ``weights="imagenet"``.
 
-    ``preprocess_input`` (in this module) follows the weights loaded last:
-    torch-style for the Hub weights, caffe-style for Keras' ``.h5`` weights.
+    The weights decide how images must be preprocessed: ``preprocess_input(x)``
+    (``mode="torch"``) for the default Hub weights, ``mode="caffe"`` for Keras' ``.h5``;
+    ``preprocessing_mode(weights)`` says which.
     """
     if not (weights is None or weights == "imagenet" or isinstance(weights, (str, os.PathLike))):
         raise ValueError("The `weights` argument should be either `None` (random "
@@ -59,36 +54,12 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
     if include_top:
         _check_top(weights, classes, classifier_activation)
     input_shape = _input_shape(input_shape, include_top, weights)
-    if input_tensor is None:
-        img_input = Input(shape=input_shape, name="input_1")
-    elif isinstance(input_tensor, KerasTensor):
-        img_input = input_tensor
-    else:
+    if input_tensor is not None and not isinstance(input_tensor, KerasTensor):
         raise ValueError(f"input_tensor must be a symbolic tensor (from keras.Input or a "
                          f"layer); received {type(input_tensor).__name__}.")
-
-    x = img_input
-    for block, (convs, filters) in enumerate(_BLOCKS, start=1):
-        for i in range(1, convs + 1):
-            x = layers.Conv2D(filters, (3, 3), activation="relu", padding="same",
-                              name=f"block{block}_conv{i}")(x)
-        x = layers.MaxPooling2D((2, 2), strides=(2, 2), name=f"block{block}_pool")(x)
-
-    if include_top:
-        x = layers.Flatten(name="flatten")(x)
-        x = layers.Dense(4096, activation="relu", name="fc1")(x)
-        x = layers.Dense(4096, activation="relu", name="fc2")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    # A preprocessing layer in front of ``input_tensor`` stays part of the model.
-    inputs = img_input if input_tensor is None else get_source_inputs(input_tensor)
-    model = Functional(inputs, x, name=name)
+    model = vgg19_graph(input_tensor, input_shape, include_top, pooling, classes,
+                        classifier_activation, name)
     if weights is not None:
-        from . import vgg19_weights  # (it imports this module's names)
-
         vgg19_weights.load_pretrained(model, weights, include_top, repo_id, revision)
     return model
 
@@ -133,16 +104,17 @@ def _input_shape(input_shape, include_top, weights):
     return input_shape
 
 
-def preprocess_input(x, data_format=None, mode=None):
+def preprocess_input(x, data_format=None, mode="torch"):
     """Prepares RGB images in [0, 255] (channels last) for VGG19.
 
     Args:
         x: images, numpy or ``mx.array``, last axis RGB.
-        mode: ``"torch"`` (RGB / 255, minus ImageNet mean, over std: the Hub
-            weights), ``"caffe"`` (BGR minus the mean pixel: Keras' ``.h5``
-            weights) or ``"tf"``; by default the mode of the weights that
-            ``VGG19()`` loaded last (``"torch"`` before any).
+        data_format: ``"channels_last"`` (the only layout) or None.
+        mode: ``"torch"`` (the default: RGB / 255, minus ImageNet's mean, over its std),
+            what ``VGG19(weights="imagenet")``'s torchvision weights were trained on;
+            ``"caffe"`` (BGR minus the mean pixel), what Keras' own ``.h5`` weights
+            want (and Keras' default, since those are its ``"imagenet"`` weights); or
+            ``"tf"`` (scaled to [-1, 1]). ``preprocessing_mode(weights)`` gives the mode
+            for a ``weights`` argument of ``VGG19``.
     """
-    from .vgg19_weights import preprocessing_mode  # (it imports this module's names)
-
-    return _preprocess_input(x, data_format=data_format, mode=mode or preprocessing_mode())
+    return _preprocess_input(x, data_format=data_format, mode=mode)

@@ -8,8 +8,7 @@
 - a ``.safetensors`` in timm's layout: converted like the Hub file.
 - our own files (``.mlxf``, model directory, ``.npz``/``.safetensors`` from
   ``save_weights``): keys ``layer/weight`` in Keras' layout, used as they are;
-  they do not say which preprocessing their weights want, so the default is
-  left as it was.
+  they do not say which preprocessing their weights want.
 
 Whatever the source, weights are assigned by layer name and every VGG19
 weight of the model must be found with the right shape, or nothing is
@@ -28,30 +27,32 @@ from ..saving.weight_map import assign_weights, weight_refs
 from ..saving.weights_file import read_weights_file
 from . import hub, timm_vgg19
 from .keras_h5 import read_keras_h5
+from .vgg19_graph import CONV_NAMES, LAYER_NAMES, vgg19_graph
 
 HUB_FILENAME = "model.safetensors"
 CACHE_FILENAME = "vgg19.mlxf"
 
-# The preprocessing ``vgg19.preprocess_input`` uses by default: that of the
-# weights loaded last. Before any, the Hub weights' (the default ``weights``).
-_state = {"mode": "torch"}
 
+def preprocessing_mode(weights):
+    """The ``preprocess_input`` mode that VGG19 weights want, by their ``weights`` argument.
 
-def preprocessing_mode():
-    """``"torch"`` or ``"caffe"``: what the most recently loaded weights want."""
-    return _state["mode"]
+    ``"caffe"`` for Keras' ``.h5`` files (BGR minus the mean pixel); ``"torch"`` for the
+    Hub's (``"imagenet"``), a timm ``.safetensors``, and our own files, which do not
+    record it (the mode of the weights they were saved from; ``"torch"`` assumed).
+    """
+    if weights is not None and weights != "imagenet" and \
+            os.fspath(weights).lower().endswith((".h5", ".hdf5")):
+        return "caffe"
+    return "torch"
 
 
 def load_pretrained(model, weights, include_top, repo_id, revision=None):
     """Fills the VGG19 layers of ``model`` from ``weights`` ("imagenet" or a path)."""
     if weights == "imagenet":
-        arrays, mode, what = _imagenet(repo_id, revision), "torch", f"Hub repo {repo_id!r}"
+        arrays, what = _imagenet(repo_id, revision), f"Hub repo {repo_id!r}"
     else:
-        arrays, mode = _from_path(os.fspath(weights), include_top)
-        what = os.fspath(weights)
+        arrays, what = _from_path(os.fspath(weights), include_top), os.fspath(weights)
     _assign(model, arrays, what)
-    if mode is not None:
-        _state["mode"] = mode
 
 
 def _imagenet(repo_id, revision):
@@ -80,11 +81,9 @@ def _imagenet(repo_id, revision):
 def _write_cache(path, arrays):
     """Saves the converted weights as a VGG19 model file (atomically: a cut write leaves
     no file). A failure only costs a conversion next time, so it warns."""
-    from .vgg19 import VGG19
-
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        full = VGG19(weights=None, name="vgg19")
+        full = vgg19_graph(name="vgg19")
         _assign(full, arrays, "the converted weights")
         full.save(path)
     except OSError as e:
@@ -99,19 +98,16 @@ def _from_path(path, include_top):
             "'imagenet' (pre-training on ImageNet, from the Hugging Face Hub), or the path "
             f"to a weights file; {path!r} does not exist.")
     lower = path.lower()
-    from .vgg19 import CONV_NAMES, LAYER_NAMES
-
     if lower.endswith((".h5", ".hdf5")):  # (without the top, fc1's 400 MB stay unread)
         layers = read_keras_h5(path, LAYER_NAMES if include_top else CONV_NAMES)
-        return _keyed(layers, path), "caffe"
+        return _keyed(layers, path)
     if not (lower.endswith((".safetensors", ".npz")) or is_model_path(path)):
         raise ValueError(f"weights={path!r}: VGG19 reads Keras' .h5, a timm .safetensors, or "
                          "mlxfunctional's .mlxf, .npz or .safetensors; this extension is "
                          "none of them.")
     stored = read_weights_file(path)
     if timm_vgg19.is_timm_vgg19(stored):
-        return timm_vgg19.convert(_numpy(stored), include_top=include_top,
-                                  what=repr(path)), "torch"
+        return timm_vgg19.convert(_numpy(stored), include_top=include_top, what=repr(path))
     if not any(k.split("/")[0] in LAYER_NAMES for k in stored):
         found = ", ".join(list(stored)[:5]) or "nothing"
         raise ValueError(f"{path!r} holds neither timm's VGG19 tensors (features.0.weight, "
@@ -119,7 +115,7 @@ def _from_path(path, include_top):
                          f"are: {found}.")
     # As Keras' load_weights, a float16/bfloat16/float64 copy of the weights loads too.
     return {k: Stored(_as_numpy(s).astype(np.float32, copy=False))
-            if s.dtype in _OTHER_FLOATS else s for k, s in stored.items()}, None
+            if s.dtype in _OTHER_FLOATS else s for k, s in stored.items()}
 
 
 def _keyed(layers, path):
@@ -146,8 +142,6 @@ def _numpy(stored):
 
 
 def _assign(model, arrays, what):
-    from .vgg19 import LAYER_NAMES
-
     refs = {k: r for k, r in weight_refs(model).items() if k.split("/")[0] in LAYER_NAMES}
     missing = [k for k in refs if k not in arrays]
     if missing:

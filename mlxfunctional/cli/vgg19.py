@@ -60,7 +60,8 @@ def run_vgg19(args):
         raise CLIError(str(e), EXIT_MISSING) from None
     except ValueError as e:  # a weights file that is corrupt or not VGG19's
         raise CLIError(str(e), EXIT_CORRUPT) from None
-    preds = model.predict(vgg19.preprocess_input(images), batch_size=8, verbose=0)
+    x = vgg19.preprocess_input(images, mode=vgg19.preprocessing_mode(args.weights))
+    preds = model.predict(x, batch_size=8, verbose=0)
     for path, top in zip(args.images, vgg19.decode_predictions(preds, top=args.top)):
         print(os.path.basename(path))
         for rank, (wnid, name, score) in enumerate(top, 1):
