@@ -1,32 +1,28 @@
-"""Session-wide state: layer-name counters and the default float type.
+"""Layer names, the default float type and dtype names.
 
 Keras keeps a per-session counter per base name so that the first Dense is
-``dense``, the next ``dense_1`` and so on; ``clear_session()`` resets it.
+``dense``, the next ``dense_1`` and so on; ``clear_session()`` resets it. The
+counters and ``floatx`` are held in ``global_state``, with the package's other
+mutable state.
 """
 
 import re
-from collections import defaultdict
 
 import mlx.core as mx
 
-_NAME_UIDS = defaultdict(int)
-_FLOATX = "float32"
+from . import global_state
+from .global_state import clear_session  # noqa: F401  (keras.backend.clear_session)
 
 
 def floatx():
     """Returns the default float type as a string (``"float32"``)."""
-    return _FLOATX
+    return global_state.floatx
 
 
 def set_floatx(value):
-    global _FLOATX
+    """Sets the default float type (``"float32"``, ``"float16"``...)."""
     standardize_dtype(value)  # validates
-    _FLOATX = str(value)
-
-
-def clear_session():
-    """Resets the name counters, so names start again at ``dense``, ``dense_1``..."""
-    _NAME_UIDS.clear()
+    global_state.floatx = str(value)
 
 
 def to_snake_case(name):
@@ -39,8 +35,8 @@ def to_snake_case(name):
 
 def unique_name(base):
     """Returns ``base`` the first time, then ``base_1``, ``base_2``..."""
-    count = _NAME_UIDS[base]
-    _NAME_UIDS[base] += 1
+    count = global_state.name_uids[base]
+    global_state.name_uids[base] += 1
     return base if count == 0 else f"{base}_{count}"
 
 

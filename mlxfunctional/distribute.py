@@ -52,11 +52,13 @@ import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten, tree_map, tree_unflatten
 
+from . import global_state
+
 EXIT_TIMEOUT = 75  # EX_TEMPFAIL: the job can be restarted
-_active = []  # the DataParallel of the fit/evaluate/predict running now
-# DataParallel objects are made once per group: compiled steps are kept per DataParallel.
-_launched = []  # the launched group's (mx.distributed.init() returns a new Group each call)
-_for_groups = []  # one per group passed as fit(distribute=group)
+# Module state, held in global_state (which says what each is for):
+_active = global_state.data_parallel  # the DataParallel of the fit/evaluate/predict running now
+_launched = global_state.launched_data_parallel
+_for_groups = global_state.group_data_parallels  # one DataParallel per group
 
 
 class DistributedError(RuntimeError):

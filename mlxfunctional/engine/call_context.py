@@ -6,7 +6,9 @@ unless a sublayer's call says otherwise, as in Keras.
 
 import contextlib
 
-_STACK = [None]
+from .. import global_state
+
+_STACK = global_state.training_stack  # innermost last
 
 
 def training():

@@ -16,7 +16,7 @@ import inspect
 import mlx.core as mx
 import mlx.nn as nn
 
-from .. import backend
+from .. import backend, global_state
 from .. import tree
 from . import call_context
 from . import input_standardization
@@ -38,7 +38,7 @@ def _holds_state(value):
     return False
 
 
-_SIGNATURES = {}
+_SIGNATURES = global_state.call_flags
 
 
 def _call_flags(cls):

@@ -12,7 +12,7 @@ import contextlib
 
 import mlx.core as mx
 
-from .. import backend
+from .. import backend, global_state
 from .. import tree
 from .keras_tensor import KerasTensor
 
@@ -20,22 +20,19 @@ from .keras_tensor import KerasTensor
 # large enough for valid convolutions and five stride-2 poolings.
 TRACE_SIZES = (96, 128)
 
-_TRACING = [False]
-
-
 def in_trace():
     """True while a layer runs on placeholders (layers may skip side effects)."""
-    return _TRACING[0]
+    return global_state.tracing
 
 
 @contextlib.contextmanager
 def _tracing():
-    previous = _TRACING[0]
-    _TRACING[0] = True
+    previous = global_state.tracing
+    global_state.tracing = True
     try:
         yield
     finally:
-        _TRACING[0] = previous
+        global_state.tracing = previous
 
 
 def _placeholder(shape, dtype, size, batch=None):

@@ -1,0 +1,70 @@
+"""Every piece of mutable module-level state in the package, in one place.
+
+What a process remembers between calls is held here (the registry's tables are
+listed here and stay in ``registry.py``), so it can be read, and reset, in one file.
+A leaf: it imports nothing from the package. Each value is read and changed only
+through the module named beside it; the others never touch it.
+
+Session state, reset by ``clear_session()`` (``keras.backend.clear_session``):
+
+- ``name_uids``: per base name, how many layers took it: the first Dense is
+  ``dense``, the next ``dense_1`` (``backend.unique_name``).
+
+Settings, kept by ``clear_session()`` as Keras keeps them:
+
+- ``floatx``: the default float type (``backend.floatx``/``set_floatx``).
+
+Scopes: set on entering a ``with`` block and restored on leaving it, even on an error,
+so between calls they are at their initial value; ``clear_session()`` leaves them.
+
+- ``tracing``: True while a layer runs on placeholders for its output shapes
+  (``engine/trace.py``).
+- ``training_stack``: the ``training`` flag of the calls in progress, innermost last,
+  which nested layers inherit (``engine/call_context.py``).
+- ``data_parallel``: the ``DataParallel`` of the ``fit``/``evaluate``/``predict``
+  running now, innermost last (``distribute.py``).
+- ``loss_shards``: in a data-parallel train step, this process's share of the global
+  batch, by which losses are scaled (``engine/global_batch.py``).
+
+Caches, which change no result and so outlive ``clear_session()``:
+
+- ``launched_data_parallel``: the ``DataParallel`` of the group ``mlx.launch`` started
+  (``mx.distributed.init()`` returns a new group object at each call) (``distribute.py``).
+- ``group_data_parallels``: one ``DataParallel`` per group passed as
+  ``fit(distribute=group)``: compiled steps are kept per ``DataParallel``
+  (``distribute.py``).
+- ``call_flags``: per layer class, which of ``training``/``mask``/``**kwargs`` its
+  ``call`` takes (``engine/layer.py``).
+
+Elsewhere, for a reason:
+
+- the registry's tables (``registry.py``): built-in classes and functions, the user's
+  ``register_serializable`` registrations, and the thread-local stack of
+  ``custom_object_scope``; registrations last for the process, as in Keras.
+- ``_blas.loaded``/``_blas.reason``: which BLAS the package loaded, set once at import.
+
+No state follows which weights were loaded last: ``vgg19.preprocess_input`` takes its
+``mode`` as an argument.
+"""
+
+from collections import defaultdict
+
+name_uids = defaultdict(int)
+floatx = "float32"
+
+tracing = False
+training_stack = [None]
+data_parallel = []
+loss_shards = []
+
+launched_data_parallel = []
+group_data_parallels = []
+call_flags = {}
+
+
+def clear_session():
+    """Resets the session's state: layer names start again at ``dense``, ``dense_1``...
+
+    Settings (``floatx``), registrations and caches are kept, as Keras keeps them.
+    """
+    name_uids.clear()
