@@ -42,6 +42,8 @@ Elsewhere, for a reason:
   ``register_serializable`` registrations, and the thread-local stack of
   ``custom_object_scope``; registrations last for the process, as in Keras.
 - ``_blas.loaded``/``_blas.reason``: which BLAS the package loaded, set once at import.
+- MLX's own global random state (``mx.random.state``) belongs to MLX; model files
+  save it for exact resume (``engine/resume_state.py``).
 
 No state follows which weights were loaded last: ``vgg19.preprocess_input`` takes its
 ``mode`` as an argument.
