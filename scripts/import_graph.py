@@ -17,8 +17,8 @@ What counts as an import of B by A:
   cannot be followed, so it is reported and fails the check (write the import out).
 - ``import a.b.c`` and ``from a.b.c import x`` name module ``a.b.c``.
 - ``from a.b import name`` names the submodule ``a.b.name`` when ``a/b/name.py`` (or
-  ``a/b/name/``) exists, and the package ``a.b`` (its ``__init__``) otherwise: a name
-  that is not a module is read from the package's ``__init__``.
+  ``a/b/name/__init__.py``) exists, and the package ``a.b`` (its ``__init__``)
+  otherwise: a name that is not a module is read from the package's ``__init__``.
 - Relative imports are resolved against A's package (A itself when A is an ``__init__``).
 - Importing ``a.b.c`` first runs the ``__init__`` of each enclosing package (``a.b``),
   so those are edges too, except for the packages enclosing A: they are already
