@@ -14,7 +14,7 @@ import pytest
 import mlxfunctional as keras
 from mlxfunctional import layers
 from mlxfunctional.utils import model_to_dot, plot_model
-from mlxfunctional.utils import GraphvizNotFoundError
+from mlxfunctional.utils.plot import GraphvizNotFoundError
 
 # Rendering needs Graphviz's `dot` (scripts/setup.sh installs it where it can); writing
 # DOT source and the missing-`dot` error do not.

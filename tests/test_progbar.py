@@ -8,7 +8,7 @@ import pytest
 
 from mlxfunctional.callbacks import CallbackList, ProgbarLogger
 from mlxfunctional.utils import progbar as progbar_module
-from mlxfunctional.utils import Progbar
+from mlxfunctional.utils.progbar import Progbar
 
 KERAS_LINE = (
     "750/750 [==============================] - 2s 3ms/step - loss: 0.3413 - accuracy: 0.9031"

@@ -49,7 +49,7 @@ def run_summary(args):
 
 
 def run_plot(args):
-    from ..utils import GraphvizNotFoundError, plot_model
+    from ..utils.plot import GraphvizNotFoundError, plot_model
 
     model = load_model_file(args.file)
     out = args.output or os.path.splitext(os.path.basename(args.file.rstrip("/\\")))[0] + ".svg"

@@ -38,7 +38,7 @@ def build_model():
 
 def _draw(model, out):
     """Writes model.png and model.svg; returns their paths, or [] saying why not."""
-    from ..utils import plot_model
+    from ..utils.plot import plot_model
 
     written = []
     for name in ("model.png", "model.svg"):

@@ -1,18 +1,19 @@
 """Utilities, as ``keras.utils``: summaries and plots, model cloning, images, data.
 
 The engine never imports this package, so these imports cannot be circular: what
-the engine and callbacks share with it (``tree``, ``progbar``) are leaves of the
+the engine and callbacks share with it (``tree``, ``Progbar``) are leaves of the
 package root, and the model's summary and graph drawing live in the engine, whose
-``Model.summary()`` and notebook view use them.
+``Model.summary()`` and notebook view use them; ``utils.plot``, ``utils.summary``
+and ``utils.progbar`` re-export them at their former paths.
 """
 
-from .. import progbar, tree
+from .. import tree
 from ..engine.graph import get_source_inputs
-from ..engine.plot import GraphvizNotFoundError, model_to_dot, plot_model
-from ..engine.summary import print_summary
-from ..progbar import Progbar
 from .clone import clone_model
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .numerical_utils import to_categorical
+from .plot import GraphvizNotFoundError, model_to_dot, plot_model
+from .progbar import Progbar
 from .py_dataset import PyDataset, Sequence
 from .rng_utils import set_random_seed
+from .summary import print_summary
