@@ -161,10 +161,16 @@ class DataParallel:
         return bool(mx.distributed.all_sum(mx.array([1.0 if flag else 0.0]),
                                            group=self.group).item() > 0)
 
-    def shared_seed(self):
-        """A seed drawn on rank 0 (from ``mx.random``) and known to every rank."""
-        seed = mx.random.randint(0, 2**31 - 1, (1,)) if self.rank == 0 else mx.zeros((1,), mx.int32)
-        return int(mx.distributed.all_sum(seed.astype(mx.int32), group=self.group).item())
+    def shared_seed(self, seed=None):
+        """Rank 0's ``seed`` (or one it draws from ``mx.random``), known to every rank.
+
+        One collective whatever the other ranks hold: a rank that, say, loaded no
+        resume record must not strand the others."""
+        if self.rank != 0:
+            seed = 0
+        elif seed is None:
+            seed = int(mx.random.randint(0, 2**31 - 1, (1,)).item())
+        return int(self.broadcast(mx.array([seed], dtype=mx.uint32)).item())
 
     def gather_rows(self, arrays, rows):
         """Every rank's slice of a global batch of ``rows``, concatenated in rank order

@@ -125,22 +125,10 @@ def begin(model, data, initial_epoch, parallel=None):
     if isinstance(data, ArrayBatches) and data.shuffle:
         stored = state.shuffle_seed if resumed else None
         if parallel is not None:
-            data.seed = _shared_seed(parallel, stored)
+            data.seed = parallel.shared_seed(stored)
         elif stored is not None:  # a data-parallel run continued by one process
             data.seed = stored
         data.epoch = initial_epoch
-
-
-def _shared_seed(parallel, stored):
-    """Rank 0's stored seed, or one it draws, on every rank. One collective whatever
-    each rank holds: a rank that loaded no record must not strand the others."""
-    if parallel.rank != 0:
-        seed = 0
-    elif stored is not None:
-        seed = stored
-    else:
-        seed = int(mx.random.randint(0, 2**31 - 1, (1,)).item())
-    return int(parallel.broadcast(mx.array([seed], dtype=mx.uint32)).item())
 
 
 def _restore_random_state(state, parallel):
