@@ -335,22 +335,24 @@ def test_short_last_batch_runs_uncompiled_and_matches():
         model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
         weights.append(model.get_weights())
         if not kwargs:
-            assert model._steps._compiled["train", None][1] == (32,)  # compiled for full batches only
+            # compiled for full batches only: one train entry, for 32 rows
+            train_keys = [k for k in model._step_cache.keys() if k[0] == "train"]
+            assert [[rows for rows, _ in k[2]] for k in train_keys] == [[32]]
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_step_signature_separates_row_changes_from_shape_changes():
-    from mlxfunctional.engine.step import _signature
+    from mlxfunctional.engine.step import batch_signature
 
     x = [mx.zeros((10, 4))]
     full = (x, None, None, mx.arange(8))
     short = (x, None, None, mx.arange(2))
-    rows_a, feats_a = _signature([full, full])
-    rows_b, feats_b = _signature([short])
-    assert rows_a != rows_b and feats_a == feats_b
+    rows_a, feats_a = batch_signature(full)
+    rows_b, feats_b = batch_signature(short)
+    assert (rows_a, rows_b) == (8, 2) and feats_a == feats_b
     other = ([mx.zeros((3, 5))], None, None, None)
-    assert _signature([other])[1] != feats_a
+    assert batch_signature(other)[1] != feats_a
 
 
 def test_overlapped_steps_give_the_same_weights():
@@ -363,7 +365,7 @@ def test_overlapped_steps_give_the_same_weights():
         utils.set_random_seed(9)
         model = mnist_model()
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        model._steps.overlap = overlap
+        model._overlap_steps = overlap
         history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
         results.append((model.get_weights(), history.history["loss"]))
     for a, b in zip(results[0][0], results[1][0]):

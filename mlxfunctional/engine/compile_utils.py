@@ -122,10 +122,13 @@ class CompiledMetrics:
         """The metric states, for the compiled step to capture."""
         return [m.variables for m in self.metrics]
 
-    def update(self, loss, output_losses, y_true, y_pred, sample_weight, batch_size):
-        self.loss_tracker.update_state(loss, sample_weight=batch_size)
+    def update_output_losses(self, output_losses, batch_size):
+        """Tracks each output's loss (models with several outputs; as Keras' compiled loss)."""
         for tracker, value in zip(self.output_loss_trackers, output_losses):
             tracker.update_state(value, sample_weight=batch_size)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Updates the metrics of every output (flat lists in output order)."""
         for i, pairs in enumerate(self.per_output):
             for metric, weighted in pairs:
                 metric.update_state(y_true[i], y_pred[i],
@@ -135,20 +138,31 @@ class CompiledMetrics:
         for m in self.metrics:
             m.reset_state()
 
-    def results(self, parallel=None):
-        """``{name: value}`` as Python floats (this synchronizes with the device).
 
-        With ``parallel`` (a ``distribute.DataParallel``) the states are first summed
-        over its processes, so every process gets the values of the whole data.
-        """
-        metrics = self.metrics
-        if parallel is None:
-            values = [m.result() for m in metrics]
-        else:
-            values = _results_of_summed_states(metrics, parallel)
-        mx.eval(values)
-        return {m.name: float(v.item()) if v.size == 1 else v.tolist()
-                for m, v in zip(metrics, values)}
+def metrics_results(metrics, parallel=None):
+    """``{name: value}`` of ``metrics`` as Python floats (this synchronizes with the device).
+
+    With ``parallel`` (a ``distribute.DataParallel``) the states are first summed
+    over its processes, so every process gets the values of the whole data.
+    """
+    if parallel is None:
+        values = [m.result() for m in metrics]
+    else:
+        values = _results_of_summed_states(metrics, parallel)
+    mx.eval(values)
+    out = {}
+    for m, v in zip(metrics, values):
+        out.update(pythonify(v) if isinstance(v, dict) else {m.name: pythonify(v)})
+    return out
+
+
+def pythonify(value):
+    """A logged value as Python: a float for a scalar, nested lists for an array."""
+    if isinstance(value, dict):
+        return {k: pythonify(v) for k, v in value.items()}
+    if isinstance(value, mx.array):
+        return float(value.item()) if value.size == 1 else value.tolist()
+    return value
 
 
 def _results_of_summed_states(metrics, parallel):

@@ -1,168 +1,229 @@
-"""The train, test and predict steps, each one ``mx.compile``d function.
+"""Compiled step functions, cached per input signature, and state that survives a failure.
 
-A compiled function must see every array it reads or writes as a captured
-input/output, or MLX bakes it in as a constant: so each step captures the
-model state (weights and statistics), the optimizer state, the metric
-states and ``mx.random.state`` (without it Dropout's mask would freeze).
-``steps_per_execution=N`` runs N steps inside one compiled call. Under
-data parallelism (``distribute.py``) the gradients are combined across
-processes inside the same compiled call.
+A step (``Model.train_step``/``test_step``/``predict_step``) runs as one
+``mx.compile``d function. A compiled function must see every array it reads
+or writes as a captured input/output, or MLX bakes it in as a constant. The
+model gives the state to capture (``Trainer._step_state``), by this rule:
+
+- the whole module tree of the model (weights, statistics, and every
+  sub-model held as an attribute: a GAN's generator and discriminator);
+- train steps only: the ``state`` of every optimizer the model holds as an
+  attribute (``optimizer``, and e.g. a GAN's ``d_optimizer``/``g_optimizer``,
+  also inside lists or dicts);
+- train and test steps: the ``variables`` of every metric in ``model.metrics``
+  and of every metric held as an attribute;
+- ``mx.random.state`` (without it Dropout's mask would freeze).
+
+Anything else a custom step changes (a Python attribute, an array kept outside
+these containers) is read when the step is traced and then fixed.
+
+This module knows nothing of models: :class:`StepCache` keeps compiled
+functions keyed by ``(mode, input signature, data-parallel group)``, and
+:class:`StateSnapshot` puts every captured array back after a failure. An
+exception raised while ``mx.compile`` traces leaves the captured arrays as
+tracers that poison every later evaluation in the process; so any call that
+may trace (a new cache entry's first call, a run without ``mx.compile``) is
+guarded: on an exception the state is restored and the entry dropped. An
+entry that has run once with the state's structure unchanged is called with
+no guard: that is the hot path of ``fit``, and it does no extra work.
 """
 
+import collections
+
 import mlx.core as mx
-import mlx.nn as nn
+import numpy as np
 
-from .. import distribute
-from .. import tree
-from . import global_batch
-from .data_adapter import take
-
-
-def _total(values):
-    return sum(values[1:], values[0]) if values else mx.array(0.0)
+# Compiled functions kept per model. Each holds a traced graph and (on the CPU)
+# JIT kernels, so the cache is bounded; 8 covers what alternates in practice: train,
+# test and predict for two or three batch sizes, plus a steps_per_execution group
+# and a validation batch size. An evicted entry is retraced when its signature
+# comes back (milliseconds; seconds the first time ever on the CPU, for the JIT).
+MAX_ENTRIES = 8
 
 
-def _batch_size(x):
-    return tree.flatten(x)[0].shape[0]
+def _containers(tree, out):
+    """Appends ``(container, shallow copy)`` for every dict and list in ``tree``."""
+    if isinstance(tree, dict):
+        out.append((tree, dict(tree)))
+        for value in dict.values(tree):
+            _containers(value, out)
+    elif isinstance(tree, list):
+        out.append((tree, list(tree)))
+        for value in tree:
+            _containers(value, out)
+    elif isinstance(tree, tuple):
+        for value in tree:
+            _containers(value, out)
 
 
-class Steps:
-    """Builds and caches the step functions of a compiled model.
+def structure(state):
+    """``(shape, dtype)`` of every array of ``state`` in order: a compiled function
+    traces again when this changes (e.g. an optimizer creating its slots)."""
+    return [(a.shape, a.dtype) for a in _leaves(state, []) if isinstance(a, mx.array)]
+
+
+def _leaves(tree, out):
+    if isinstance(tree, dict):
+        for value in dict.values(tree):
+            _leaves(value, out)
+    elif isinstance(tree, (list, tuple)):
+        for value in tree:
+            _leaves(value, out)
+    else:
+        out.append(tree)
+    return out
+
+
+class StateSnapshot:
+    """References to every array of a step's captured state, to put back on failure.
+
+    Captured containers are mutated in place (their entries are rebound), so the
+    snapshot keeps a shallow copy of each dict and list: no array is copied.
+    ``mx.random.state`` cannot be assigned from Python; its key is put back with
+    ``mx.random.seed`` (a key is the seed's two 32-bit halves).
 
     Args:
-        model: the model (its ``compiled_loss``/``compiled_metrics``/``optimizer``).
-        jit: compile with ``mx.compile`` (False runs the same steps eagerly).
-        steps_per_execution: steps per train call.
+        state: a list of containers (dicts, lists, ``mx.random.state``).
+        flags: ``(object, attribute)`` pairs to put back as well.
     """
 
-    def __init__(self, model, jit=True, steps_per_execution=1):
-        self.model = model
+    def __init__(self, state, flags=()):
+        self._saved = []
+        self._flags = [(obj, name, getattr(obj, name, None)) for obj, name in flags]
+        self._key = None
+        for part in state:
+            if part is mx.random.state:
+                self._key = part[0]
+            else:
+                _containers(part, self._saved)
+
+    def restore(self):
+        for container, content in self._saved:
+            if isinstance(container, dict):
+                dict.clear(container)
+                dict.update(container, content)  # (nn.Module overrides update())
+            else:
+                container[:] = content
+        for obj, name, value in self._flags:
+            setattr(obj, name, value)
+        if self._key is not None:
+            high, low = (int(v) for v in np.array(self._key).astype(np.uint64))
+            mx.random.seed((high << 32) | low)
+
+
+class StepCache:
+    """Compiled step functions in a small LRU, keyed by ``(mode, signature, group)``.
+
+    Each mode (``"train"``, ``"test"``, ``"predict"``) has its own captured state,
+    set with :meth:`bind`.
+
+    Args:
+        jit: compile with ``mx.compile``; False runs every call eagerly (guarded).
+        max_entries: the LRU's bound (see ``MAX_ENTRIES``).
+    """
+
+    def __init__(self, jit=True, max_entries=MAX_ENTRIES):
         self.jit = jit
-        self.steps_per_execution = int(steps_per_execution)
-        self._compiled = {}  # (mode, parallel) -> (function, usual rows, feature shapes)
-        self.parallel = None  # a distribute.DataParallel while fit() runs data-parallel
-        self._train_state = None
-        # On a GPU, building the next step's graph overlaps the current step's
-        # compute (async_eval, at most one step ahead). On the CPU the same
-        # cores do both: measured 75k vs 79k samples/s for the MLP, so sync.
-        self.overlap = mx.default_device() == mx.gpu
-        self._in_flight = None
+        self.max_entries = max_entries
+        self._entries = collections.OrderedDict()  # key -> [compiled fn, settled]
+        self._bound = {}  # mode -> (ids of the containers, state, flags)
+        self.traces = 0  # compiled functions created (for tests and diagnostics)
+        self.completed = 0  # calls that returned
 
-    # -- the math of one step -------------------------------------------------
-    def _forward_loss(self, x, y, sw, training):
-        model = self.model
-        y_pred = model._flat_outputs(model(model._pack_inputs(x), training=training))
-        loss, output_losses = model.compiled_loss(y, y_pred, sw)
-        regularization = model.losses
-        if regularization:
-            loss = loss + _total([mx.sum(r) for r in regularization])
-        return loss, output_losses, y_pred
+    def bind(self, mode, state, flags=()):
+        """Sets what ``mode``'s steps capture: ``state``, a list of containers, and
+        ``flags``, ``(object, attribute)`` pairs a failure must also put back. Other
+        containers than before (a new optimizer, a recompiled model) drop the mode's
+        compiled functions."""
+        ids = tuple(id(part) for part in state)
+        previous = self._bound.get(mode)
+        if previous is not None and previous[0] != ids:
+            for key in [k for k in self._entries if k[0] == mode]:
+                del self._entries[key]
+        self._bound[mode] = (ids, state, list(flags))
 
-    def _train_one(self, x, y, sw, whole=False):
-        """One step. ``whole``: data-parallel, every process has this (tiny) batch whole."""
-        model = self.model
+    def state(self, mode):
+        return self._bound[mode][1]
 
-        def loss_fn(x, y, sw):
-            loss, output_losses, y_pred = self._forward_loss(x, y, sw, True)
-            return loss, output_losses, y_pred
+    def snapshot(self, mode):
+        """A :class:`StateSnapshot` of what ``mode``'s steps capture."""
+        _, state, flags = self._bound[mode]
+        return StateSnapshot(state, flags)
 
-        rows = _batch_size(x)
-        if self.parallel is None or whole:
-            (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
-        else:
-            with global_batch.shard(self.parallel, rows):  # (what is not a mean over rows)
-                (loss, output_losses, y_pred), grads = nn.value_and_grad(model, loss_fn)(x, y, sw)
-        if self.parallel is not None:  # (equal rows everywhere for a whole batch: the mean)
-            grads = self.parallel.combine_gradients(grads, rows)
-        model.optimizer.update(model, grads)
-        model._apply_constraints()
-        if not whole or self.parallel.rank == 0:  # a whole batch counts once in the metrics
-            model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, rows)
+    def __contains__(self, key):
+        return key in self._entries
 
-    def _test_one(self, x, y, sw):
-        loss, output_losses, y_pred = self._forward_loss(x, y, sw, False)
-        self.model.compiled_metrics.update(loss, output_losses, y, y_pred, sw, _batch_size(x))
+    def keys(self):
+        return list(self._entries)
 
-    # -- compiled functions ---------------------------------------------------
-    def set_parallel(self, parallel):
-        """Runs the steps data-parallel over ``parallel`` (None: one process). Compiled
-        functions are kept per ``parallel`` (a DataParallel lives as long as its group)."""
-        self.parallel = parallel
+    def clear(self):
+        self._entries.clear()
 
-    def state(self, train=True):
-        model = self.model
-        parts = [model.state, model.compiled_metrics.variables, mx.random.state]
-        if train:
-            parts.insert(1, model.optimizer.state)
-        return parts
+    def call(self, key, fn, *args):
+        """``fn(*args)`` compiled for ``key`` (``key[0]`` is the mode; created on first use).
+
+        ``fn`` must read and write only ``args`` and the mode's bound state. The
+        first calls of an entry are guarded (see the module docstring).
+        """
+        if not self.jit:
+            return self.call_eagerly(key[0], fn, *args)
+        entry = self._entries.get(key)
+        if entry is not None and entry[1]:
+            self._entries.move_to_end(key)
+            out = entry[0](*args)
+            self.completed += 1
+            return out
+        state = self.state(key[0])
+        if entry is None:
+            entry = [self._compile(fn, state), False]
+            self._entries[key] = entry
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        before = structure(state)
+        try:
+            out = self._guarded(key[0], entry[0], args)
+        except BaseException:
+            self._entries.pop(key, None)
+            raise
+        # Settled once a call leaves the state's structure as it found it; until
+        # then the next call traces again, so it stays guarded.
+        entry[1] = structure(state) == before
+        return out
+
+    def call_eagerly(self, mode, fn, *args):
+        """``fn(*args)`` without ``mx.compile``, guarded (a short last batch, eager mode)."""
+        return self._guarded(mode, fn, args)
 
     def _compile(self, fn, state):
-        return mx.compile(fn, inputs=state, outputs=state) if self.jit else fn
+        self.traces += 1
 
-    def _pick(self, mode, fn, batches, state):
-        """The compiled ``fn`` for the usual batch size; ``fn`` itself for a short batch.
+        # A fresh function per entry: MLX keys its traces by the function's identity
+        # and frees them when the compiled object dies, so entries must not share one.
+        def step(*args):
+            return fn(*args)
 
-        A new input shape makes MLX trace again and, on the CPU, JIT-compile new
-        kernels (seconds the first time). A short last batch differs from the
-        others only in its number of rows: it runs uncompiled (milliseconds).
-        """
-        rows, features = _signature(batches)
-        key = (mode, self.parallel)  # a step traced data-parallel holds its collectives
-        if key not in self._compiled:
-            self._compiled[key] = (self._compile(fn, state), rows, features)
-        compiled, usual_rows, usual_features = self._compiled[key]
-        if self.jit and features == usual_features and rows != usual_rows:
-            return fn
-        return compiled
+        return mx.compile(step, inputs=state, outputs=state)
 
-    def train(self, batches):
-        """Runs one call on a list of at most N batches from ``*Batches.batches()``."""
-        if self._train_state is None:
-            model = self.model
-            model.optimizer.init(model.trainable_parameters())
-            # The containers never change (only the arrays inside them), so the
-            # list is built once.
-            self._train_state = self.state(True)
-        if any(isinstance(b, distribute.WholeBatch) for b in batches):
-            self._train_run(batches)  # rare (a batch smaller than the group): uncompiled
-        else:
-            self._pick("train", self._train_run, batches, self._train_state)(batches)
-        if not self.overlap:
-            mx.eval(self._train_state)
-            return
-        mx.async_eval(self._train_state)
-        if self._in_flight is not None:
-            mx.eval(self._in_flight)  # bound the queue to one step
-        self._in_flight = self.model.compiled_metrics.loss_tracker.variables["total"]
-
-    def _train_run(self, batches):
-        for batch in batches:
-            self._train_one(*take(batch), whole=isinstance(batch, distribute.WholeBatch))
-
-    def test(self, batch):
-        self._pick("test", self._test_run, [batch], self.state(False))(batch)
-        mx.eval(self.model.compiled_metrics.variables)
-
-    def _test_run(self, batch):
-        self._test_one(*take(batch))
-
-    def predict(self, batch):
-        state = [self.model.state, mx.random.state]
-        return self._pick("predict", self._predict_run, [batch], state)(batch)
-
-    def _predict_run(self, batch):
-        model = self.model
-        x = take(batch)[0]
-        return model._flat_outputs(model(model._pack_inputs(x), training=False))
+    def _guarded(self, mode, fn, args):
+        snapshot = self.snapshot(mode)
+        try:
+            out = fn(*args)
+            # A failure while computing counts as the step's.
+            mx.eval(self.state(mode), [a for a in _leaves(out, []) if isinstance(a, mx.array)])
+        except BaseException:
+            snapshot.restore()
+            raise
+        self.completed += 1
+        return out
 
 
-def _signature(batches):
-    """(rows of each batch, the set of other input dimensions) of a list of batches.
+def batch_signature(batch):
+    """``(rows, (shape, dtype) of every array)`` of a data-adapter batch
+    ``(x, y, sample_weight, indices)``: what a compiled step traces for.
 
-    A short tail of ``steps_per_execution`` (fewer batches) counts as a row change.
+    With ``indices`` the arrays are the whole data set and the batch their rows.
     """
-    rows, features = [], set()
-    for x, _, _, idx in batches:
-        rows.append(int(idx.shape[0]) if idx is not None else int(x[0].shape[0]))
-        features.add(tuple(tuple(a.shape[1:]) for a in x))
-    return tuple(rows), features
+    x, y, sw, idx = batch
+    arrays = list(x) + (list(y) if y is not None else []) + ([sw] if sw is not None else [])
+    rows = int(idx.shape[0]) if idx is not None else int(x[0].shape[0])
+    return rows, tuple((tuple(a.shape), a.dtype) for a in arrays)

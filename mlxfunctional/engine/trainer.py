@@ -1,9 +1,11 @@
-"""compile / fit / evaluate / predict, Keras' training API on the steps of ``step.py``.
+"""compile / fit / evaluate / predict: Keras' training loops around the model's steps.
 
-The host loop does as little as possible per step: batches are lazy gathers
-of arrays already on the device, the step is one compiled call, and metric
-values are read (a device sync) only when the progress bar or a callback
-needs them.
+The steps themselves are the model's (``step_methods.py``); this module runs
+them: batches from the data adapter, one compiled call per step (or per
+``steps_per_execution`` steps) through the model's ``StepCache``, callbacks
+and logs. The host loop does as little as possible per step: batches are lazy
+gathers of arrays already on the device, and metric values are read (a
+device sync) only when the progress bar or a callback needs them.
 """
 
 import contextlib
@@ -15,20 +17,26 @@ import numpy as np
 from .. import distribute as distribute_lib
 from .. import tree
 from . import data_adapter, resume_state
-from .step import Steps
+from .step import StepCache
+from .step_calls import FullRows, StepCalls
+from .step_methods import StepMethods
 
 # How often per-batch logs are refreshed for the progress bar (seconds).
 _LOG_INTERVAL = 0.1
 
 
-class Trainer:
+class Trainer(StepCalls, StepMethods):
     """Mixin that gives ``Model`` Keras' training and inference loops."""
 
     # -- compile -------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=False, jit_compile=True,
                 steps_per_execution=1):
-        """Configures the model for training (Keras' arguments and string names)."""
+        """Configures the model for training (Keras' arguments and string names).
+
+        ``steps_per_execution``: training steps per compiled call (also settable
+        later as ``model.steps_per_execution``).
+        """
         from .. import optimizers
         from .compile_utils import CompiledLoss, CompiledMetrics
 
@@ -37,8 +45,8 @@ class Trainer:
         self.compiled_loss = CompiledLoss(loss, loss_weights, names)
         self.compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.compiled_loss,
                                                 names, self._training_output_shapes())
-        self._steps = Steps(self, jit=jit_compile and not run_eagerly,
-                            steps_per_execution=steps_per_execution)
+        self._step_cache = StepCache(jit=jit_compile and not run_eagerly)
+        self.steps_per_execution = int(steps_per_execution)
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
             "loss": loss, "metrics": metrics, "loss_weights": loss_weights,
@@ -46,18 +54,6 @@ class Trainer:
             "jit_compile": jit_compile, "steps_per_execution": steps_per_execution,
         }
         self.stop_training = False
-
-    @property
-    def metrics(self):
-        return self.compiled_metrics.metrics if self._is_compiled() else []
-
-    @property
-    def metrics_names(self):
-        return [m.name for m in self.metrics]
-
-    def reset_metrics(self):
-        if self._is_compiled():
-            self.compiled_metrics.reset()
 
     def _is_compiled(self):
         return getattr(self, "compiled_loss", None) is not None
@@ -78,15 +74,6 @@ class Trainer:
     def _training_input_names(self):
         names = getattr(self, "input_names", None)
         return list(names) if names else ["input_1"]
-
-    def _pack_inputs(self, x):
-        struct = getattr(self, "_inputs_struct", None)
-        if struct is None:
-            return x[0] if len(x) == 1 else list(x)
-        return tree.pack_sequence_as(struct, x)
-
-    def _flat_outputs(self, y_pred):
-        return tree.flatten(y_pred)
 
     def _apply_constraints(self):
         for owner, entry in self._weight_entries(True):
@@ -161,7 +148,7 @@ class Trainer:
             val = self._validation_batches(validation_data, validation_batch_size or batch_size,
                                            validation_steps)
         verbose = _verbosity(verbose, parallel)
-        with self._data_parallel(parallel, "fit"):
+        with self._data_parallel(parallel, "fit"), self._step_call("train"):
             if parallel is not None:
                 parallel.broadcast_model(self, self.optimizer)
             resume_state.begin(self, train, initial_epoch, parallel)  # shuffle seed, resume
@@ -200,10 +187,8 @@ class Trainer:
         """Runs the block data-parallel over ``parallel`` (None: as one process), then
         puts back how the steps ran before (a ``predict(distribute=False)`` inside a
         callback must not turn the rest of ``fit`` into independent training)."""
-        steps = getattr(self, "_steps", None)
-        previous = steps.parallel if steps is not None else None
-        if steps is not None:
-            steps.set_parallel(parallel)
+        previous = self._parallel
+        self._parallel = parallel
         try:
             if parallel is None:
                 yield
@@ -211,8 +196,7 @@ class Trainer:
                 with parallel.running(what):
                     yield
         finally:
-            if steps is not None:
-                steps.set_parallel(previous)
+            self._parallel = previous
 
     def _run_epoch(self, data, cbs, per_batch_logs, parallel=None):
         """One pass over ``data``; returns the epoch's logs (the only forced sync).
@@ -224,13 +208,14 @@ class Trainer:
         case ``stop_training`` is also agreed on after every batch, so a callback
         that stops on one rank stops every rank after the same batch.
         """
-        n = self._steps.steps_per_execution
+        n = self.steps_per_execution
+        full = FullRows(data, parallel)
         hooks = cbs.has_batch_hooks("train")
         batch_parallel = parallel if per_batch_logs else None
         # Data-parallel without per-batch callbacks, nothing can ask to stop during the
         # epoch but on_epoch_begin on some rank: the epoch's end decides for all.
         may_stop_mid_epoch = parallel is None or batch_parallel is not None
-        logs, last = {}, 0.0
+        logs, last, step_logs = {}, 0.0, None
         pending, step = [], 0
         for batch in _sharded(data.batches(), parallel, "train"):
             pending.append(batch)
@@ -238,7 +223,7 @@ class Trainer:
                 continue
             if hooks:
                 cbs.on_train_batch_begin(step)
-            self._steps.train(pending)
+            step_logs = self._train_call(pending, full)
             step += len(pending)
             pending = []
             if parallel is not None:
@@ -247,7 +232,7 @@ class Trainer:
             # every batch (then on every rank, even one without callbacks: the values
             # are summed over ranks), else at most every _LOG_INTERVAL seconds.
             if per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL):
-                logs, last = self.compiled_metrics.results(batch_parallel), time.monotonic()
+                logs, last = self._logs_from(step_logs, batch_parallel), time.monotonic()
             if hooks:
                 cbs.on_train_batch_end(step - 1, logs)
             if batch_parallel is not None:  # a callback may have asked on one rank only
@@ -257,13 +242,13 @@ class Trainer:
         if pending:
             if hooks:
                 cbs.on_train_batch_begin(step)
-            self._steps.train(pending)
+            step_logs = self._train_call(pending, full)
             step += len(pending)
             if per_batch_logs or hooks:
-                logs = self.compiled_metrics.results(batch_parallel)
+                logs = self._logs_from(step_logs, batch_parallel)
             if hooks:
                 cbs.on_train_batch_end(step - 1, logs)
-        return self.compiled_metrics.results(parallel)
+        return self._logs_from(step_logs, parallel)
 
     def _validation_batches(self, validation_data, batch_size, steps):
         if data_adapter.is_iterable_data(validation_data):
@@ -290,7 +275,7 @@ class Trainer:
         verbose = _verbosity(verbose, parallel)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=data.steps_per_epoch)
-        with self._data_parallel(parallel, "evaluate"):
+        with self._data_parallel(parallel, "evaluate"), self._step_call("test"):
             logs = self._evaluate_batches(data, cbs, parallel)
         if return_dict:
             return logs
@@ -298,20 +283,22 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     def _evaluate_batches(self, data, cbs, parallel=None):
+        self._bind_steps("test")
         self.reset_metrics()
         if cbs is not None:
             cbs.on_test_begin()
-        step = 0
+        full, step_logs = FullRows(data, parallel), None
         for step, batch in enumerate(_sharded(data.batches(), parallel, "test")):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
             if batch is not None:  # (None: this process's shard of a tiny batch is empty)
-                self._steps.test(batch)
+                step_logs = self._run_step("test", [batch], full)
+                mx.eval(self._step_cache.state("test"))
             if parallel is not None:
                 parallel.step_done()
             if cbs is not None:
                 cbs.on_test_batch_end(step, {})
-        logs = self.compiled_metrics.results(parallel)
+        logs = self._logs_from(step_logs, parallel)
         if cbs is not None:
             cbs.on_test_end(logs)
         return logs
@@ -340,42 +327,52 @@ class Trainer:
         verbose = _verbosity(verbose, parallel)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=data.steps_per_epoch)
-        steps_obj = self._inference_steps()
         cbs.on_predict_begin()
-        chunks = []
-        with self._data_parallel(parallel, "predict"):
+        chunks, struct, full = [], None, FullRows(data, parallel)
+        with self._data_parallel(parallel, "predict"), self._step_call("predict"):
             for step, batch in enumerate(data.batches()):
                 cbs.on_predict_batch_begin(step)
-                chunks.append(_predict_batch(steps_obj, batch, parallel))
-                cbs.on_predict_batch_end(step, {"outputs": chunks[-1]})
+                outputs, struct = self._predict_batch(batch, parallel, full)
+                chunks.append(outputs)
+                cbs.on_predict_batch_end(step, {"outputs": outputs})
         cbs.on_predict_end()
         if not chunks:
             raise ValueError("predict() received no data.")
         flat = [np.concatenate(parts) for parts in zip(*chunks)]
-        struct = getattr(self, "_outputs_struct", None)
-        if struct is None:
-            return flat[0] if len(flat) == 1 else flat
         return tree.pack_sequence_as(struct, flat)
 
-    def _inference_steps(self):
-        if getattr(self, "_steps", None) is None:
-            self._predict_steps = getattr(self, "_predict_steps", None) or Steps(self)
-            return self._predict_steps
-        return self._steps
+    def _predict_batch(self, batch, parallel, full):
+        """One batch's outputs as a flat list of numpy arrays, and their structure;
+        data-parallel, every shard's rows gathered in order."""
+        if parallel is not None:
+            local, rows = parallel.shard(batch)
+            if rows >= parallel.size:
+                out = self._run_step("predict", [local], full)[0]
+                flat = tree.flatten(out)
+                parallel.step_done()
+                return parallel.gather_rows(flat, rows), out
+        # (a batch smaller than the group: every process does it all)
+        out = self._run_step("predict", [batch], full)[0]
+        flat = tree.flatten(out)
+        mx.eval(flat)
+        return [np.array(o) for o in flat], out
 
     # -- on batch ------------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns that batch's loss and metrics."""
         self._require_compiled("train_on_batch")
-        self.reset_metrics()
         data = self._batches(x, y, sample_weight, _len(x), False, 1, class_weight)
-        self._steps.train(list(data.batches()))
-        return self._format(self.compiled_metrics.results(), return_dict)
+        with self._step_call("train"):
+            self.reset_metrics()
+            batches = list(data.batches())
+            logs = self._train_call(batches, FullRows(data), count=len(batches))
+            return self._format(self._logs_from(logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         data = self._batches(x, y, sample_weight, _len(x), False, 1)
-        return self._format(self._evaluate_batches(data, None), return_dict)
+        with self._step_call("test"):
+            return self._format(self._evaluate_batches(data, None), return_dict)
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=_len(x), verbose=0)
@@ -411,19 +408,6 @@ def _sharded(batches, parallel, mode):
             yield distribute_lib.WholeBatch(batch)
         else:
             yield local
-
-
-def _predict_batch(steps, batch, parallel):
-    """One batch's outputs as numpy; data-parallel, every shard's rows gathered in order."""
-    if parallel is not None:
-        local, rows = parallel.shard(batch)
-        if rows >= parallel.size:
-            out = steps.predict(local)
-            parallel.step_done()
-            return parallel.gather_rows(out, rows)
-    out = steps.predict(batch)  # (a batch smaller than the group: every process does it all)
-    mx.eval(out)
-    return [np.array(o) for o in out]
 
 
 def _len(x):
