@@ -71,10 +71,10 @@ class StepCalls:
         (deferred building) keeps its new weights.
         """
         cache = self._steps()
-        if mode == "train" and self.built:
-            self._init_optimizer()
         self._bind_steps(mode)
         snapshot = cache.snapshot(mode) if self.built else None
+        if mode == "train" and self.built:
+            self._init_optimizer()
         done = cache.completed
         try:
             yield
