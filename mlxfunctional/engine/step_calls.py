@@ -92,8 +92,20 @@ class StepCalls:
 
     def _build_on(self, batch, mode):
         """Builds the model from a batch (Keras' deferred building): calling a model
-        on arrays builds it; the call is lazy and never evaluated."""
-        self(self._pack_inputs(take(batch)[0]))
+        on arrays builds it; the call is lazy and never evaluated. A model made of
+        sub-models that are all built (a GAN's) is built already."""
+        children = [c for c in self._sublayers() if hasattr(c, "built")]
+        if children and all(c.built for c in children):
+            self.built = True
+        else:
+            try:
+                self(self._pack_inputs(take(batch)[0]))
+            except Exception as e:
+                raise RuntimeError(
+                    f'Model "{self.name}" is not built and could not be built by calling it '
+                    f"on the first batch ({type(e).__name__}: {e}). Build it before "
+                    "fit()/evaluate()/predict(): call it once on a batch, or call "
+                    "model.build(input_shape).") from e
         if self._parallel is not None:  # every process starts from rank 0's weights
             self._parallel.broadcast_model(self)
         if mode == "train":
