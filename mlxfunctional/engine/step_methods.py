@@ -47,6 +47,7 @@ import mlx.nn as nn
 import mlx.optimizers as mlx_optimizers
 from mlx.utils import tree_flatten
 
+from ..distribute import WholeBatch
 from ..utils import tree
 from ..utils.data_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from . import global_batch
@@ -71,8 +72,9 @@ def _held(obj, kind):
             for v in value.values():
                 visit(v)
 
-    for value in vars(obj).values():
-        visit(value)
+    for name, value in vars(obj).items():
+        if not name.startswith("_"):  # (private bookkeeping, e.g. the compile arguments)
+            visit(value)
     return found
 
 
@@ -251,8 +253,6 @@ class StepMethods:
 
     @staticmethod
     def _whole_batch_of(batch):
-        from ..distribute import WholeBatch
-
         return isinstance(batch, WholeBatch)
 
     def _whole_batch_step(self, batch):
