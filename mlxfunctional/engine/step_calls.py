@@ -51,13 +51,13 @@ class StepCalls:
     _in_flight = None
     steps_per_execution = 1
 
-    def _steps(self):
+    def _compiled_steps(self):
         if self._step_cache is None:  # predict() before compile()
             self._step_cache = StepCache()
         return self._step_cache
 
     def _bind_steps(self, mode):
-        self._steps().bind(mode, self._step_state(mode), self._step_flags(mode))
+        self._compiled_steps().bind(mode, self._step_state(mode), self._step_flags(mode))
 
     @contextlib.contextmanager
     def _step_call(self, mode):
@@ -70,7 +70,7 @@ class StepCalls:
         step itself is always undone (``step.py``). A model built by this call
         (deferred building) keeps its new weights.
         """
-        cache = self._steps()
+        cache = self._compiled_steps()
         self._bind_steps(mode)
         snapshot = cache.snapshot(mode) if self.built else None
         if mode == "train" and self.built:
