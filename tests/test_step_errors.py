@@ -175,6 +175,15 @@ def test_a_mistake_on_a_fresh_model_does_not_poison_the_process(tmp_path):
     _still_works(m, tmp_path)
 
 
+def test_an_error_inside_a_step_names_the_step_and_the_batch_shapes():
+    m = model()
+    with pytest.raises(ValueError) as caught:
+        fit(m, y=np.eye(3)[Y])  # one-hot targets for a sparse loss: fails inside the loss
+    notes = " ".join(getattr(caught.value, "__notes__", []))
+    assert 'train_step of model "' in notes
+    assert "x shapes [(16, 8)], y shapes [(16, 3)]" in notes
+
+
 def test_a_callback_raising_after_a_step_keeps_that_step_as_keras_does(tmp_path):
     # Work finished before the failure is kept (a callback failing at epoch 30 must
     # not undo 29 epochs); the weights are exactly those of one training step.

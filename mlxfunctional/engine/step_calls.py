@@ -122,10 +122,16 @@ class StepCalls:
         cache = self._step_cache
         fn = getattr(self, f"_{mode}_function")
         signature = tuple(batch_signature(b) for b in batches)
-        if len(batches) == count and not any(full.short(rows) for rows, _ in signature) \
-                and not any(self._whole_batch_of(b) for b in batches):
-            return cache.call((mode, self._parallel, signature), fn, batches)
-        return cache.call_eagerly(mode, fn, batches)
+        try:
+            if len(batches) == count and not any(full.short(rows) for rows, _ in signature) \
+                    and not any(self._whole_batch_of(b) for b in batches):
+                return cache.call((mode, self._parallel, signature), fn, batches)
+            return cache.call_eagerly(mode, fn, batches)
+        except Exception as e:
+            # An error deep in a loss or an op rarely says which data it was given.
+            e.add_note(f'(raised by {mode}_step of model "{self.name}" on a batch with '
+                       f"{_describe(batches[0])})")
+            raise
 
     def _train_call(self, batches, full, count=None):
         """One training call (``steps_per_execution`` batches); returns the step's logs."""
@@ -156,3 +162,19 @@ class StepCalls:
             return metrics_results(metrics, parallel)
         mx.eval(step_logs)
         return pythonify(step_logs)
+
+
+def _describe(batch):
+    """``x shapes [...], y shapes [...]`` of a data-adapter batch (for error notes)."""
+    x, y, sw, idx = batch
+    rows = int(idx.shape[0]) if idx is not None else int(x[0].shape[0])
+
+    def shapes(arrays):
+        return [(rows,) + tuple(a.shape[1:]) for a in arrays]
+
+    text = f"x shapes {shapes(x)}"
+    if y is not None:
+        text += f", y shapes {shapes(y)}"
+    if sw is not None:
+        text += f", sample_weight shape {shapes([sw])[0]}"
+    return text
