@@ -66,9 +66,9 @@ class StepCalls:
         A call that fails before any of its steps completes leaves the model, the
         optimizers, the metrics and ``mx.random.state`` (drawn from by shuffling)
         as they were. A failure after steps completed keeps their work, as Keras
-        does (a callback raising at epoch 30 does not undo 29 epochs); the failed
-        step itself is always undone (``step.py``). A model built by this call
-        (deferred building) keeps its new weights.
+        does (a callback raising at epoch 30 does not undo 29 epochs); a step that
+        fails while it is traced or run uncompiled is itself undone (``step.py``).
+        A model built by this call (deferred building) keeps its new weights.
         """
         cache = self._compiled_steps()
         self._bind_steps(mode)
