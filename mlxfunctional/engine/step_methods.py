@@ -48,8 +48,8 @@ import mlx.optimizers as mlx_optimizers
 from mlx.utils import tree_flatten
 
 from ..distribute import WholeBatch
-from ..utils import tree
-from ..utils.data_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from .. import tree
+from .step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from . import global_batch
 from .data_adapter import match_structure, take
 

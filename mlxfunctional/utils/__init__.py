@@ -9,6 +9,7 @@ and ``utils.progbar`` re-export them at their former paths.
 
 from .. import tree
 from ..engine.graph import get_source_inputs
+from ..engine.step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from .clone import clone_model
 from .image_utils import array_to_img, img_to_array, load_img, save_img
 from .numerical_utils import to_categorical

@@ -1,4 +1,5 @@
-"""A batch as ``fit`` hands it to a step: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``."""
+"""A batch as ``fit`` hands it to a step: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``
+(re-exported as ``keras.utils.pack_x_y_sample_weight`` and ``unpack_x_y_sample_weight``)."""
 
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
