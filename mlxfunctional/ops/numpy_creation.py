@@ -108,6 +108,8 @@ def copy(x):
 
 def _scalar_dtype(value):
     # Arrays count with their dtype, Python numbers as weak scalars (by type).
+    if isinstance(value, (list, tuple)):
+        return convert_to_tensor(value).dtype
     return value.dtype if hasattr(value, "dtype") else type(value)
 
 
