@@ -34,19 +34,15 @@ def _pad_pairs(pad_width, ndim):
     if hasattr(pad_width, "tolist"):
         pad_width = pad_width.tolist()
     if isinstance(pad_width, int):
-        pairs = [(pad_width, pad_width)] * ndim
-    else:
-        pad_width = [p if isinstance(p, (list, tuple)) else (p,) for p in pad_width] \
-            if any(isinstance(p, (list, tuple)) for p in pad_width) else [tuple(pad_width)]
-        pad_width = [tuple(p) * (2 if len(p) == 1 else 1) for p in pad_width]
-        if len(pad_width) == 1:
-            pairs = pad_width * ndim
-        elif len(pad_width) == ndim:
-            pairs = pad_width
-        else:
-            raise ValueError(f"pad: `pad_width` must give 1 or {ndim} (before, after) "
-                             f"pairs for an input of {ndim} dimensions; received "
-                             f"{len(pad_width)}.")
+        pad_width = [(pad_width,)]
+    elif not any(isinstance(p, (list, tuple)) for p in pad_width):
+        pad_width = [tuple(pad_width)]  # (n,) or (before, after): one pair for all axes
+    rows = [tuple(p) if isinstance(p, (list, tuple)) else (p,) for p in pad_width]
+    rows = [row * 2 if len(row) == 1 else row for row in rows]  # (n,) is (n, n)
+    if any(len(row) != 2 for row in rows) or len(rows) not in (1, ndim):
+        raise ValueError(f"pad: `pad_width` must give 1 or {ndim} (before, after) pairs "
+                         f"for an input of {ndim} dimensions; received {pad_width}.")
+    pairs = rows * ndim if len(rows) == 1 else rows
     pairs = [(int(b), int(a)) for b, a in pairs]
     if any(b < 0 or a < 0 for b, a in pairs):
         raise ValueError(f"pad: pad widths must be >= 0; received {pairs}.")

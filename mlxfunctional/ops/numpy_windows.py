@@ -12,6 +12,7 @@ import math
 import mlx.core as mx
 
 from .. import backend
+from .dtypes import convert_to_tensor
 from .operation import keras_op
 
 __all__ = ["bartlett", "blackman", "hamming", "hanning", "kaiser"]
@@ -96,8 +97,7 @@ def kaiser(x, beta):
         return mx.zeros((0,), dtype=floatx)
     if m == 1:
         return mx.ones((1,), dtype=floatx)
-    beta = mx.array(beta, dtype=mx.float32) if not isinstance(beta, mx.array) \
-        else beta.astype(mx.float32)
+    beta = convert_to_tensor(beta).astype(mx.float32)
     t = mx.arange(m, dtype=mx.float32) * (2 / (m - 1)) - 1
     a = beta * mx.sqrt(mx.maximum(1 - mx.square(t), 0))
     window = _i0e(a) / _i0e(beta) * mx.exp(mx.abs(a) - mx.abs(beta))
