@@ -28,6 +28,10 @@ def _promoted(*xs):
     return [x.astype(backend.mlx_dtype(dtype)) for x in xs], dtype
 
 
+def _all_int8(*xs):
+    return all(convert_to_tensor(x).dtype == mx.int8 for x in xs)
+
+
 def _is_inexact(dtype):
     return backend.is_float_dtype(dtype) or dtype.startswith("complex")
 
@@ -67,9 +71,9 @@ def _matmul(a, b, dtype):
 def matmul(x1, x2):
     """The matrix product ``x1 @ x2`` (batched over leading axes, numpy's rules);
     int8 @ int8 is int32."""
+    if _all_int8(x1, x2):  # Keras accumulates two int8 operands in int32
+        x1, x2 = (convert_to_tensor(x).astype(mx.int32) for x in (x1, x2))
     (x1, x2), dtype = _promoted(x1, x2)
-    if dtype == "int8":  # Keras accumulates two int8 operands in int32
-        (x1, x2), dtype = [x1.astype(mx.int32), x2.astype(mx.int32)], "int32"
     return _matmul(x1, x2, dtype)
 
 
@@ -254,9 +258,9 @@ def _exact_einsum(subscripts, operands, dtype):
 def einsum(subscripts, *operands, **kwargs):
     """Einstein summation over ``operands`` as ``subscripts`` says (e.g.
     ``"bij,bjk->bik"``); int8 operands only give int32."""
+    if operands and _all_int8(*operands):  # accumulated in int32, as Keras
+        operands = [convert_to_tensor(x).astype(mx.int32) for x in operands]
     operands, dtype = _promoted(*operands)
-    if dtype == "int8":
-        operands, dtype = [x.astype(mx.int32) for x in operands], "int32"
     if _is_inexact(dtype):
         return mx.einsum(subscripts, *operands)
     return _exact_einsum(subscripts, operands, dtype)

@@ -646,3 +646,13 @@ def test_ops_in_a_functional_model_run_and_round_trip_through_config():
 
     clone = keras.Model.from_config(model.get_config())
     check(list(clone(x)), want, "float32", rtol=1e-4, atol=1e-4)
+
+
+def test_only_int8_with_int8_widens_to_int32():
+    small, flags = sample((2, 2), "int8"), sample((2, 2), "bool")
+    assert dtype_name(ops.matmul(small, small)) == "int32"
+    assert dtype_name(ops.einsum("ij,jk->ik", small, small)) == "int32"
+    # int8 with bool promotes to int8 and stays there (Keras widens int8 x int8 only).
+    check(ops.matmul(small, flags), (small.astype(np.int64) @ flags).astype(np.int8), "int8")
+    check(ops.einsum("ij,jk->ik", flags, small),
+          (flags @ small.astype(np.int64)).astype(np.int8), "int8")
