@@ -228,9 +228,10 @@ def convert_to_array(x, dtype=None, where="The value"):
                         f"{values.dtype} ({type(x).__name__}).")
     name = _data_dtype(values.dtype) if dtype is None else backend.standardize_dtype(dtype)
     if name == "bfloat16":  # (numpy has no bfloat16: MLX casts from float32)
-        return mx.array(np.ascontiguousarray(values, np.float32)).astype(mx.bfloat16)
-    # ascontiguousarray copies only when needed: a cast, or strides MLX refuses.
-    return mx.array(np.ascontiguousarray(values, dtype=name))
+        return mx.array(np.asarray(values, np.float32, order="C")).astype(mx.bfloat16)
+    # order="C" copies only when needed: a cast, or strides MLX refuses. (Not
+    # np.ascontiguousarray: it turns a 0-d array into shape (1,).)
+    return mx.array(np.asarray(values, dtype=name, order="C"))
 
 
 def _data_dtype(np_dtype):
