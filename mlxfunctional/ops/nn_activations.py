@@ -234,7 +234,8 @@ def sparsemax(x, axis=-1):
     support = z - (cumsum - 1) / k > 0  # a prefix of the sorted order
     count = mx.sum(support, axis=axis, keepdims=True).astype(x.dtype)
     # The sum of the k largest entries. (Keras 3.15 sums the cumulative sums here,
-    # which is not the projection once two or more entries are kept: its outputs
-    # then do not sum to 1. This follows the definition.)
+    # which is not the projection once two or more entries are kept -- its outputs
+    # then do not sum to 1; fixed upstream by keras-team/keras#23469. This follows
+    # the definition.)
     tau = (mx.sum(mx.where(support, z, 0), axis=axis, keepdims=True) - 1) / count
     return mx.maximum(x - tau, 0).astype(x.dtype)

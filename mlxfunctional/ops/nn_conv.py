@@ -86,13 +86,23 @@ def _same_dtype(x, kernel):
     return x.astype(kernel.dtype) if x.dtype != kernel.dtype else x
 
 
+def _float_kernel(kernel):
+    """(kernel as floats, the result's dtype). MLX convolves floats only: an integer
+    kernel convolves in float32 and the result is cast back to its dtype (Keras on
+    JAX keeps integers), exact while the sums stay below 2**24."""
+    kernel = convert_to_tensor(kernel)
+    if backend.is_float_dtype(kernel.dtype):
+        return kernel, kernel.dtype
+    return kernel.astype(mx.float32), kernel.dtype
+
+
 @keras_op
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-D convolution (1-3 spatial axes); kernel ``(*kernel_size, in // groups, filters)``,
     groups = in_channels / kernel's in_channels."""
     data_format = _data_format(data_format, "conv")
     x = _spatial_input(inputs, "conv", data_format)
-    kernel = convert_to_tensor(kernel)
+    kernel, dtype = _float_kernel(kernel)
     _check_kernel(kernel, x, "conv")
     rank = x.ndim - 2
     channels, kernel_in = x.shape[-1], kernel.shape[-2]
@@ -107,7 +117,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     weight = mx.transpose(kernel, conv_utils.kernel_storage_perm(rank))
     y = conv_utils.convolve(_same_dtype(x, kernel), weight, strides, padding, dilation_rate,
                             channels // kernel_in)
-    return _from_channels_last(y, data_format)
+    return _from_channels_last(y.astype(dtype), data_format)
 
 
 def _depthwise(x, kernel, strides, padding, dilation_rate, op):
@@ -133,9 +143,9 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     kernel ``(*kernel_size, in_channels, depth_multiplier)``."""
     data_format = _data_format(data_format, "depthwise_conv")
     x = _spatial_input(inputs, "depthwise_conv", data_format)
-    y = _depthwise(x, convert_to_tensor(kernel), strides, padding, dilation_rate,
-                   "depthwise_conv")
-    return _from_channels_last(y, data_format)
+    kernel, dtype = _float_kernel(kernel)
+    y = _depthwise(x, kernel, strides, padding, dilation_rate, "depthwise_conv")
+    return _from_channels_last(y.astype(dtype), data_format)
 
 
 @keras_op
@@ -145,9 +155,9 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
     ``(1, ..., in_channels * depth_multiplier, filters)``."""
     data_format = _data_format(data_format, "separable_conv")
     x = _spatial_input(inputs, "separable_conv", data_format)
-    y = _depthwise(x, convert_to_tensor(depthwise_kernel), strides, padding, dilation_rate,
+    y = _depthwise(x, _float_kernel(depthwise_kernel)[0], strides, padding, dilation_rate,
                    "separable_conv")
-    pointwise = convert_to_tensor(pointwise_kernel)
+    pointwise, dtype = _float_kernel(pointwise_kernel)
     _check_kernel(pointwise, x, "separable_conv", "pointwise_kernel")
     if pointwise.shape[-2] != y.shape[-1]:
         raise ValueError("separable_conv: the pointwise kernel's in_channels (axis -2, "
@@ -156,7 +166,7 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
     weight = mx.transpose(pointwise, conv_utils.kernel_storage_perm(x.ndim - 2))
     y = conv_utils.convolve(_same_dtype(y, pointwise), weight, (1,) * (x.ndim - 2), "valid",
                             (1,) * (x.ndim - 2))
-    return _from_channels_last(y, data_format)
+    return _from_channels_last(y.astype(dtype), data_format)
 
 
 @keras_op
@@ -166,7 +176,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     kernel ``(*kernel_size, filters, in_channels)``."""
     data_format = _data_format(data_format, "conv_transpose")
     x = _spatial_input(inputs, "conv_transpose", data_format)
-    kernel = convert_to_tensor(kernel)
+    kernel, dtype = _float_kernel(kernel)
     _check_kernel(kernel, x, "conv_transpose")
     rank = x.ndim - 2
     if kernel.shape[-1] != x.shape[-1]:
@@ -181,7 +191,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
         _same_dtype(x, kernel), weight, conv_utils.normalize_tuple(strides, rank, "strides"),
         _padding(padding, "conv_transpose"), output_padding,
         conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate"))
-    return _from_channels_last(y, data_format)
+    return _from_channels_last(y.astype(dtype), data_format)
 
 
 def _pool(inputs, pool_size, strides, padding, data_format, mode, op):

@@ -207,6 +207,13 @@ def test_conv_errors_and_dtype():
     # The input takes the kernel's dtype (Keras on JAX).
     y = ops.conv(np.ones((1, 4, 2), np.int32), mx.array(rand(2, 2, 3), dtype=mx.float16))
     assert y.dtype == mx.float16
+    # Integer convolutions stay integer (MLX convolves floats: exact for small sums).
+    xi, ki = RNG.integers(-50, 50, (1, 6, 6, 2)), RNG.integers(-50, 50, (3, 3, 2, 2))
+    for op, args in ((ops.conv, (xi, ki)), (ops.depthwise_conv, (xi, ki)),
+                     (ops.conv_transpose, (xi, ki))):
+        y = op(*(a.astype(np.int32) for a in args))
+        assert y.dtype == mx.int32
+        close(y, np.array(op(*(a.astype(np.float32) for a in args))), atol=0)
 
 
 @pytest.mark.parametrize("xs, ks, strides, padding, dilation", [
@@ -541,8 +548,30 @@ def test_ctc_decode_greedy(merge):
         assert np.array(decoded[0, b]).tolist() == labels + [-1] * (6 - len(labels))
         close(log_probs[b], [score], rtol=1e-5)
     assert np.array(decoded[0, 0]).tolist()[:4] == ([1, 1, 3, 2] if merge else [1, 1, 1, 3])
-    with pytest.raises(NotImplementedError, match="beam_search"):
-        ops.ctc_decode(scores, lengths, strategy="beam_search")
+
+
+def test_ctc_decode_beam_search_finds_the_most_probable_labelings():
+    """With beams enough to keep every prefix, the search is exact: the best labelings
+    and their log-probabilities summed over all alignments (enumerated here)."""
+    logits = rand(2, 4, 3, scale=1.5)
+    lengths = np.array([4, 3], np.int32)
+    decoded, scores = ops.ctc_decode(logits, lengths, strategy="beam_search", beam_width=50,
+                                     top_paths=2)
+    assert decoded.shape == (2, 2, 4) and scores.shape == (2, 2)
+    for b in range(2):
+        p = np_softmax(logits[b, :lengths[b]].astype(np.float64), -1)
+        totals = {}
+        for path in itertools.product(range(3), repeat=int(lengths[b])):
+            key = tuple(collapse(path, 0))
+            totals[key] = totals.get(key, 0) + np.prod([p[t, c] for t, c in enumerate(path)])
+        best = sorted(totals.items(), key=lambda kv: -kv[1])[:2]
+        for i, (labels, prob) in enumerate(best):
+            row = np.array(decoded[i, b]).tolist()
+            assert row == list(labels) + [-1] * (4 - len(labels))
+            close(scores[b, i], np.log(prob), rtol=1e-5)
+    with pytest.raises(ValueError, match="eagerly only"):
+        mx.compile(lambda x: ops.ctc_decode(x, mx.array(lengths), strategy="beam_search")[1])(
+            mx.array(logits))
 
 
 # --------------------------------------------------------------------------- normalization
@@ -734,3 +763,22 @@ def test_ops_inside_a_compiled_step_keep_gradients():
     close(compiled[0], float(eager[0]), rtol=1e-5)
     close(compiled[1], np.array(eager[1]), rtol=1e-4, atol=1e-5)
     assert np.abs(np.array(eager[1])).sum() > 0
+
+
+@pytest.mark.parametrize("call, shape", [
+    (lambda: ops.conv(np.zeros((0, 5, 3), np.float32), rand(2, 3, 4)), (0, 4, 4)),
+    (lambda: ops.conv_transpose(np.zeros((0, 5, 3), np.float32), rand(2, 4, 3)), (0, 6, 4)),
+    (lambda: ops.average_pool(np.zeros((0, 4, 4, 1), np.float32), 2, padding="same"),
+     (0, 2, 2, 1)),
+    (lambda: ops.adaptive_max_pool(np.zeros((0, 5, 3), np.float32), 2), (0, 2, 3)),
+    (lambda: ops.sparsemax(np.zeros((0, 3), np.float32)), (0, 3)),
+    (lambda: ops.sparse_categorical_crossentropy(np.zeros((0,)), np.zeros((0, 3))), (0,)),
+    (lambda: ops.dot_product_attention(*[np.zeros((0, 2, 1, 4), np.float32)] * 3),
+     (0, 2, 1, 4)),
+    (lambda: ops.ctc_loss(np.zeros((0, 2)), np.zeros((0, 3, 4)), np.zeros(0), np.zeros(0)),
+     (0,)),
+    (lambda: ops.ctc_decode(np.zeros((0, 3, 4)), np.zeros(0))[0], (1, 0, 3)),
+])
+def test_empty_batches(call, shape):
+    assert call().shape == shape
+
