@@ -147,10 +147,10 @@ def categorical_hinge(y_true, y_pred):
     return mx.maximum(neg - pos + 1.0, 0.0)
 
 
-def l2_normalize(x, axis=-1):
-    """x / ||x||, with 1/||x|| capped at 1/eps so a zero vector stays zero (Keras)."""
+def l2_normalize(x, axis=-1, epsilon=EPSILON):
+    """x / ||x||, with 1/||x|| capped at 1/epsilon so a zero vector stays zero (Keras)."""
     inv = mx.rsqrt(mx.sum(mx.square(x), axis=axis, keepdims=True))
-    return x * mx.minimum(inv, 1.0 / EPSILON)
+    return x * mx.minimum(inv, 1.0 / epsilon)
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
@@ -206,28 +206,36 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         y_true = mx.where(valid, y_true, mx.zeros_like(y_true))
     axis = axis % y_pred.ndim
     labels = mx.expand_dims(y_true.astype(mx.int32), axis)
-    # A gather of the label's log-probability, not a one-hot product: cheap for large vocabularies.
-    picked = mx.take_along_axis(_log_probs(y_pred, from_logits, axis), labels, axis=axis)
-    result = -mx.squeeze(picked, axis)
+    # The label's log-probability picked by comparison with the class indices, not by a
+    # gather: MLX's gathers do not check bounds, and this way a label outside
+    # [0, num_classes) picks nothing (loss 0), as Keras' one-hot product does. The cost
+    # is that of the log-softmax already computed over every class.
+    classes = mx.arange(y_pred.shape[axis]).reshape(
+        [-1 if i == axis else 1 for i in range(y_pred.ndim)])
+    log_probs = _log_probs(y_pred, from_logits, axis)
+    result = -mx.sum(mx.where(labels == classes, log_probs, 0), axis=axis)
     if valid is not None:
         result = mx.where(valid, result, mx.zeros_like(result))
     return result
 
 
+def binary_crossentropy_elements(y_true, y_pred, from_logits=False):
+    """-(t log p + (1 - t) log(1 - p)) per element, p clipped to [eps, 1 - eps] (or,
+    from logits x, the stable max(x, 0) - x t + log(1 + exp(-|x|)))."""
+    if from_logits:
+        x = y_pred
+        return mx.maximum(x, 0.0) - x * y_true + mx.log1p(mx.exp(-mx.abs(x)))
+    p = mx.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    return -(y_true * mx.log(p) + (1.0 - y_true) * mx.log(1.0 - p))
+
+
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """mean(-(t log p + (1 - t) log(1 - p)), axis) with p clipped (or, from logits,
-    the stable max(x, 0) - x t + log(1 + exp(-|x|))). Smoothing s: t(1 - s) + s / 2."""
+    """mean(binary_crossentropy_elements(t, p), axis). Smoothing s: t(1 - s) + s / 2."""
     y_pred = _array(y_pred)
     y_true = _array(y_true, y_pred.dtype)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
-        x = y_pred
-        bce = mx.maximum(x, 0.0) - x * y_true + mx.log1p(mx.exp(-mx.abs(x)))
-    else:
-        p = mx.clip(y_pred, EPSILON, 1.0 - EPSILON)
-        bce = -(y_true * mx.log(p) + (1.0 - y_true) * mx.log(1.0 - p))
-    return mx.mean(bce, axis=axis)
+    return mx.mean(binary_crossentropy_elements(y_true, y_pred, from_logits), axis=axis)
 
 
 mse = MSE = mean_squared_error

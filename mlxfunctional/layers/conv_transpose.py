@@ -5,8 +5,6 @@ the convolution being transposed); it is stored as ``(filters, *kernel_size,
 in_channels)`` for ``mx.conv_general``.
 """
 
-import mlx.core as mx
-
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
@@ -49,9 +47,6 @@ class BaseConvTranspose(Layer):
         conv_utils.check_strides_dilation(self.strides, self.dilation_rate)
         self.input_spec = InputSpec(ndim=rank + 2)
 
-    def _output_paddings(self):
-        return self.output_padding or (None,) * self.rank
-
     def build(self, input_shape):
         conv_utils.check_rank(self, input_shape, self.rank)
         channels = conv_utils.input_channels(self, input_shape)
@@ -64,14 +59,8 @@ class BaseConvTranspose(Layer):
         self.built = True
 
     def call(self, inputs):
-        # The transpose of a strided conv: a stride-1 conv of the flipped kernel over
-        # the input with (stride - 1) zeros between elements, padded per Keras' rule.
-        pads = [conv_utils.conv_transpose_padding(k, self.padding, op, s, d) for k, op, s, d in
-                zip(self.kernel_size, self._output_paddings(), self.strides, self.dilation_rate)]
-        x = mx.conv_general(inputs, self.kernel, stride=1,
-                            padding=([p[0] for p in pads], [p[1] for p in pads]),
-                            kernel_dilation=self.dilation_rate, input_dilation=self.strides,
-                            flip=True)
+        x = conv_utils.transpose_convolve(inputs, self.kernel, self.strides, self.padding,
+                                          self.output_padding, self.dilation_rate)
         return common.bias_activation(self, x)
 
     def get_config(self):

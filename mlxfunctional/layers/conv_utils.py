@@ -146,12 +146,59 @@ def check_rank(layer, input_shape, rank):
         )
 
 
+def explicit_pads(spatial_shape, kernel_size, padding, strides, dilation):
+    """``([lo...], [hi...])`` for ``mx.conv_general`` from Keras' ``padding`` mode."""
+    pads = [conv_padding(n, k, padding, s, d) for n, k, s, d in
+            zip(spatial_shape, kernel_size, strides, dilation)]
+    return [p[0] for p in pads], [p[1] for p in pads]
+
+
 def conv_pads(layer, input_shape):
     """``([lo...], [hi...])`` for ``mx.conv_general``, after checking the output size."""
     check_output_size(layer, input_shape)
-    pads = [conv_padding(n, k, layer.padding, s, d) for n, k, s, d in
-            zip(input_shape[1:-1], layer.kernel_size, layer.strides, layer.dilation_rate)]
-    return [p[0] for p in pads], [p[1] for p in pads]
+    return explicit_pads(input_shape[1:-1], layer.kernel_size, layer.padding, layer.strides,
+                         layer.dilation_rate)
+
+
+def convolve(inputs, weight, strides, padding, dilation, groups=1):
+    """Keras' N-D convolution of a channels-last input (``padding`` a Keras mode).
+
+    ``weight`` has MLX's layout ``(filters, *kernel_size, in_channels // groups)``;
+    the ``Conv*`` layers and ``keras.ops.conv`` both come here.
+    """
+    pads = explicit_pads(inputs.shape[1:-1], weight.shape[1:-1], padding, strides, dilation)
+    return grouped_conv(inputs, weight, strides, pads, dilation, groups)
+
+
+def depthwise_convolve(inputs, kernel, strides, padding, dilation):
+    """Each input channel ``c`` convolved with its own ``kernel[c]`` of shape
+    ``(depth_multiplier, *kernel_size)``: output channel ``c * depth_multiplier + m``.
+
+    That is MLX's grouped convolution with one group per channel, whose weight
+    ``(channels * depth_multiplier, *kernel_size, 1)`` is a reshape of ``kernel``.
+    """
+    channels, multiplier = kernel.shape[:2]
+    weight = mx.reshape(kernel, (channels * multiplier,) + tuple(kernel.shape[2:]) + (1,))
+    pads = explicit_pads(inputs.shape[1:-1], kernel.shape[2:], padding, strides, dilation)
+    return mx.conv_general(inputs, weight, stride=list(strides), padding=pads,
+                           kernel_dilation=list(dilation), groups=channels)
+
+
+def transpose_convolve(inputs, weight, strides, padding, output_padding, dilation):
+    """Keras' transposed convolution of a channels-last input; ``weight`` is
+    ``(filters, *kernel_size, in_channels)`` and ``output_padding`` a tuple (or None).
+
+    The transpose of a strided convolution is a stride-1 convolution of the flipped
+    kernel over the input with ``stride - 1`` zeros between elements, padded by
+    :func:`conv_transpose_padding`.
+    """
+    output_padding = output_padding or (None,) * len(strides)
+    pads = [conv_transpose_padding(k, padding, op, s, d) for k, op, s, d in
+            zip(weight.shape[1:-1], output_padding, strides, dilation)]
+    return mx.conv_general(inputs, weight, stride=1,
+                           padding=([p[0] for p in pads], [p[1] for p in pads]),
+                           kernel_dilation=list(dilation), input_dilation=list(strides),
+                           flip=True)
 
 
 def grouped_conv(inputs, weight, stride, padding, dilation, groups):

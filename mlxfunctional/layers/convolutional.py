@@ -69,9 +69,9 @@ class BaseConv(Layer):
         self.built = True
 
     def call(self, inputs):
-        pad_lo, pad_hi = conv_utils.conv_pads(self, inputs.shape)
-        x = conv_utils.grouped_conv(inputs, self.kernel, self.strides, (pad_lo, pad_hi),
-                                    self.dilation_rate, self.groups)
+        conv_utils.check_output_size(self, inputs.shape)
+        x = conv_utils.convolve(inputs, self.kernel, self.strides, self.padding,
+                                self.dilation_rate, self.groups)
         return common.bias_activation(self, x)
 
     def get_config(self):

@@ -60,11 +60,9 @@ class _DepthwiseBase(Layer):
                                  arg="depthwise", storage_perm=_depthwise_storage_perm(self.rank))
 
     def _depthwise(self, inputs, kernel):
-        channels = inputs.shape[-1]
-        weight = mx.reshape(kernel, (channels * self.depth_multiplier,) + self.kernel_size + (1,))
-        pad_lo, pad_hi = conv_utils.conv_pads(self, inputs.shape)
-        return mx.conv_general(inputs, weight, stride=self.strides, padding=(pad_lo, pad_hi),
-                               kernel_dilation=self.dilation_rate, groups=channels)
+        conv_utils.check_output_size(self, inputs.shape)
+        return conv_utils.depthwise_convolve(inputs, kernel, self.strides, self.padding,
+                                             self.dilation_rate)
 
     def _config(self, *names):
         """The config entries the depthwise layers share, followed by ``names``."""

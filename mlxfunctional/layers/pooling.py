@@ -83,7 +83,7 @@ def _pad_axis(x, axis, lo, hi, fill):
     return mx.pad(x, widths, constant_values=fill)
 
 
-def _pool_axis(x, axis, k, s, out, mode):
+def pool_axis(x, axis, k, s, out, mode):
     """Max or sum over windows ``[i*s, i*s + k)`` (``i < out``) along one axis."""
     if s >= k:
         # Disjoint windows: each is the head of a block of s cells, so crop or pad
@@ -120,7 +120,7 @@ def pool(x, pool_size, strides, padding, mode):
         x = mx.pad(x, [(0, 0)] + [(lo, hi) for _, lo, hi in geometry] + [(0, 0)],
                    constant_values=fill)
     for i, (k, s, (out, _, _)) in enumerate(zip(pool_size, strides, geometry)):
-        x = _pool_axis(x, i + 1, k, s, out, mode)
+        x = pool_axis(x, i + 1, k, s, out, mode)
     if mode == "max":
         return x
     # Real (unpadded) cells per window, a constant of the static shapes.
