@@ -131,7 +131,7 @@ def singular_values(a):
 
 @singular_values.vjp
 def _singular_values_vjp(primals, cotangent, output):
-    (a,) = primals
+    a = primals if isinstance(primals, mx.array) else primals[0]  # (MLX passes a lone array)
     u, _, vt = mx.linalg.svd(a, stream=CPU)
     k = output.shape[-1]
     return ((u[..., :, :k] * cotangent[..., None, :]) @ vt[..., :k, :],)
