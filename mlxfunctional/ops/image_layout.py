@@ -34,7 +34,7 @@ def as_batch(images, data_format, op, ranks=(3, 4)):
     """(``images`` as ``(N, *spatial, C)``, the function undoing that)."""
     images = convert_to_tensor(images)
     check_rank(images, op, ranks)
-    unbatched = images.ndim == ranks[0]
+    unbatched = images.ndim < max(ranks)  # the larger rank is a batch
     if unbatched:
         images = images[None]
     first = data_format == "channels_first"

@@ -79,11 +79,12 @@ def _interpolate(gather, shape, coordinates, order, mode, fill_value, dtype):
             for mask in masks[1:]:
                 valid = valid & mask
             value = mx.where(_expand_like(valid, value), value, fill)
-        weight = 1.0
-        for _, _, w in choice:
-            weight = weight * w
-        term = value * _expand_like(weight, value) if order else value
-        total = term if total is None else total + term
+        if order:
+            weight = choice[0][2]
+            for _, _, w in choice[1:]:
+                weight = weight * w
+            value = value * _expand_like(weight, value)
+        total = value if total is None else total + value
     return cast_back(total, dtype, rounding=round_half_away)
 
 
