@@ -122,7 +122,8 @@ def _patches(images, size, strides, dilation_rate, padding, data_format, op):
             index.append(slice(o * d, o * d + (m - 1) * s + 1, s))
         pieces.append(x[tuple(index)])
     patches = mx.stack(pieces, axis=-2)
-    return restore(patches.reshape(patches.shape[:-2] + (-1,)))
+    features = patches.shape[-2] * patches.shape[-1]
+    return restore(patches.reshape(patches.shape[:-2] + (features,)))
 
 
 def _positions(size):

@@ -117,9 +117,9 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
         raise ValueError(f"map_coordinates: `order` must be 0 or 1. Received: order={order}")
     if not mx.issubdtype(coordinates.dtype, mx.floating):
         coordinates = coordinates.astype(mx.float32)
-    flat = inputs.reshape(-1)
-    if flat.size == 0:
+    if inputs.size == 0:
         raise ValueError(f"map_coordinates: `inputs` is empty (shape {inputs.shape}).")
+    flat = inputs.reshape(-1)
     value_dtype = inputs.dtype if mx.issubdtype(inputs.dtype, mx.floating) else mx.float32
     flat = flat.astype(value_dtype)
     return _interpolate(lambda index: mx.take(flat, index), inputs.shape,
@@ -148,7 +148,7 @@ def _sample(images, ys, xs, order, mode, fill_value):
     out_hw = ys.shape[1:]
 
     def gather(index):  # index (N, H', W') -> (N, H', W', C)
-        index = index.reshape(n, -1, 1)
+        index = index.reshape(n, out_hw[0] * out_hw[1], 1)
         return mx.take_along_axis(flat, index, axis=1).reshape((n,) + out_hw + (c,))
 
     return _interpolate(gather, (h, w), [ys, xs], order, mode, fill_value, images.dtype)

@@ -366,6 +366,16 @@ def test_extract_patches_same_padding_and_3d():
         image.extract_patches(images, 2, padding="full")
 
 
+@pytest.mark.parametrize("op, args, shape", [
+    ("extract_patches", (2,), (0, 2, 2, 12)), ("resize", ((2, 3),), (0, 2, 3, 3)),
+    ("gaussian_blur", (), (0, 4, 4, 3)), ("affine_transform", ([1, 0, 0, 0, 1, 0, 0, 0],),
+                                          (0, 4, 4, 3)),
+    ("rgb_to_grayscale", (), (0, 4, 4, 1)), ("sobel_edges", (), (0, 4, 4, 3, 2)),
+])
+def test_empty_batches(op, args, shape):
+    assert getattr(image, op)(np.zeros((0, 4, 4, 3), np.float32), *args).shape == shape
+
+
 # -- crop, pad, colour ------------------------------------------------------------
 
 def test_crop_and_pad_images():
