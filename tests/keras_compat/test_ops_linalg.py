@@ -281,6 +281,21 @@ def test_gradients_match_finite_differences(case):
                                rtol=2e-3, atol=2e-3)
 
 
+def test_solve_gradients_sum_over_broadcast_batches():
+    a, b = _well_conditioned(2, 3, 3), RNG.normal(size=(1, 3, 2))
+    weights = RNG.normal(size=(2, 3, 2))
+    grad_a, grad_b = mx.grad(
+        lambda a, b: mx.sum(ops.solve(a, b) * mx.array(weights, mx.float32)),
+        argnums=(0, 1))(mx.array(a, mx.float32), mx.array(b, mx.float32))
+    assert grad_a.shape == a.shape and grad_b.shape == b.shape
+    np.testing.assert_allclose(
+        grad_b, _numeric_grad(lambda t: np.sum(np.linalg.solve(a, t) * weights), b),
+        rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        grad_a, _numeric_grad(lambda t: np.sum(np.linalg.solve(t, b) * weights), a),
+        rtol=1e-3, atol=1e-4)
+
+
 def test_ops_run_inside_a_compiled_step():
     a = _well_conditioned(2, 3, 3).astype(np.float32)
 
