@@ -138,7 +138,10 @@ def norm(x, ord=None, axis=None, keepdims=False):
                              f"Received: x.shape={x.shape}, ord={ord!r}")
         axis = tuple(range(x.ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    axes = tuple(a % x.ndim if -x.ndim <= a < x.ndim else _bad_axis(a, x) for a in axes)
+    for a in axes:
+        if not -x.ndim <= a < x.ndim:
+            raise ValueError(f"norm: axis {a} is out of range for x of rank {x.ndim}.")
+    axes = tuple(a % x.ndim for a in axes)
     if len(axes) == 1:
         result = _vector_norm(x, ord, axes[0], keepdims)
     elif len(axes) == 2 and axes[0] != axes[1]:
@@ -147,10 +150,6 @@ def norm(x, ord=None, axis=None, keepdims=False):
         raise ValueError(f"norm: `axis` must name one or two distinct axes. "
                          f"Received: axis={axis}")
     return result.astype(out)
-
-
-def _bad_axis(a, x):
-    raise ValueError(f"norm: axis {a} is out of range for x of rank {x.ndim}.")
 
 
 def _vector_norm(x, ord, axis, keepdims):

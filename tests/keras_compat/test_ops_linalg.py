@@ -220,6 +220,7 @@ def test_norm_matches_numpy(shape, ord, axis, keepdims):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(ord="nuc", axis=0), "matrix norm"), (dict(ord=3, axis=(0, 1)), "matrix norm"),
     (dict(ord="max"), "ord"), (dict(ord=1), "rank 1 or 2"), (dict(axis=(0, 0)), "distinct"),
+    (dict(axis=3), "out of range"),
 ])
 def test_norm_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
