@@ -374,3 +374,22 @@ def test_a_layer_called_on_non_numbers_names_the_layer():
     dense = layers.Dense(2, name="d")
     with pytest.raises(TypeError, match=re.escape('The input of layer "d" must hold numbers')):
         dense(np.array([["a", "b"]]))
+
+
+def test_fit_and_predict_take_a_dict_keyed_like_the_models_inputs():
+    # The dict keys of the model's `inputs` differ from its Input layers' names.
+    inputs = {"image": keras.Input((3,), name="pixels"), "meta": keras.Input((2,), name="extra")}
+    x = layers.Concatenate()([inputs["image"], inputs["meta"]])
+    model = keras.Model(inputs, layers.Dense(1, name="out")(x))
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(0)
+    data = {"image": rng.normal(size=(8, 3)).astype("float32"),
+            "meta": rng.normal(size=(8, 2)).astype("float32")}
+    kernel, bias = model.get_layer("out").get_weights()
+    expected = np.concatenate([data["image"], data["meta"]], axis=1) @ kernel + bias
+    np.testing.assert_allclose(model.predict(data, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    by_layer_name = {"pixels": data["image"], "extra": data["meta"]}
+    np.testing.assert_allclose(model.predict(by_layer_name, verbose=0), expected, rtol=1e-5,
+                               atol=1e-6)
+    history = model.fit(data, np.zeros((8, 1), "float32"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

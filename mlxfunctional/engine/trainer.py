@@ -83,8 +83,14 @@ class Trainer(StepCalls, StepMethods):
                 owner[entry.key] = entry.from_keras(constraint(value))
 
     # -- data ------------------------------------------------------------------
+    def _flat_inputs(self, x):
+        """``x`` as a flat list in input order: by input name, or nested like the
+        model's own ``inputs`` (a dict model's keys, which may differ from the names)."""
+        return data_adapter.match_structure(x, self._training_input_names(), "inputs", self.name,
+                                            structure=getattr(self, "_inputs_struct", None))
+
     def _flat_xy(self, x, y, sample_weight):
-        x = data_adapter.match_structure(x, self._training_input_names(), "inputs", self.name)
+        x = self._flat_inputs(x)
         y = data_adapter.match_structure(y, self._training_output_names(), "outputs", self.name)
         return x, y, sample_weight
 
@@ -316,13 +322,12 @@ class Trainer(StepCalls, StepMethods):
         parallel = distribute_lib.resolve(distribute)
         if data_adapter.is_iterable_data(x):
             def standardize(bx, by, bsw):
-                fx = data_adapter.match_structure(bx, self._training_input_names(), "inputs",
-                                                  self.name)
+                fx = self._flat_inputs(bx)
                 return [data_adapter.as_array(a) for a in fx], None, None
 
             data = data_adapter.IterableBatches(x, standardize, steps)
         else:
-            fx = data_adapter.match_structure(x, self._training_input_names(), "inputs", self.name)
+            fx = self._flat_inputs(x)
             data = data_adapter.ArrayBatches(fx, batch_size=batch_size or 32, steps=steps)
         verbose = _verbosity(verbose, parallel)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
