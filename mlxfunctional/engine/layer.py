@@ -18,6 +18,7 @@ import mlx.nn as nn
 
 from .. import backend, global_state
 from .. import tree
+from ..random.seed_generator import SeedGenerator
 from . import call_context
 from . import input_standardization
 from .input_spec import check_input_spec
@@ -108,7 +109,11 @@ class Layer(WeightTracking, nn.Module):
         if isinstance(value, mx.array):
             self._adopt_weight(key, value)
         # Private containers (e.g. a model's layer list) are bookkeeping, not children.
-        if _holds_state(value) and not (key.startswith("_") and not isinstance(value, mx.array)):
+        # Arrays and seed generators, private or not, are state: they go in the module
+        # dict, which compiled steps capture (a private key stays out of parameters()).
+        private_bookkeeping = key.startswith("_") and not isinstance(value, (mx.array,
+                                                                             SeedGenerator))
+        if _holds_state(value) and not private_bookkeeping:
             if key in self.__dict__:
                 del self.__dict__[key]
             self[key] = value
