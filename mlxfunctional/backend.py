@@ -1,9 +1,14 @@
-"""Layer names, the default float type and dtype names.
+"""``keras.backend``: layer names, the numeric settings and dtype names.
 
 Keras keeps a per-session counter per base name so that the first Dense is
 ``dense``, the next ``dense_1`` and so on; ``clear_session()`` resets it. The
-counters and ``floatx`` are held in ``global_state``, with the package's other
-mutable state.
+counters, ``floatx`` and ``epsilon`` are held in ``global_state``, with the
+package's other mutable state.
+
+The whole package imports this module, so it imports nothing of the package
+but ``global_state`` at load time; ``result_type`` and ``is_keras_tensor``,
+which Keras also exports here, reach up to ``ops`` and the engine only when
+called (two allowed edges of ``scripts/import_graph.py``).
 """
 
 import re
@@ -12,6 +17,55 @@ import mlx.core as mx
 
 from . import global_state
 from .global_state import clear_session  # noqa: F401  (keras.backend.clear_session)
+
+
+def backend():
+    """The name of the backend: ``"mlx"``."""
+    return "mlx"
+
+
+def epsilon():
+    """The fuzz factor Keras code adds to avoid dividing by zero (``1e-7``)."""
+    return global_state.epsilon
+
+
+def set_epsilon(value):
+    """Sets the fuzz factor returned by ``epsilon()``."""
+    global_state.epsilon = float(value)
+
+
+def image_data_format():
+    """``"channels_last"``: the only image layout the layers support (MLX's own)."""
+    return "channels_last"
+
+
+def set_image_data_format(data_format):
+    """Accepts ``"channels_last"``; refuses ``"channels_first"``, which no layer supports."""
+    if data_format == "channels_last":
+        return
+    if data_format == "channels_first":
+        raise ValueError("set_image_data_format('channels_first') is not supported: MLX "
+                         "layers and kernels are channels-last. Transpose the data instead.")
+    raise ValueError("The `data_format` argument must be one of 'channels_last', "
+                     f"'channels_first'. Received: data_format={data_format!r}")
+
+
+def get_uid(prefix=""):
+    """A per-session counter per prefix: 1, 2, 3... (``clear_session`` resets it)."""
+    global_state.name_uids[prefix] += 1
+    return global_state.name_uids[prefix]
+
+
+def result_type(*dtypes):
+    """The dtype Keras' promotion rules give to an op on these dtypes (``keras.ops``)."""
+    from .ops.dtypes import result_type as ops_result_type
+    return ops_result_type(*dtypes)
+
+
+def is_keras_tensor(x):
+    """True for a symbolic tensor of a functional graph (``keras.Input`` and its uses)."""
+    from .engine.keras_tensor import KerasTensor
+    return isinstance(x, KerasTensor)
 
 
 def floatx():
@@ -80,4 +134,10 @@ def mlx_dtype(dtype):
 
 
 def is_float_dtype(dtype):
+    """True for the float dtypes (``float16``, ``bfloat16``, ``float32``, ``float64``)."""
     return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype):
+    """True for the signed and unsigned integer dtypes."""
+    return standardize_dtype(dtype).startswith(("int", "uint"))

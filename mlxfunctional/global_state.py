@@ -13,6 +13,13 @@ Session state, reset by ``clear_session()`` (``keras.backend.clear_session``):
 Settings, kept by ``clear_session()`` as Keras keeps them:
 
 - ``floatx``: the default float type (``backend.floatx``/``set_floatx``).
+- ``epsilon``: the fuzz factor Keras code reads with ``keras.config.epsilon()``
+  (``backend.epsilon``/``set_epsilon``).
+- ``interactive_logging``: True prints progress bars and messages to the terminal;
+  False sends them to the ``mlxfunctional`` Python logger, one line each
+  (``config.enable/disable_interactive_logging``, read by ``progbar.py``).
+- ``dtype_policy``: the global ``DTypePolicy`` of new layers, None for ``floatx()``
+  in both roles (``dtype_policies.set_dtype_policy``; ``keras.mixed_precision``).
 
 Scopes: set on entering a ``with`` block and restored on leaving it, even on an error,
 so between calls they are at their initial value; ``clear_session()`` leaves them.
@@ -53,6 +60,9 @@ from collections import defaultdict
 
 name_uids = defaultdict(int)
 floatx = "float32"
+epsilon = 1e-7
+interactive_logging = True
+dtype_policy = None
 
 tracing = False
 training_stack = [None]

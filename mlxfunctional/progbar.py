@@ -10,24 +10,38 @@ while running ``[=====>........................]`` with `` - ETA: 12s``, and wit
 On a terminal (or in Jupyter) ``verbose=1`` redraws one line with ``\\r`` at most
 every ``interval`` seconds. When stdout is not a terminal (logs, CI, pipes) it prints
 only the final line, because every redraw would otherwise become a line of its own.
+With ``keras.config.disable_interactive_logging()`` every line goes to the
+``mlxfunctional`` Python logger at INFO level instead, without redraws.
 """
 
+import logging
 import math
 import os
 import sys
 import time
 
+from . import global_state
+
 
 def write(text, stream="stdout"):
-    """Writes to ``sys.<stream>`` and flushes. The stream is looked up at each write
-    so redirections (and pytest's capsys) apply."""
+    """Writes to ``sys.<stream>`` and flushes, or, with interactive logging disabled,
+    logs the text's lines. The stream is looked up at each write so redirections (and
+    pytest's capsys) apply."""
+    if not global_state.interactive_logging:
+        for line in text.replace("\r", "\n").splitlines():
+            if line.strip():
+                logging.getLogger("mlxfunctional").info(line.rstrip())
+        return
     out = getattr(sys, stream)
     out.write(text)
     out.flush()
 
 
 def dynamic_display(stream="stdout"):
-    """Whether ``sys.<stream>`` can redraw a line in place (a terminal or a notebook)."""
+    """Whether ``sys.<stream>`` can redraw a line in place (a terminal or a notebook;
+    never when interactive logging is disabled: a log keeps every line)."""
+    if not global_state.interactive_logging:
+        return False
     isatty = getattr(getattr(sys, stream), "isatty", None)
     try:
         tty = bool(isatty()) if isatty is not None else False

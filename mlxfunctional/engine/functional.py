@@ -28,6 +28,8 @@ class Functional(Model):
         name: the model's name.
     """
 
+    _convert_input_args = False  # its layers cast their own inputs (engine/autocast.py)
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._init_graph(inputs, outputs)

@@ -16,10 +16,10 @@ import inspect
 import mlx.core as mx
 import mlx.nn as nn
 
-from .. import backend, global_state
+from .. import backend, dtype_policies, global_state
 from .. import tree
 from ..random.seed_generator import SeedGenerator
-from . import call_context
+from . import autocast, call_context
 from . import input_standardization
 from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
@@ -61,13 +61,18 @@ class Layer(WeightTracking, nn.Module):
         trainable: whether the layer's weights are updated by training.
         name: the layer's name; by default the snake_case class name made unique
             in the session (``dense``, ``dense_1``...).
-        dtype: the dtype of the layer's weights (``"float32"``).
+        dtype: the dtype of the layer's weights and computations (``"float32"``), or a
+            dtype policy (``"mixed_bfloat16"``: compute in bfloat16, float32 weights);
+            by default the global policy (``keras.mixed_precision``), else ``floatx()``.
         input_shape / batch_size / batch_input_shape / input_dim: Keras 2 style
             declaration of the input, honoured by ``Sequential``.
 
     Subclasses implement ``call(inputs, training=None, mask=None, **kwargs)``
     and usually ``build(input_shape)``, creating weights with ``add_weight``.
     """
+
+    # Models leave the casting of inputs to the layers inside them (engine/autocast.py).
+    _convert_input_args = True
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
@@ -90,7 +95,8 @@ class Layer(WeightTracking, nn.Module):
         object.__setattr__(self, "_no_grad", no_grad)
         self._name = name or backend.unique_name(backend.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self._dtype = backend.standardize_dtype(dtype)
+        self._dtype_policy = dtype_policies.get(dtype)
+        self._dtype = self._dtype_policy.variable_dtype
         self.built = False
         self.input_spec = None
         self.supports_masking = False
@@ -131,7 +137,21 @@ class Layer(WeightTracking, nn.Module):
 
     @property
     def dtype(self):
+        """The dtype of the layer's weights (its policy's ``variable_dtype``)."""
         return self._dtype
+
+    @property
+    def dtype_policy(self):
+        return self._dtype_policy
+
+    @property
+    def compute_dtype(self):
+        """The dtype the layer computes in (its inputs are cast to it)."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._dtype_policy.variable_dtype
 
     @property
     def trainable(self):
@@ -236,7 +256,8 @@ class Layer(WeightTracking, nn.Module):
         elif not has_mask and "mask" in kwargs and not has_kwargs:
             mask = kwargs.pop("mask")  # as Keras: a call without `mask` never sees one
         self._activity_losses = []
-        with call_context.training_scope(training):
+        args, kwargs = autocast.cast_inputs(self, args, kwargs)
+        with call_context.training_scope(training), autocast.compute_dtype_weights(self):
             outputs = self.call(*args, **kwargs)
         out_mask = None
         if compute_mask:
@@ -295,7 +316,9 @@ class Layer(WeightTracking, nn.Module):
     # -- config -------------------------------------------------------------
     def get_config(self):
         """The constructor arguments as plain data (never code)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        policy = self._dtype_policy
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": policy.name if policy.is_mixed else self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         cls = type(self)

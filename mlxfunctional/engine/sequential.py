@@ -37,6 +37,7 @@ class Sequential(Model):
     """
 
     _is_sequential = True
+    _convert_input_args = False  # its layers cast their own inputs (engine/autocast.py)
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
