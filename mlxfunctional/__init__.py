@@ -1,19 +1,53 @@
 """mlxfunctional: the Keras functional API on Apple's MLX.
 
-``import mlxfunctional as keras`` and write Keras functional-API code.
+``import mlxfunctional as keras`` and write Keras code: every public subpackage
+of Keras that exists here is an attribute of the package. The heavy ones that few
+programs need at once (``applications``, ``datasets``, ``ops``) load on first use,
+so importing the package stays fast.
 """
+
+import importlib
 
 from . import _blas
 
 _blas.preload()  # must precede the first `import mlx.core` (see _blas.py)
 
 from . import activations, backend, constraints, initializers, optimizers, regularizers
-from . import callbacks, layers, models, saving, utils
+from . import callbacks, layers, losses, metrics, models, saving, utils
+from . import config, dtype_policies, mixed_precision, preprocessing, random, tree
 from .backend import clear_session
+from .constraints import Constraint
+from .dtype_policies import DTypePolicy, FloatDTypePolicy
 from .engine.functional import Functional
 from .engine.input_layer import Input, InputLayer
+from .engine.input_spec import InputSpec
 from .engine.keras_tensor import KerasTensor
 from .engine.layer import Layer
 from .engine.model import Model
 from .engine.sequential import Sequential
-from .version import __version__
+from .initializers import Initializer
+from .losses import Loss
+from .metrics_base import Metric
+from .optimizer_base import Optimizer
+from .regularizers import Regularizer
+from .scopes import device, name_scope
+from .version import __version__, version
+
+_LAZY = ("applications", "datasets", "ops")
+
+
+def __getattr__(name):
+    # Called only for a name the package does not have yet. Each name is written out
+    # (scripts/import_graph.py follows constant names); `from . import x` here would
+    # ask this function again and recurse.
+    if name == "applications":
+        return importlib.import_module("mlxfunctional.applications")
+    if name == "datasets":
+        return importlib.import_module("mlxfunctional.datasets")
+    if name == "ops":
+        return importlib.import_module("mlxfunctional.ops")
+    raise AttributeError(f"module 'mlxfunctional' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -14,6 +14,7 @@ called (two allowed edges of ``scripts/import_graph.py``).
 import re
 
 import mlx.core as mx
+import numpy as np
 
 from . import global_state
 from .global_state import clear_session  # noqa: F401  (keras.backend.clear_session)
@@ -119,6 +120,8 @@ def standardize_dtype(dtype):
         return floatx()
     if isinstance(dtype, mx.Dtype):
         return _NAMES[dtype]
+    if isinstance(dtype, type):  # a Python or numpy scalar type: float, np.float32...
+        dtype = {float: "float32", int: "int32", bool: "bool"}.get(dtype) or np.dtype(dtype)
     name = getattr(dtype, "name", None) or str(dtype)
     name = {"float": "float32", "int": "int32", "bool_": "bool", "double": "float64"}.get(name, name)
     if name.startswith("mlx.core."):

@@ -30,6 +30,8 @@ so between calls they are at their initial value; ``clear_session()`` leaves the
   which nested layers inherit (``engine/call_context.py``).
 - ``data_parallel``: the ``DataParallel`` of the ``fit``/``evaluate``/``predict``
   running now, innermost last (``distribute.py``).
+- ``name_scopes``: the names of the open ``keras.name_scope`` blocks, innermost last
+  (``scopes.py``).
 - ``loss_shards``: in a data-parallel train step, this process's share of the global
   batch, by which losses are scaled (``engine/global_batch.py``).
 
@@ -68,6 +70,7 @@ tracing = False
 training_stack = [None]
 data_parallel = []
 loss_shards = []
+name_scopes = []
 
 launched_data_parallel = []
 group_data_parallels = []

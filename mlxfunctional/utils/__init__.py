@@ -8,6 +8,9 @@ and ``utils.progbar`` re-export them at their former paths.
 """
 
 from .. import tree
+from ..backend import clear_session, is_keras_tensor, standardize_dtype
+from ..config import (disable_interactive_logging, enable_interactive_logging,
+                      is_interactive_logging_enabled)
 from ..engine.graph import get_source_inputs
 from ..engine.step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from .clone import clone_model
