@@ -1,6 +1,7 @@
 """How a layer applies its dtype policy around ``call`` (mixed precision).
 
-Keras casts a layer's floating inputs to the policy's compute dtype and, while
+Keras casts a layer's floating inputs to the policy's compute dtype (here: a layer
+given a policy, see ``cast_inputs``) and, while
 ``call`` runs, lets it read its float weights in that dtype too. Here the
 weights stay ``variable_dtype`` arrays in the module dict (what MLX optimizers
 update and weight files hold); for the duration of ``call`` the layer's own
@@ -25,11 +26,14 @@ def _is_float(x):
 def cast_inputs(layer, args, kwargs):
     """``args``/``kwargs`` with their float arrays cast to the layer's compute dtype.
 
-    As in Keras, every layer but a model (whose inner layers cast for themselves)
-    converts: a float32 ``Activation`` after bfloat16 layers returns float32.
+    As in Keras, for a layer given a policy (its ``dtype`` argument or a global
+    policy): a ``Activation("softmax", dtype="float32")`` after bfloat16 layers
+    returns float32. A layer left at the default policy takes its inputs as they
+    come, and a model leaves the casting to the layers inside it.
     """
     policy = layer.dtype_policy
-    if not layer._convert_input_args or not backend.is_float_dtype(policy.compute_dtype):
+    if not (layer._convert_input_args and getattr(layer, "_autocast_inputs", False)
+            and backend.is_float_dtype(policy.compute_dtype)):
         return args, kwargs
     target = backend.mlx_dtype(policy.compute_dtype)
 

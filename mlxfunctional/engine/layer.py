@@ -96,6 +96,10 @@ class Layer(WeightTracking, nn.Module):
         self._name = name or backend.unique_name(backend.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self._dtype_policy = dtype_policies.get(dtype)
+        # A layer given a policy (its `dtype` or a global one) casts its float inputs to
+        # the compute dtype, as Keras does; one left at the default takes its inputs as
+        # they come (the dtype rule of engine/input_standardization.py).
+        self._autocast_inputs = dtype is not None or global_state.dtype_policy is not None
         self._dtype = self._dtype_policy.variable_dtype
         self.built = False
         self.input_spec = None
@@ -112,11 +116,19 @@ class Layer(WeightTracking, nn.Module):
 
     # -- attributes ---------------------------------------------------------
     def __setattr__(self, key, value):
+        """Where an attribute lives decides what a compiled step captures (it captures
+        the module dict, ``model.state``; anything else is a constant to ``mx.compile``):
+
+        - an ``mx.array`` is a dict entry: under a public name a parameter (trained,
+          saved), under a ``_private`` name state only (captured and updated by compiled
+          steps, never trained nor saved): keys, counters;
+        - a ``SeedGenerator``, under any name, is a dict entry (its key is private);
+        - a module or a public container of modules/arrays is a child in the dict; a
+          private container (a model's ``_layers`` list) is bookkeeping, kept outside;
+        - anything else is a plain attribute.
+        """
         if isinstance(value, mx.array):
             self._adopt_weight(key, value)
-        # Private containers (e.g. a model's layer list) are bookkeeping, not children.
-        # Arrays and seed generators, private or not, are state: they go in the module
-        # dict, which compiled steps capture (a private key stays out of parameters()).
         private_bookkeeping = key.startswith("_") and not isinstance(value, (mx.array,
                                                                              SeedGenerator))
         if _holds_state(value) and not private_bookkeeping:

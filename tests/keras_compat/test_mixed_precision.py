@@ -86,10 +86,13 @@ def test_a_layer_policy_without_a_global_one_and_its_config():
     assert keras.layers.Dense(2, dtype=policy).dtype_policy == policy
 
 
-def test_float_inputs_are_cast_to_the_compute_dtype_and_ints_are_not():
+def test_a_layer_given_a_policy_casts_its_float_inputs_and_ints_stay():
     # Keras autocasts a layer's floating inputs; integer ids stay integers.
-    dense = keras.layers.Dense(2)
+    dense = keras.layers.Dense(2, dtype="float32")
     assert dense(mx.ones((1, 3), dtype=mx.float16)).dtype == mx.float32
     embedding = keras.layers.Embedding(10, 2, dtype="mixed_bfloat16")
     out = embedding(mx.array([[1, 2]]))
     assert out.dtype == mx.bfloat16 and embedding.embeddings.dtype == mx.float32
+    # A layer left at the default policy takes its inputs as they come (the dtype
+    # rule of tests/test_input_standardization.py): float16 data stays float16.
+    assert keras.layers.Activation("relu")(mx.ones((1, 3), dtype=mx.float16)).dtype == mx.float16
