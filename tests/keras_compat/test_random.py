@@ -246,3 +246,28 @@ def test_an_int_seed_repeats_its_mask_on_every_compiled_step():
     kept, _ = fit_and_count(5)  # Keras' semantics of an int seed: the same numbers
     assert np.all(np.isin(kept, [0.0, 4.0]))
     assert 0 < kept.mean() < 4
+
+
+def test_a_models_seed_generator_advances_in_a_custom_compiled_train_step():
+    # The pattern of Keras' GAN examples: the model holds the generator and its
+    # train_step draws from it (the draw is logged, so each step's value is seen).
+    class Noisy(keras.Functional):
+        def train_step(self, data):
+            logs = super().train_step(data)
+            return {**logs, "draw": random.uniform((), seed=self.seed_generator)}
+
+    inputs = keras.Input((3,))
+    model = Noisy(inputs, keras.layers.Dense(1)(inputs))
+    model.seed_generator = random.SeedGenerator(4)
+    model.compile("sgd", "mse")
+    draws = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            draws.append(float(logs["draw"]))
+
+    model.fit(np.ones((32, 3), np.float32), np.ones((32, 1), np.float32), batch_size=8,
+              verbose=0, callbacks=[Record()])
+    assert len(draws) == 4 and len(set(draws)) == 4
+    replay = random.SeedGenerator(4)
+    np.testing.assert_allclose(draws, [float(random.uniform((), seed=replay)) for _ in range(4)])
