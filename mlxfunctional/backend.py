@@ -6,11 +6,13 @@ counters, ``floatx`` and ``epsilon`` are held in ``global_state``, with the
 package's other mutable state.
 
 The whole package imports this module, so it imports nothing of the package
-but ``global_state`` at load time; ``result_type`` and ``is_keras_tensor``,
-which Keras also exports here, reach up to ``ops`` and the engine only when
-called (two allowed edges of ``scripts/import_graph.py``).
+but ``global_state``: what Keras also exports here is defined here too
+(``result_type``, the dtype promotion that ``keras.ops`` uses) or answered
+without the engine (``is_keras_tensor``: symbolic tensors derive from
+``SymbolicTensor``).
 """
 
+import functools
 import re
 
 import mlx.core as mx
@@ -57,16 +59,14 @@ def get_uid(prefix=""):
     return global_state.name_uids[prefix]
 
 
-def result_type(*dtypes):
-    """The dtype Keras' promotion rules give to an op on these dtypes (``keras.ops``)."""
-    from .ops.dtypes import result_type as ops_result_type
-    return ops_result_type(*dtypes)
+class SymbolicTensor:
+    """What every symbolic tensor is (``engine.keras_tensor.KerasTensor`` derives from it):
+    lets this leaf module answer ``is_keras_tensor`` without importing the engine."""
 
 
 def is_keras_tensor(x):
     """True for a symbolic tensor of a functional graph (``keras.Input`` and its uses)."""
-    from .engine.keras_tensor import KerasTensor
-    return isinstance(x, KerasTensor)
+    return isinstance(x, SymbolicTensor)
 
 
 def floatx():
@@ -144,3 +144,85 @@ def is_float_dtype(dtype):
 def is_int_dtype(dtype):
     """True for the signed and unsigned integer dtypes."""
     return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+# -- dtype promotion (keras.backend.result_type) ----------------------------------
+# Keras promotes dtypes the way JAX does (a lattice, not numpy's value-based rules)
+# and, off TensorFlow, keeps results at 32 bits: int64 -> int32, float64 -> float32.
+# Python scalars are *weak*: `int` and `float` take the other operand's kind and width
+# (uint8 + 1 -> uint8, int32 + 1.5 -> float32). _LATTICE lists, for each dtype, the
+# dtypes it promotes to directly; several dtypes give their least upper bound on it.
+
+_LATTICE = {
+    "bool": ("int",),
+    "int": ("uint8", "int8"),  # a weak (Python) int
+    "uint8": ("uint16", "int16"), "uint16": ("uint32", "int32"),
+    "uint32": ("uint64", "int64"), "uint64": ("float",),
+    "int8": ("int16",), "int16": ("int32",), "int32": ("int64",), "int64": ("float",),
+    "float": ("bfloat16", "float16"),  # a weak (Python) float
+    "bfloat16": ("float32",), "float16": ("float32",),
+    "float32": ("float64", "complex64"), "float64": ("complex128",),
+    "complex64": ("complex128",), "complex128": (),
+}
+_WEAK = ("int", "float")
+_TO_32_BITS = {"int64": "int32", "uint64": "uint32", "float64": "float32",
+               "complex128": "complex64"}
+
+
+def _upper_bounds():
+    bounds = {}
+    for dtype in _LATTICE:
+        seen, pending = {dtype}, [dtype]
+        while pending:
+            for up in _LATTICE[pending.pop()]:
+                if up not in seen:
+                    seen.add(up)
+                    pending.append(up)
+        bounds[dtype] = seen
+    return bounds
+
+
+_UPPER = _upper_bounds()
+
+
+@functools.lru_cache(maxsize=512)
+def _join(names):
+    common = set.intersection(*(_UPPER[n] for n in names))
+    least = [c for c in common if common <= _UPPER[c]]
+    if len(least) != 1:
+        raise ValueError(f"Input dtypes {names} have no implicit promotion; cast them "
+                         "explicitly.")
+    return least[0]
+
+
+def _kind_of(value):
+    """(dtype name, weak) of a dtype, a Python type, an array or a Python scalar."""
+    if value is int or (isinstance(value, int) and not isinstance(value, bool)):
+        return "int32", True
+    if value is float or isinstance(value, float):
+        return "float32", True
+    if value is bool or isinstance(value, bool):
+        return "bool", False
+    if hasattr(value, "dtype") and not isinstance(value, (str, np.dtype, mx.Dtype)):
+        value = value.dtype
+    return standardize_dtype(value), False
+
+
+def result_type(*dtypes):
+    """The dtype of an op on operands of ``dtypes`` (names, dtypes, Python types
+    ``int``/``float``/``bool`` standing for weak scalars, or arrays)."""
+    if not dtypes:
+        return floatx()
+    kinds = [_kind_of(d) for d in dtypes]
+    strong = [name for name, weak in kinds if not weak]
+    weak = [name for name, is_weak in kinds if is_weak]
+    if not strong:  # only Python scalars: their own promotion, at default width
+        result = "float32" if "float32" in weak else "int32"
+        if result == "float32":
+            result = floatx()
+        return result
+    nodes = tuple(sorted(set(strong) | {"int" if w == "int32" else "float" for w in weak}))
+    result = _join(nodes)
+    if result in _WEAK:  # e.g. bool + 1: the weak kind at default width
+        result = "int32" if result == "int" else floatx()
+    return _TO_32_BITS.get(result, result)

@@ -44,10 +44,6 @@ ALLOWED = {
         "the symbolic tensor's Python operators (+, [], .T, ...) build the op layers",
     ("mlxfunctional.engine.model", "mlxfunctional.saving"):
         "Model.save/save_weights/load_weights call saving/, as in Keras",
-    ("mlxfunctional.backend", "mlxfunctional.ops"):
-        "keras.backend.result_type is keras.ops' promotion rule; ops builds on backend",
-    ("mlxfunctional.backend", "mlxfunctional.engine.keras_tensor"):
-        "keras.backend.is_keras_tensor; the symbolic tensor names its dtype with backend",
 }
 
 

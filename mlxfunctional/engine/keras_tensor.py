@@ -10,7 +10,7 @@ without storing code.
 from .. import backend
 
 
-class KerasTensor:
+class KerasTensor(backend.SymbolicTensor):
     """A symbolic tensor: what ``Input()`` and layer calls on symbolic inputs return.
 
     Args:
@@ -164,5 +164,4 @@ class KerasTensor:
         return self._method("prod", axis, keepdims)
 
 
-def is_keras_tensor(x):
-    return isinstance(x, KerasTensor)
+is_keras_tensor = backend.is_keras_tensor

@@ -353,12 +353,12 @@ class Trainer(StepCalls, StepMethods):
             local, rows = parallel.shard(batch)
             if rows >= parallel.size:
                 out = self._run_step("predict", [local], full)[0]
-                flat = tree.flatten(out)
+                flat = _numpy_ready(out)
                 parallel.step_done()
                 return parallel.gather_rows(flat, rows), out
         # (a batch smaller than the group: every process does it all)
         out = self._run_step("predict", [batch], full)[0]
-        flat = tree.flatten(out)
+        flat = _numpy_ready(out)
         mx.eval(flat)
         return [np.array(o) for o in flat], out
 
@@ -388,6 +388,12 @@ class Trainer(StepCalls, StepMethods):
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _numpy_ready(outputs):
+    """The flat outputs, bfloat16 ones as float32: numpy has no bfloat16, so
+    ``predict`` returns those (e.g. a mixed_bfloat16 model's last layer) as float32."""
+    return [o.astype(mx.float32) if o.dtype == mx.bfloat16 else o for o in tree.flatten(outputs)]
 
 
 def _verbosity(verbose, parallel):

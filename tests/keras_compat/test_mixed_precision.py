@@ -96,3 +96,15 @@ def test_a_layer_given_a_policy_casts_its_float_inputs_and_ints_stay():
     # A layer left at the default policy takes its inputs as they come (the dtype
     # rule of tests/test_input_standardization.py): float16 data stays float16.
     assert keras.layers.Activation("relu")(mx.ones((1, 3), dtype=mx.float16)).dtype == mx.float16
+
+
+def test_predict_returns_bfloat16_outputs_as_float32():
+    # numpy has no bfloat16: a model whose last layer computes in bfloat16 still predicts.
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(3, dtype="mixed_bfloat16")(inputs)
+    model = keras.Model(inputs, outputs)
+    x = np.arange(8, dtype="float32").reshape(2, 4)
+    y = model.predict(x, verbose=0)
+    assert y.dtype == np.float32
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(y, x @ kernel + bias, rtol=2e-2, atol=2e-2)
