@@ -96,10 +96,14 @@ class Layer(WeightTracking, nn.Module):
         self._name = name or backend.unique_name(backend.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self._dtype_policy = dtype_policies.get(dtype)
-        # A layer given a policy (its `dtype` or a global one) casts its float inputs to
-        # the compute dtype, as Keras does; one left at the default takes its inputs as
-        # they come (the dtype rule of engine/input_standardization.py).
-        self._autocast_inputs = dtype is not None or global_state.dtype_policy is not None
+        # Under a global policy, or given one that computes in another dtype than
+        # floatx, a layer casts its float inputs to its compute dtype, as Keras does;
+        # otherwise it takes its inputs as they come (the dtype rule of
+        # engine/input_standardization.py). Decided by the policy, not by whether
+        # `dtype` was passed: a reloaded layer (whose config always names its dtype)
+        # must behave as the one that was saved.
+        self._autocast_inputs = (global_state.dtype_policy is not None
+                                 or self._dtype_policy.compute_dtype != backend.floatx())
         self._dtype = self._dtype_policy.variable_dtype
         self.built = False
         self.input_spec = None

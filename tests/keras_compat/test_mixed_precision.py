@@ -108,3 +108,14 @@ def test_predict_returns_bfloat16_outputs_as_float32():
     assert y.dtype == np.float32
     kernel, bias = model.get_weights()
     np.testing.assert_allclose(y, x @ kernel + bias, rtol=2e-2, atol=2e-2)
+
+
+def test_a_reloaded_layer_casts_its_inputs_as_the_saved_one_did():
+    layer = keras.layers.Activation("relu")
+    rebuilt = keras.layers.Activation.from_config(layer.get_config())  # names "float32"
+    x = mx.ones((1, 3), dtype=mx.float16)
+    assert layer(x).dtype == rebuilt(x).dtype == mx.float16
+    bf16 = keras.layers.Activation("relu", dtype="mixed_bfloat16")
+    assert bf16(mx.ones((1, 3))).dtype == mx.bfloat16
+    assert keras.layers.Activation.from_config(bf16.get_config())(mx.ones((1, 3))).dtype \
+        == mx.bfloat16
