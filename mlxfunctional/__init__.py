@@ -1,9 +1,10 @@
 """mlxfunctional: the Keras functional API on Apple's MLX.
 
 ``import mlxfunctional as keras`` and write Keras code: every public subpackage
-of Keras that exists here is an attribute of the package. The heavy ones that few
-programs need at once (``applications``, ``datasets``, ``ops``) load on first use,
-so importing the package stays fast.
+of Keras that exists here is an attribute of the package. ``ops`` is imported at
+once: its op layers must be known to the loader before any model file that uses
+them is read. The heavy ones that few programs need at once (``applications``,
+``datasets``) load on first use, so importing the package stays fast.
 """
 
 import importlib
@@ -14,7 +15,7 @@ _blas.preload()  # must precede the first `import mlx.core` (see _blas.py)
 
 from . import activations, backend, constraints, initializers, optimizers, regularizers
 from . import callbacks, layers, losses, metrics, models, saving, utils
-from . import config, dtype_policies, mixed_precision, preprocessing, random, tree
+from . import config, dtype_policies, mixed_precision, ops, preprocessing, random, tree
 from .backend import clear_session
 from .constraints import Constraint
 from .dtype_policies import DTypePolicy, FloatDTypePolicy
@@ -25,6 +26,7 @@ from .engine.keras_tensor import KerasTensor
 from .engine.layer import Layer
 from .engine.model import Model
 from .engine.sequential import Sequential
+from .engine import tensor_ops  # noqa: F401  (registers the operators' op layers for loading)
 from .initializers import Initializer
 from .losses import Loss
 from .metrics_base import Metric
@@ -33,7 +35,7 @@ from .regularizers import Regularizer
 from .scopes import device, name_scope
 from .version import __version__, version
 
-_LAZY = ("applications", "datasets", "ops")
+_LAZY = ("applications", "datasets")
 
 
 def __getattr__(name):
@@ -44,8 +46,6 @@ def __getattr__(name):
         return importlib.import_module("mlxfunctional.applications")
     if name == "datasets":
         return importlib.import_module("mlxfunctional.datasets")
-    if name == "ops":
-        return importlib.import_module("mlxfunctional.ops")
     raise AttributeError(f"module 'mlxfunctional' has no attribute {name!r}")
 
 
