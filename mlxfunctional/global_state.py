@@ -28,6 +28,8 @@ so between calls they are at their initial value; ``clear_session()`` leaves the
   (``engine/trace.py``).
 - ``training_stack``: the ``training`` flag of the calls in progress, innermost last,
   which nested layers inherit (``engine/call_context.py``).
+- ``forward_passes``: one counter, of the outermost layer calls so far; the losses a
+  layer adds in ``call`` belong to the pass that added them (``engine/call_context.py``).
 - ``data_parallel``: the ``DataParallel`` of the ``fit``/``evaluate``/``predict``
   running now, innermost last (``distribute.py``).
 - ``name_scopes``: the names of the open ``keras.name_scope`` blocks, innermost last
@@ -68,6 +70,7 @@ dtype_policy = None
 
 tracing = False
 training_stack = [None]
+forward_passes = [0]
 data_parallel = []
 loss_shards = []
 name_scopes = []

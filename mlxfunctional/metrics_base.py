@@ -50,6 +50,12 @@ class MetricVariable:
         import numpy as np  # only at the edge, for printing/inspection
         return np.array(self.value, dtype=dtype)
 
+    def numpy(self):
+        return self.__array__()
+
+    def __float__(self):
+        return float(self.value.item())
+
     def __repr__(self):
         return f"<MetricVariable {self.name} shape={self.shape} dtype={self.dtype}>"
 
@@ -66,6 +72,17 @@ for _name, _op in (("add", mx.add), ("sub", mx.subtract), ("mul", mx.multiply),
     setattr(MetricVariable, f"__{_name}__", _binary(_op))
     setattr(MetricVariable, f"__r{_name}__", _binary(_op, reflected=True))
 MetricVariable.__neg__ = lambda self: -self.value
+
+
+def result_arrays(value):
+    """A ``result()`` as MLX arrays: Keras code may return a variable itself
+    (``return self.true_positives``), which must leave a step as its array.
+    Dicts of results are mapped; anything else is returned as it is."""
+    if isinstance(value, MetricVariable):
+        return value.value
+    if isinstance(value, dict):
+        return {k: result_arrays(v) for k, v in value.items()}
+    return value
 
 
 class Metric:
@@ -121,7 +138,7 @@ class Metric:
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
-        return self.result()
+        return result_arrays(self.result())
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}

@@ -10,6 +10,7 @@ import mlx.core as mx
 
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
+from ..metrics_base import result_arrays
 
 
 def _per_output(value, output_names, what):
@@ -146,7 +147,7 @@ def metrics_results(metrics, parallel=None):
     over its processes, so every process gets the values of the whole data.
     """
     if parallel is None:
-        values = [m.result() for m in metrics]
+        values = [result_arrays(m.result()) for m in metrics]
     else:
         values = _results_of_summed_states(metrics, parallel)
     mx.eval(values)
@@ -172,7 +173,7 @@ def _results_of_summed_states(metrics, parallel):
     try:
         for m, summed in zip(metrics, parallel.all_sum(local)):
             m.variables.update(summed)
-        return [m.result() for m in metrics]  # lazy: they hold the summed states
+        return [result_arrays(m.result()) for m in metrics]  # lazy: summed states
     finally:
         for m, state in zip(metrics, local):
             m.variables.update(state)

@@ -4,7 +4,10 @@ Arrays (numpy or MLX; single, lists, or dicts keyed by input/output names)
 are converted to MLX once; each batch is then a lazy gather ``x[indices]``
 that runs inside the step, so the host does no per-step copying. Iterables
 and generators of ``(x, y)`` / ``(x, y, sample_weight)`` batches are passed
-through batch by batch.
+through batch by batch, as Keras reads them: a batch that is a list is
+``(x, y[, sample_weight])`` like a tuple, and a framework tensor (a torch
+DataLoader's) is read through its ``.numpy()``. Anything else is an error
+naming its type and what is accepted (``unreadable``).
 """
 
 import math
@@ -12,12 +15,43 @@ import math
 import mlx.core as mx
 import numpy as np
 
+from .. import tree
 from . import input_standardization
+from .step_data import unpack_x_y_sample_weight
 
 # The one way in (``input_standardization.py``): names and structure, and the
 # dtype rule, shared with model calls so errors and dtypes agree everywhere.
 match_structure = input_standardization.match_structure
 as_array = input_standardization.convert_to_array
+
+ACCEPTED = ("arrays (numpy, MLX, or anything numpy can convert), lists, tuples or dicts "
+            "of arrays, a keras.utils.PyDataset or Sequence, or a generator or iterable "
+            "(e.g. a torch DataLoader) of x, (x, y) or (x, y, sample_weight) batches")
+
+
+def _type_name(value):
+    cls = type(value)
+    return cls.__qualname__ if cls.__module__ == "builtins" else \
+        f"{cls.__module__}.{cls.__qualname__}"
+
+
+def unreadable(data, problem):
+    """The TypeError for data fit/evaluate/predict cannot read: its type, the
+    ``problem`` met, and what they accept."""
+    problem = problem.rstrip(".")
+    return TypeError(f"Cannot read data of type {_type_name(data)}: {problem}. fit(), "
+                     f"evaluate() and predict() accept {ACCEPTED}.")
+
+
+def _from_tensor(value):
+    """A framework tensor (torch, TensorFlow) as numpy, through its ``.numpy()``;
+    anything else as it is."""
+    if isinstance(value, (mx.array, np.ndarray)) or not hasattr(value, "numpy"):
+        return value
+    for method in ("detach", "cpu"):  # (a torch tensor that needs grad, or on a GPU)
+        if callable(getattr(value, method, None)):
+            value = getattr(value, method)()
+    return value.numpy()
 
 
 def _num_samples(arrays):
@@ -59,9 +93,9 @@ class ArrayBatches:
     """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
-        self.x = [as_array(a) for a in x]
-        self.y = None if y is None else [as_array(a) for a in y]
-        self.sample_weight = None if sample_weight is None else as_array(sample_weight).astype(mx.float32)
+        self.x = [_read(a) for a in x]
+        self.y = None if y is None else [_read(a) for a in y]
+        self.sample_weight = None if sample_weight is None else _read(sample_weight).astype(mx.float32)
         arrays = self.x + (self.y or []) + ([self.sample_weight] if self.sample_weight is not None else [])
         self.num_samples = _num_samples(arrays)
         self.batch_size = int(batch_size or 32)
@@ -105,6 +139,13 @@ class ArrayBatches:
         return mx.random.permutation(self.num_samples, key=key)
 
 
+def _read(data):
+    try:
+        return as_array(_from_tensor(data))
+    except TypeError as e:
+        raise unreadable(data, str(e)) from e
+
+
 def take(batch):
     """``(x, y, sample_weight)`` of a batch from ``batches()``, gathering its rows."""
     x, y, sw, idx = batch
@@ -146,10 +187,14 @@ class IterableBatches:
 
     def _standardized(self, batch):
         """``x``, ``(x, y)`` or ``(x, y, sample_weight)`` -> an adapter batch."""
-        if not isinstance(batch, tuple):
-            batch = (batch,)
-        x, y, sw = (tuple(batch) + (None, None))[:3]
-        return self.standardize(x, y, sw) + (None,)
+        if isinstance(batch, (list, tuple)) and len(batch) > 3:
+            raise unreadable(self.iterable, f"a batch is a {type(batch).__name__} of "
+                                            f"{len(batch)} entries")
+        try:
+            x, y, sw = unpack_x_y_sample_weight(tree.map_structure(_from_tensor, batch))
+            return self.standardize(x, y, sw) + (None,)
+        except TypeError as e:  # (a batch of something that is not an array)
+            raise unreadable(self.iterable, f"a batch could not be read ({e})") from e
 
     def _indexed_batches(self):
         # A PyDataset/Sequence: batch i is dataset[i]. (Python's iter() would call

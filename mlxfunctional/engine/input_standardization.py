@@ -221,8 +221,9 @@ def convert_to_array(x, dtype=None, where="The value"):
                         "pass all arrays or all symbolic tensors.")
     try:
         values = np.asarray(x)
-    except (TypeError, ValueError) as e:  # e.g. ragged lists
-        raise TypeError(f"{where} cannot be converted to an array: {e}") from None
+    except Exception as e:  # e.g. ragged lists, or an object whose __array__ fails
+        raise TypeError(f"{where} ({type(x).__name__}) cannot be converted to an array: "
+                        f"{e}") from None
     if values.dtype.kind not in "biufc":
         raise TypeError(f"{where} must hold numbers or booleans; received dtype "
                         f"{values.dtype} ({type(x).__name__}).")

@@ -81,6 +81,7 @@ class Layer(WeightTracking, nn.Module):
         object.__setattr__(obj, "_inbound_nodes", [])
         object.__setattr__(obj, "_init_args", (args, kwargs))
         object.__setattr__(obj, "_no_grad", set())
+        object.__setattr__(obj, "_mlx_modules", None)  # (see _plain_modules)
         return obj
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
@@ -108,7 +109,9 @@ class Layer(WeightTracking, nn.Module):
         self.built = False
         self.input_spec = None
         self.supports_masking = False
-        self._activity_losses = []
+        self._activity_losses = []  # added in call, in forward pass _losses_pass
+        self._losses_pass = 0
+        self._call_pass = 0  # the forward pass of the layer's last call
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
@@ -139,6 +142,7 @@ class Layer(WeightTracking, nn.Module):
             if key in self.__dict__:
                 del self.__dict__[key]
             self[key] = value
+            object.__setattr__(self, "_mlx_modules", None)  # (a module may have come)
         else:
             dict.pop(self, key, None)  # (Sequential.pop() is Keras' own method)
             object.__setattr__(self, key, value)
@@ -271,15 +275,30 @@ class Layer(WeightTracking, nn.Module):
             kwargs["mask"] = mask
         elif not has_mask and "mask" in kwargs and not has_kwargs:
             mask = kwargs.pop("mask")  # as Keras: a call without `mask` never sees one
-        self._activity_losses = []
         args, kwargs = autocast.cast_inputs(self, args, kwargs)
-        with call_context.training_scope(training), autocast.compute_dtype_weights(self):
+        with call_context.call_scope(training) as forward_pass, \
+                autocast.compute_dtype_weights(self):
+            self._call_pass = forward_pass
+            modules = self._plain_modules()
+            if modules:
+                _set_training_mode(modules, bool(training))
             outputs = self.call(*args, **kwargs)
         out_mask = None
         if compute_mask:
             first = args[0] if args else next(iter(kwargs.values()), None)
             out_mask = self.compute_mask(first, mask)
         return outputs, out_mask
+
+    def _plain_modules(self):
+        """The ``nn.Module``s this layer holds that are not layers (cached).
+
+        MLX modules read their mode from ``module.training``, not from a call
+        argument, so each call sets it from its ``training`` flag: an
+        ``nn.Dropout`` in a layer must not drop in ``predict``.
+        """
+        if self._mlx_modules is None:
+            self._mlx_modules = [m for m in self._sublayers() if not isinstance(m, Layer)]
+        return self._mlx_modules
 
     # -- graph ----------------------------------------------------------------
     def _node_attribute(self, index, attr, what):
@@ -374,6 +393,12 @@ class Layer(WeightTracking, nn.Module):
     # nn.Module's dict equality would compare weights; layers compare by identity.
     __eq__ = object.__eq__
     __hash__ = object.__hash__
+
+
+def _set_training_mode(modules, training):
+    for module in modules:
+        if module.training != training:  # (train() walks the module's whole tree)
+            module.train(training)
 
 
 def _is_plain(v):

@@ -19,6 +19,7 @@ import contextlib
 import mlx.core as mx
 
 from .compile_utils import metrics_results, pythonify
+from ..metrics_base import result_arrays
 from .data_adapter import take
 from .step import StepCache, batch_signature
 
@@ -160,6 +161,7 @@ class StepCalls:
         metrics = self.metrics
         if not isinstance(step_logs, dict) or set(step_logs) == {m.name for m in metrics}:
             return metrics_results(metrics, parallel)
+        step_logs = result_arrays(step_logs)  # (a custom step may log a metric's variable)
         mx.eval(step_logs)
         return pythonify(step_logs)
 

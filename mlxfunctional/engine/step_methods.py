@@ -49,6 +49,7 @@ from mlx.utils import tree_flatten
 
 from ..distribute import WholeBatch
 from .. import tree
+from ..metrics_base import result_arrays
 from .step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from . import global_batch
 from .data_adapter import match_structure, take
@@ -189,7 +190,7 @@ class StepMethods:
         """``{name: result}`` of every metric in ``metrics`` (lazy MLX arrays)."""
         out = {}
         for m in self.metrics:
-            result = m.result()
+            result = result_arrays(m.result())
             out.update(result if isinstance(result, dict) else {m.name: result})
         return out
 
@@ -293,3 +294,4 @@ def _metric_class():
     from ..metrics_base import Metric
 
     return Metric
+

@@ -289,21 +289,34 @@ class Trainer(StepCalls, StepMethods):
         return values[0] if len(values) == 1 else values
 
     def _evaluate_batches(self, data, cbs, parallel=None):
+        """One pass over ``data`` in test mode; returns the logs.
+
+        ``on_test_batch_end`` gets the running loss and metrics, as in Keras, read
+        by the rule of ``_run_epoch``: after every batch when a callback other than
+        the loggers acts on test batches, else at most every ``_LOG_INTERVAL``.
+        """
         self._bind_steps("test")
         self.reset_metrics()
+        hooks = cbs is not None and cbs.has_batch_hooks("test")
+        per_batch_logs = cbs is not None and cbs_need_batch_logs(cbs, "test")
+        if parallel is not None and cbs is not None:  # (as in fit: every rank agrees)
+            per_batch_logs = parallel.any(per_batch_logs)
+        batch_parallel = parallel if per_batch_logs else None
         if cbs is not None:
             cbs.on_test_begin()
-        full, step_logs = FullRows(data, parallel), None
+        full, step_logs, logs, last = FullRows(data, parallel), None, {}, 0.0
         for step, batch in enumerate(_sharded(data.batches(), parallel, "test")):
-            if cbs is not None:
+            if hooks:
                 cbs.on_test_batch_begin(step)
             if batch is not None:  # (None: this process's shard of a tiny batch is empty)
                 step_logs = self._run_step("test", [batch], full)
                 mx.eval(self._step_cache.state("test"))
             if parallel is not None:
                 parallel.step_done()
-            if cbs is not None:
-                cbs.on_test_batch_end(step, {})
+            if per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL):
+                logs, last = self._logs_from(step_logs, batch_parallel), time.monotonic()
+            if hooks:
+                cbs.on_test_batch_end(step, logs)
         logs = self._logs_from(step_logs, parallel)
         if cbs is not None:
             cbs.on_test_end(logs)
@@ -339,7 +352,8 @@ class Trainer(StepCalls, StepMethods):
                 cbs.on_predict_batch_begin(step)
                 outputs, struct = self._predict_batch(batch, parallel, full)
                 chunks.append(outputs)
-                cbs.on_predict_batch_end(step, {"outputs": outputs})
+                # (as Keras: the batch's outputs in the model's output structure)
+                cbs.on_predict_batch_end(step, {"outputs": tree.pack_sequence_as(struct, outputs)})
         cbs.on_predict_end()
         if not chunks:
             raise ValueError("predict() received no data.")
@@ -432,8 +446,8 @@ def _due(epoch, freq):
     return epoch + 1 in freq
 
 
-def cbs_need_batch_logs(cbs):
-    """True when a callback other than the built-in loggers acts on every batch.
+def cbs_need_batch_logs(cbs, mode="train"):
+    """True when a callback other than the built-in loggers acts on every ``mode`` batch.
 
     Decided by the callbacks' own hook rules (ModelCheckpoint with
     ``save_freq="epoch"`` does not act per batch): in a data-parallel job every
@@ -442,5 +456,11 @@ def cbs_need_batch_logs(cbs):
     """
     from ..callbacks import History, ProgbarLogger
 
-    return any(cb._implements_batch_hooks("train") for cb in getattr(cbs, "callbacks", [])
+    return any(_acts_on_batches(cb, mode) for cb in getattr(cbs, "callbacks", [])
                if not isinstance(cb, (History, ProgbarLogger)))
+
+
+def _acts_on_batches(callback, mode):
+    # A duck-typed callback (no Callback base) is sent every hook (callback_list.py).
+    check = getattr(callback, "_implements_batch_hooks", None)
+    return True if check is None else check(mode)

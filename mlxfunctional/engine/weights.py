@@ -13,6 +13,7 @@ import numpy as np
 from mlx.utils import tree_flatten, tree_unflatten
 
 from .. import backend
+from . import call_context
 
 
 class WeightSpec:
@@ -247,7 +248,10 @@ class WeightTracking:
                 # Regularizers see Keras' layout (axis-based ones depend on it).
                 out.append(entry.regularizer(entry.to_keras(owner[entry.key])))
         for layer in [self] + [c for c in self._all_sublayers()]:
-            out.extend(layer._activity_losses)
+            # Losses of an earlier forward pass than this layer's last call are stale
+            # (Keras clears them when that call starts); a pass's own are all kept.
+            if layer._losses_pass >= self._call_pass:
+                out.extend(layer._activity_losses)
         return out
 
     def _all_sublayers(self):
@@ -259,7 +263,12 @@ class WeightTracking:
         return out
 
     def add_loss(self, loss):
-        """Adds a loss computed in ``call`` (kept until the next call of the layer)."""
+        """Adds a loss computed in ``call``: every call of the layer in one forward pass
+        adds its own (a shared layer's), kept until the layer adds in a later pass."""
+        forward_pass = call_context.forward_pass()
+        if self._losses_pass != forward_pass:
+            self._activity_losses = []
+            self._losses_pass = forward_pass
         self._activity_losses.append(loss)
 
 
