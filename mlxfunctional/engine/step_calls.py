@@ -18,8 +18,8 @@ import contextlib
 
 import mlx.core as mx
 
-from .compile_utils import metrics_results, pythonify
 from ..metrics_base import result_arrays
+from .compile_utils import metrics_results, pythonify
 from .data_adapter import take
 from .step import StepCache, batch_signature
 

@@ -294,4 +294,3 @@ def _metric_class():
     from ..metrics_base import Metric
 
     return Metric
-

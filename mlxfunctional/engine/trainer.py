@@ -352,8 +352,9 @@ class Trainer(StepCalls, StepMethods):
                 cbs.on_predict_batch_begin(step)
                 outputs, struct = self._predict_batch(batch, parallel, full)
                 chunks.append(outputs)
-                # (as Keras: the batch's outputs in the model's output structure)
-                cbs.on_predict_batch_end(step, {"outputs": tree.pack_sequence_as(struct, outputs)})
+                # As Keras: the batch's outputs in the model's output structure.
+                batch_outputs = tree.pack_sequence_as(struct, outputs)
+                cbs.on_predict_batch_end(step, {"outputs": batch_outputs})
         cbs.on_predict_end()
         if not chunks:
             raise ValueError("predict() received no data.")
