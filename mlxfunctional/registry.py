@@ -106,9 +106,20 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
             return table[name]
     if ">" not in name:
         for key, obj in _GLOBAL_CUSTOM_OBJECTS.items():
-            if key.split(">", 1)[1] == name:
+            # A key the user put in get_custom_objects() by hand may lack a package.
+            if key.rpartition(">")[2] == name:
                 return obj
     return None
+
+
+def get_custom_objects():
+    """The live global dict of user registrations, ``{"package>Name": object}``.
+
+    As in Keras, adding to it makes a name resolvable
+    (``get_custom_objects()["MyLayer"] = MyLayer``) and clearing it forgets every
+    registration; names given to a ``custom_object_scope`` are not in it.
+    """
+    return _GLOBAL_CUSTOM_OBJECTS
 
 
 def unknown_object_error(name, kind="class"):

@@ -26,6 +26,7 @@ from .regularization import (ActivityRegularization, Dropout, GaussianDropout, G
 from .reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatten, Permute, RepeatVector,
                         Reshape, UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D,
                         ZeroPadding2D, ZeroPadding3D)
+from .serialization import deserialize, serialize
 from .time_distributed import TimeDistributed
 
 # Keras' aliases

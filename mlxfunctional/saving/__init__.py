@@ -9,6 +9,7 @@ model/weights files (``load_model``, ``save_model``, ``ModelFileError``).
 from ..registry import (
     CustomObjectScope,
     custom_object_scope,
+    get_custom_objects,
     get_registered_name,
     get_registered_object,
     register_keras_serializable,
@@ -16,5 +17,6 @@ from ..registry import (
 )
 from ..engine.serialization import deserialize_layer, model_from_json, serialize_layer
 from .errors import ModelFileError
+from .serialization_lib import deserialize_keras_object, serialize_keras_object
 from .model_file import load_model, save_model
 from .weights_file import load_weights, save_weights
