@@ -328,6 +328,14 @@ class IdentityInitializer(Initializer):
 Orthogonal = OrthogonalInitializer
 Identity = IdentityInitializer
 
+# Keras exports each class under its snake_case name too: ``glorot_uniform(seed=1)``
+# is ``GlorotUniform(seed=1)``, an instance, not a function that draws values.
+constant, zeros, ones, identity = Constant, Zeros, Ones, IdentityInitializer
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, orthogonal = VarianceScaling, OrthogonalInitializer
+glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
+he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform
+
 ALL_OBJECTS = builtin_objects((
     Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
     GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform,

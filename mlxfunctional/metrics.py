@@ -14,6 +14,13 @@ from mlxfunctional import loss_functions as lf
 from mlxfunctional._resolve import builtin_objects, deserialize_object, get_object, \
     serialize_object
 from mlxfunctional.loss_functions import _array, squeeze_or_expand_to_same_rank
+# Keras exports the per-sample loss functions from keras.metrics too.
+from mlxfunctional.loss_functions import (binary_crossentropy, categorical_crossentropy,  # noqa
+                                          categorical_hinge, hinge, huber, kl_divergence,
+                                          log_cosh, mean_absolute_error,
+                                          mean_absolute_percentage_error, mean_squared_error,
+                                          mean_squared_logarithmic_error, poisson,
+                                          sparse_categorical_crossentropy, squared_hinge)
 from mlxfunctional.losses import is_binary_or_sparse_categorical
 from mlxfunctional.metric_functions import (FUNCTIONS, accuracy, binary_accuracy,  # noqa: F401
                                            categorical_accuracy, cosine_similarity, get_function,
