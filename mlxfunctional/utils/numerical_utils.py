@@ -22,3 +22,24 @@ def to_categorical(x, num_classes=None):
     out = np.zeros((x.size, num_classes), dtype="float32")
     out[np.arange(x.size), x] = 1
     return out.reshape(shape + (num_classes,))
+
+
+def normalize(x, axis=-1, order=2):
+    """Divides ``x`` by its ``order``-norm along ``axis`` (Keras' ``utils.normalize``).
+
+    A numpy array gives a numpy array, where a zero norm leaves its slice as it
+    is; anything else (an ``mx.array``) goes through ``ops.nn.normalize``, which
+    divides by ``max(norm, epsilon)``.
+
+    Args:
+        x: the array.
+        axis: the axis the norm runs along.
+        order: the norm's order (``2`` for L2, ``1`` for L1).
+    """
+    if isinstance(x, np.ndarray):
+        norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+        norm[norm == 0] = 1  # an all-zero slice stays zero instead of becoming NaN
+        return x / np.expand_dims(norm, axis)
+    from ..ops.nn_normalization import normalize as ops_normalize
+
+    return ops_normalize(x, axis=axis, order=order)
