@@ -1,5 +1,5 @@
 """``keras.preprocessing.image``: loading, converting and saving images (``keras.utils``)."""
 
-from ..utils.image_utils import array_to_img, img_to_array, load_img, save_img
+from ..utils.image_utils import array_to_img, img_to_array, load_img, save_img, smart_resize
 
-__all__ = ["array_to_img", "img_to_array", "load_img", "save_img"]
+__all__ = ["array_to_img", "img_to_array", "load_img", "save_img", "smart_resize"]

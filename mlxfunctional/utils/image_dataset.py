@@ -4,58 +4,36 @@ import numpy as np
 
 from ..layers.conv_utils import normalize_data_format
 from . import directory_dataset as dd
+from ..ops.image_resize import resize
 from .image_utils import img_to_array, load_img
 
 IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _CHANNELS = {"rgb": 3, "rgba": 4, "grayscale": 1}
-# Keras' (tf.image.resize) method names -> Pillow's filters. Pillow antialiases
-# when shrinking and TF does not, so downscaled pixels differ slightly from Keras'.
-_INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest", "bicubic": "bicubic",
-                   "area": "box", "lanczos3": "lanczos", "lanczos5": "lanczos",
-                   "mitchellcubic": "bicubic"}
+# Keras resizes with ops.image.resize (no antialiasing), and so does this, so the
+# pixels match Keras' rather than Pillow's antialiased resampling.
+_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
 
 
 class ImageBatches(dd.FileBatches):
-    """Batches of float32 images ``(batch, height, width, channels)``, read with Pillow."""
+    """Batches of float32 images ``(batch, height, width, channels)``: decoded with
+    Pillow, resized with ``ops.image.resize``."""
 
     def __init__(self, file_paths, labels, class_names, batch_size, image_size, color_mode,
                  interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, shuffle, seed):
         super().__init__(file_paths, labels, class_names, batch_size, shuffle, seed)
-        self.image_size = tuple(image_size)
+        self.image_size = tuple(int(s) for s in image_size)
         self.color_mode = color_mode
         self.interpolation = interpolation
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
         self.pad_to_aspect_ratio = pad_to_aspect_ratio
 
     def load(self, path):
-        if self.pad_to_aspect_ratio:
-            image = _pad_to_aspect_ratio(load_img(path, color_mode=self.color_mode),
-                                         self.image_size)
-            image = image.resize(self.image_size[::-1], _pil_filter(self.interpolation))
-        else:
-            image = load_img(path, color_mode=self.color_mode, target_size=self.image_size,
-                             interpolation=self.interpolation,
-                             keep_aspect_ratio=self.crop_to_aspect_ratio)
-        return img_to_array(image, dtype="float32")
-
-
-def _pil_filter(interpolation):
-    from PIL import Image
-
-    return getattr(Image.Resampling, interpolation.upper())
-
-
-def _pad_to_aspect_ratio(image, size):
-    """The image centered on a black canvas with the target's aspect ratio."""
-    width, height = image.size
-    target_h, target_w = size
-    canvas_w = max(width, (height * target_w + target_h - 1) // target_h)
-    canvas_h = max(height, (width * target_h + target_w - 1) // target_w)
-    from PIL import Image
-
-    canvas = Image.new(image.mode, (canvas_w, canvas_h))
-    canvas.paste(image, ((canvas_w - width) // 2, (canvas_h - height) // 2))
-    return canvas
+        image = img_to_array(load_img(path, color_mode=self.color_mode), dtype="float32")
+        if image.shape[:2] == self.image_size:
+            return image
+        return np.asarray(resize(image, self.image_size, interpolation=self.interpolation,
+                                 crop_to_aspect_ratio=self.crop_to_aspect_ratio,
+                                 pad_to_aspect_ratio=self.pad_to_aspect_ratio))
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
@@ -70,8 +48,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     Keras returns a ``tf.data.Dataset``; this returns a
     :class:`~mlxfunctional.utils.PyDataset` that ``fit``/``evaluate``/``predict``
     take, with the same ``class_names`` and ``file_paths`` attributes. Images
-    are read with Pillow, resized to ``image_size`` and given as float32 in
-    [0, 255], channels last.
+    are decoded with Pillow, resized to ``image_size`` as Keras resizes them
+    (``ops.image.resize``) and given as float32 in [0, 255], channels last.
 
     Args:
         directory: the folder; with ``labels="inferred"`` one subfolder per class.
@@ -89,7 +67,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         validation_split: fraction of files kept for validation.
         subset: ``"training"``, ``"validation"``, or ``"both"`` (returns the two).
         interpolation: ``"bilinear"``, ``"nearest"``, ``"bicubic"``, ``"area"``,
-            ``"lanczos3"``, ``"lanczos5"`` or ``"mitchellcubic"``.
+            ``"lanczos3"`` or ``"lanczos5"`` (Keras' TF-only ``"gaussian"`` and
+            ``"mitchellcubic"`` are refused).
         follow_links: follow symbolic links to subfolders.
         crop_to_aspect_ratio: resize the largest centered crop with the target's
             aspect ratio instead of stretching.
@@ -106,8 +85,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         image_size = (image_size, image_size)
     if not isinstance(image_size, (list, tuple)) or len(image_size) != 2:
         raise ValueError(f"`image_size` must be (height, width). Received: {image_size!r}")
-    if str(interpolation).lower() not in _INTERPOLATIONS:
-        raise ValueError(f"`interpolation` must be one of {sorted(_INTERPOLATIONS)}. "
+    interpolation = str(interpolation).lower()
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"`interpolation` must be one of {_INTERPOLATIONS}. "
                          f"Received: interpolation={interpolation!r}")
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("Only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio` can "
@@ -132,7 +112,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         if subset_labels is not None:
             subset_labels = dd.encode_labels(subset_labels, label_mode, len(names))
         return ImageBatches(subset_paths, subset_labels, names, batch_size, image_size,
-                            color_mode, _INTERPOLATIONS[interpolation.lower()],
+                            color_mode, interpolation,
                             crop_to_aspect_ratio, pad_to_aspect_ratio, shuffle_batches, seed)
 
     if subset == "both":

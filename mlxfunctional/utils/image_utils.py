@@ -238,3 +238,27 @@ def center_crop_resize(img, size=224, crop_pct=0.875, interpolation="bilinear"):
     left = int(round((new_size[0] - size) / 2.0))
     top = int(round((new_size[1] - size) / 2.0))
     return img.crop((left, top, left + size, top + size))
+
+
+def smart_resize(x, size, interpolation="bilinear", data_format="channels_last"):
+    """Resizes image(s) to ``size`` without distorting them, as Keras' ``smart_resize``:
+    the largest centered box with the target's aspect ratio is cropped, then resized.
+
+    Args:
+        x: one image ``(height, width, channels)`` or a batch of them (numpy or MLX).
+        size: ``(height, width)``.
+        interpolation: as ``ops.image.resize``.
+        data_format: only ``"channels_last"``.
+
+    Returns:
+        An array of the input's kind (numpy in, numpy out), float.
+    """
+    from ..ops.image_resize import resize
+
+    normalize_data_format(data_format)
+    if np.ndim(x) not in (3, 4):
+        raise ValueError(f"smart_resize expects an image (rank 3) or a batch (rank 4). "
+                         f"Received shape: {np.shape(x)}")
+    out = resize(x if not isinstance(x, np.ndarray) else x.astype("float32"), tuple(size),
+                 interpolation=interpolation, crop_to_aspect_ratio=True)
+    return np.asarray(out) if isinstance(x, np.ndarray) else out
