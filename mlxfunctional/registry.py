@@ -30,6 +30,11 @@ def builtin(obj):
     return register_builtin(obj)
 
 
+def builtin_objects():
+    """A copy of ``{name: object}`` for every built-in registered so far."""
+    return dict(_BUILTIN_OBJECTS)
+
+
 def builtin_object(name):
     """One of the package's own classes or functions, by name; custom objects and
     scopes never shadow it. Lets a base class reach a subclass without importing it."""

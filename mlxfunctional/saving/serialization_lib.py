@@ -35,14 +35,16 @@ def _namespaces():
     """
     from .. import activations, constraints, initializers, losses, metrics, optimizers
     from .. import regularizers, schedules
-    from .. import layers as layers_module
     from ..engine.functional import Functional
     from ..engine.layer import Layer
     from ..engine.model import Model
     from ..engine.sequential import Sequential
 
-    layer_table = {name: obj for name, obj in vars(layers_module).items()
-                   if isinstance(obj, type) and issubclass(obj, Layer)}
+    # Layers register themselves as built-ins (and the layers package imports this
+    # module's user, layers.serialization, so it is not imported here).
+    layer_table = {name: obj for name, obj in registry.builtin_objects().items()
+                   if isinstance(obj, type) and issubclass(obj, Layer)
+                   and not issubclass(obj, Model)}
     metric_table = dict(metrics.ALL_OBJECTS)
     metric_table.update({name: fn for name, fn in metrics.FUNCTIONS.items()})
     return {
