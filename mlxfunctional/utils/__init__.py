@@ -20,6 +20,7 @@ from ..registry import (CustomObjectScope, custom_object_scope, get_custom_objec
                         register_keras_serializable)
 from ..saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 from .clone import clone_model
+from .config import Config
 from .dataset_utils import split_dataset
 from .dtype_utils import standardize_dtype
 from .file_utils import get_file

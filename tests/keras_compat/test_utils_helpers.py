@@ -26,7 +26,6 @@ API = pathlib.Path(__file__).parent / "keras_api"
 
 # keras.utils names of Keras 3.15 that this package does not provide, and why.
 NOT_PROVIDED = {
-    "Config": "a dict-like helper Keras uses for its own presets; no guide program uses it",
     "FeatureSpace": "a preprocessing model built on Keras' preprocessing layers, not ported",
     "audio_dataset_from_directory": "needs an audio decoder (tf.audio); none is bundled",
     "bounding_boxes": "KerasCV-style box utilities for the image augmentation layers",
@@ -52,6 +51,33 @@ def test_keras_preprocessing_names_exist():
     for name in ("array_to_img", "img_to_array", "load_img", "save_img"):
         assert getattr(preprocessing.image, name) is getattr(utils, name)
     assert callable(preprocessing.image.smart_resize)
+
+
+def test_config_documented_behaviour():
+    config = utils.Config(learning_rate=0.1, momentum=0.9)
+    config.use_ema = True
+    config["seed"] = 123
+    assert config.seed == 123 and config["learning_rate"] == 0.1
+    assert dict(config.items()) == {"learning_rate": 0.1, "momentum": 0.9, "use_ema": True,
+                                    "seed": 123}
+    assert list(config) == ["learning_rate", "momentum", "seed", "use_ema"] and len(config) == 4
+    assert config.as_dict() == {"learning_rate": 0.1, "momentum": 0.9, "use_ema": True,
+                                "seed": 123}
+    assert config.to_json() == '{"learning_rate": 0.1, "momentum": 0.9, "use_ema": true, ' \
+        '"seed": 123}'
+    config.freeze()
+    assert config.frozen
+    with pytest.raises(ValueError, match="frozen"):
+        config.foo = "bar"
+    with pytest.raises(ValueError, match="frozen"):
+        config.update(a=1)
+    config.unfreeze()
+    config.update(a=1)
+    assert config.pop("a") == 1
+    with pytest.raises(AttributeError, match="Did you mean 'momentum'"):
+        config.momentun
+    with pytest.raises(AttributeError, match="method"):
+        config.keys = 3
 
 
 # -- pad_sequences -----------------------------------------------------------------------
