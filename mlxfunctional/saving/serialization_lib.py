@@ -296,7 +296,10 @@ def _resolve(config, custom_objects, module_objects):
     if public_table is not None and name in public_table:
         return public_table[name]
     obj = registry.get_registered_object(name, custom_objects)
-    if obj is not None:
+    # A built-in of another namespace does not count: {"module": "keras.losses",
+    # "class_name": "Dense"} is refused, as in Keras.
+    foreign = public_table is not None and registry.builtin_objects().get(name) is obj
+    if obj is not None and not foreign:
         return obj
     kind = "function" if class_name == "function" else "class"
     where = f" (module {module!r}, which is never imported)" if module else ""

@@ -230,6 +230,15 @@ def test_non_modeling_keras_apis_are_not_resolvable():
                                   "config": "get_file", "registered_name": "get_file"})
 
 
+def test_a_builtin_is_only_found_in_its_own_namespace():
+    with pytest.raises(ValueError, match="Unknown class 'Dense'"):
+        deserialize_keras_object({"module": "keras.losses", "class_name": "Dense",
+                                  "config": {"units": 1}, "registered_name": None})
+    # Without a module, the registry's built-ins resolve it.
+    assert isinstance(deserialize_keras_object({"class_name": "Dense", "config": {"units": 1}}),
+                      keras.layers.Dense)
+
+
 def test_lambdas_are_refused_both_ways():
     with pytest.raises(ValueError, match="lambda"):
         serialize_keras_object(lambda x: x)
