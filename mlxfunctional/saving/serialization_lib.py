@@ -113,7 +113,7 @@ def serialize_keras_object(obj):
     if isinstance(obj, mx.array):
         from ..backend import standardize_dtype
         return {"class_name": "__tensor__", "config": {
-            "value": np.asarray(obj).tolist(), "dtype": standardize_dtype(obj.dtype)}}
+            "value": obj.tolist(), "dtype": standardize_dtype(obj.dtype)}}
     if isinstance(obj, (np.ndarray, np.generic)):
         if isinstance(obj, np.ndarray) and obj.ndim > 0:
             return {"class_name": "__numpy__", "config": {
@@ -161,9 +161,9 @@ def _instance_config(obj):
         config = {"module": None if module == "__main__" else module,
                   "class_name": cls.__name__, "config": serialize_dict(inner),
                   "registered_name": registered}
-    build = getattr(obj, "get_build_config", None)
-    if callable(build) and build() is not None:
-        config["build_config"] = serialize_dict(build())
+    build = obj.get_build_config() if hasattr(obj, "get_build_config") else None
+    if build is not None:
+        config["build_config"] = serialize_dict(build)
     return config
 
 
@@ -198,7 +198,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         if config in custom_objects:
             return custom_objects[config]
         if module_objects is not None and config in module_objects:
-            return _from_table(module_objects[config], config)
+            return _from_table(module_objects[config])
         return config
     if isinstance(config, (list, tuple)):
         return [deserialize_keras_object(x, custom_objects, module_objects=module_objects)
@@ -241,8 +241,8 @@ def _special_object(config, custom_objects):
         return np.array(inner["value"], dtype=inner["dtype"])
     if name == "__tensor__":
         from ..backend import mlx_dtype
-        return mx.array(np.array(inner["value"], dtype=inner["dtype"])).astype(
-            mlx_dtype(inner["dtype"]))
+        # Through MLX's own dtype: numpy has no bfloat16.
+        return mx.array(inner["value"]).astype(mlx_dtype(inner["dtype"]))
     if name == "__bytes__":
         return inner["value"].encode("utf-8")
     if name == "__ellipsis__":
@@ -261,7 +261,7 @@ def _special_object(config, custom_objects):
     return _NOT_SPECIAL
 
 
-def _from_table(obj, name):
+def _from_table(obj):
     """A bare name found in a ``module_objects`` table: classes are instantiated."""
     if isinstance(obj, type):
         return obj.from_config({}) if hasattr(obj, "from_config") else obj()

@@ -108,6 +108,20 @@ def test_plain_data_and_keras_special_forms_round_trip():
     assert back["ellipsis"] is Ellipsis
 
 
+def test_bfloat16_tensors_and_module_objects():
+    config = serialize_keras_object(mx.array([1.5, 2.25]).astype(mx.bfloat16))
+    assert config["config"] == {"value": [1.5, 2.25], "dtype": "bfloat16"}
+    back = deserialize_keras_object(config)
+    assert back.dtype == mx.bfloat16 and back.astype(mx.float32).tolist() == [1.5, 2.25]
+    # module_objects: how the namespaces' deserialize resolve a bare name; a class is
+    # instantiated, a function returned, an unknown string stays a string.
+    assert deserialize_keras_object("relu", module_objects=keras.activations.ALL_OBJECTS) \
+        is keras.activations.relu
+    zeros = deserialize_keras_object("Zeros", module_objects=keras.initializers.ALL_OBJECTS)
+    assert isinstance(zeros, keras.initializers.Zeros)
+    assert deserialize_keras_object("nothing", module_objects={}) == "nothing"
+
+
 def test_models_round_trip():
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs))
