@@ -410,3 +410,44 @@ def test_saving_and_utils_export_the_helpers():
                  "get_registered_name", "get_registered_object", "custom_object_scope",
                  "CustomObjectScope", "register_keras_serializable"):
         assert getattr(keras.saving, name) is getattr(keras.utils, name), name
+
+
+def test_nested_objects_in_a_custom_config_survive_a_model_file(tmp_path):
+    # The pattern of Keras 3's serialization guide: a layer holding another layer
+    # serializes it with serialize_keras_object in get_config and rebuilds it with
+    # deserialize_keras_object in from_config; a registered function is an activation.
+    @keras.saving.register_keras_serializable(package="my_package", name="custom_fn")
+    def custom_fn(x):
+        return x ** 2
+
+    @keras.saving.register_keras_serializable(package="MyLayers")
+    class Wrapper(keras.layers.Layer):
+        def __init__(self, sublayer, **kwargs):
+            super().__init__(**kwargs)
+            self.sublayer = sublayer
+
+        def call(self, x):
+            return self.sublayer(x)
+
+        def get_config(self):
+            return {**super().get_config(),
+                    "sublayer": keras.saving.serialize_keras_object(self.sublayer)}
+
+        @classmethod
+        def from_config(cls, config):
+            sublayer = keras.saving.deserialize_keras_object(config.pop("sublayer"))
+            return cls(sublayer, **config)
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, Wrapper(keras.layers.Dense(2, activation=custom_fn))(inputs))
+    config = keras.layers.serialize(model.layers[1])
+    assert config["registered_name"] == "MyLayers>Wrapper"
+    assert config["config"]["sublayer"]["class_name"] == "Dense"
+    assert config["config"]["sublayer"]["config"]["activation"] == "my_package>custom_fn"
+    x = np.random.default_rng(0).random((4, 3)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    kernel, bias = (np.asarray(w) for w in model.layers[1].sublayer.get_weights())
+    np.testing.assert_allclose(expected, (x @ kernel + bias) ** 2, rtol=1e-5)  # Dense, squared
+    model.save(tmp_path / "m.mlxf")
+    again = keras.models.load_model(tmp_path / "m.mlxf")
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, rtol=1e-6)
