@@ -95,6 +95,14 @@ def test_pad_sequences_documented_examples():
                                   [[0, 1], [2, 3], [5, 6]])
 
 
+def test_pad_sequences_masking_guide_example():
+    # The "understanding masking and padding" guide's three sentences, padded at the end.
+    raw = [[711, 632, 71], [73, 8, 3215, 55, 927], [83, 91, 1, 645, 1253, 927]]
+    np.testing.assert_array_equal(utils.pad_sequences(raw, padding="post"),
+                                  [[711, 632, 71, 0, 0, 0], [73, 8, 3215, 55, 927, 0],
+                                   [83, 91, 1, 645, 1253, 927]])
+
+
 def reference_pad(sequences, maxlen, padding, truncating, value, dtype):
     """One row at a time, step by step."""
     step_shape = next((np.asarray(s).shape[1:] for s in sequences if len(s)), ())
