@@ -12,8 +12,6 @@ from ..backend import clear_session, is_keras_tensor, standardize_dtype
 from ..config import (disable_interactive_logging, enable_interactive_logging,
                       is_interactive_logging_enabled)
 from ..engine.graph import get_source_inputs
-from ..global_state import clear_session
-from ..engine.keras_tensor import is_keras_tensor
 from ..engine.step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from ..registry import (CustomObjectScope, custom_object_scope, get_custom_objects,
                         get_registered_name, get_registered_object,
@@ -22,7 +20,6 @@ from ..saving.serialization_lib import deserialize_keras_object, serialize_keras
 from .clone import clone_model
 from .config import Config
 from .dataset_utils import split_dataset
-from .dtype_utils import standardize_dtype
 from .file_utils import get_file
 from .image_dataset import image_dataset_from_directory
 from .image_utils import array_to_img, img_to_array, load_img, save_img

@@ -16,8 +16,6 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
-from ..datasets import download
-
 
 def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None,
              cache_subdir="datasets", hash_algorithm="auto", extract=False,
@@ -49,6 +47,9 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
             (``datasets.download.ChecksumError``; the download is deleted).
         datasets.download.DownloadError: the server could not be reached or refused.
     """
+    # Imported here: keras.datasets loads on first use, not with keras.utils.
+    from ..datasets import download
+
     if origin is None:
         raise ValueError('get_file needs the "origin" argument (the URL of the file).')
     if md5_hash is not None and file_hash is None:
