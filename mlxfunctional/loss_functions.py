@@ -17,7 +17,8 @@ __all__ = [
     "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
     "huber", "log_cosh", "kl_divergence", "poisson", "hinge", "squared_hinge",
     "categorical_hinge", "cosine_similarity", "categorical_crossentropy",
-    "sparse_categorical_crossentropy", "binary_crossentropy", "mse", "MSE", "mae", "MAE", "mape",
+    "sparse_categorical_crossentropy", "binary_crossentropy", "binary_focal_crossentropy",
+    "categorical_focal_crossentropy", "mse", "MSE", "mae", "MAE", "mape",
     "MAPE", "msle", "MSLE", "kld", "KLD", "kullback_leibler_divergence", "logcosh", "bce", "BCE",
 ]
 
@@ -238,6 +239,55 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return mx.mean(binary_crossentropy_elements(y_true, y_pred, from_logits), axis=axis)
 
 
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary crossentropy scaled down where the prediction is already right (focal loss):
+    mean((1 - p_t)^gamma * bce, axis), p_t = t p + (1 - t)(1 - p).
+
+    Args:
+        apply_class_balancing: also weight by ``alpha`` where t = 1, ``1 - alpha`` where t = 0.
+        alpha, gamma: the weight and the focusing exponent.
+        from_logits, label_smoothing, axis: as in ``binary_crossentropy``.
+    """
+    y_pred = _array(y_pred)
+    y_true = _array(y_true, y_pred.dtype)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = mx.sigmoid(y_pred)
+    bce = binary_crossentropy_elements(y_true, y_pred)
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    focal = mx.power(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+    return mx.mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """sum(alpha (1 - p)^gamma * (-t log p), axis), p the renormalized, clipped
+    probabilities (softmax of logits): crossentropy that discounts easy classes.
+
+    Args:
+        alpha, gamma: the weight and the focusing exponent.
+        from_logits, label_smoothing, axis: as in ``categorical_crossentropy``.
+    """
+    if isinstance(axis, bool):
+        raise ValueError(f"`axis` must be an int. Received: axis={axis!r}")
+    y_pred = _array(y_pred)
+    y_true = _array(y_true, y_pred.dtype)
+    if y_pred.shape[-1] == 1:
+        warnings.warn("categorical_focal_crossentropy expects y_pred of shape (batch, "
+                      f"num_classes) with num_classes > 1; got {y_pred.shape}. Consider "
+                      "binary_crossentropy.", SyntaxWarning, stacklevel=2)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = mx.softmax(y_pred, axis=axis)
+    p = mx.clip(y_pred / mx.sum(y_pred, axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
+    return mx.sum(alpha * mx.power(1.0 - p, gamma) * (-y_true * mx.log(p)), axis=axis)
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
@@ -249,4 +299,5 @@ bce = BCE = binary_crossentropy
 FUNCTIONS = (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
              mean_squared_logarithmic_error, huber, log_cosh, kl_divergence, poisson, hinge,
              squared_hinge, categorical_hinge, cosine_similarity, categorical_crossentropy,
-             sparse_categorical_crossentropy, binary_crossentropy)
+             sparse_categorical_crossentropy, binary_crossentropy, binary_focal_crossentropy,
+             categorical_focal_crossentropy)

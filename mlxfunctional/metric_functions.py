@@ -72,11 +72,37 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     return -lf.cosine_similarity(y_true, y_pred, axis=axis)
 
 
+def pearson_correlation(y_true, y_pred, axis=-1):
+    """Pearson's r along ``axis``: mean of the product of the two standardized
+    series (population standard deviations), in [-1, 1]."""
+    y_true, y_pred = lf._pair(y_true, y_pred)
+    t = y_true - mx.mean(y_true, axis=axis, keepdims=True)
+    p = y_pred - mx.mean(y_pred, axis=axis, keepdims=True)
+    t = t / mx.sqrt(mx.mean(t * t, axis=axis, keepdims=True))
+    p = p / mx.sqrt(mx.mean(p * p, axis=axis, keepdims=True))
+    return mx.mean(t * p, axis=axis)
+
+
+def concordance_correlation(y_true, y_pred, axis=-1):
+    """Lin's concordance correlation along ``axis``:
+    2 cov(t, p) / (var t + var p + (mean t - mean p)^2 + epsilon), population moments.
+    1 only when the predictions equal the targets, not merely correlate with them."""
+    y_true, y_pred = lf._pair(y_true, y_pred)
+    mean_t = mx.mean(y_true, axis=axis, keepdims=True)
+    mean_p = mx.mean(y_pred, axis=axis, keepdims=True)
+    var_t = mx.mean(mx.square(y_true - mean_t), axis=axis, keepdims=True)
+    var_p = mx.mean(mx.square(y_pred - mean_p), axis=axis, keepdims=True)
+    cov = mx.mean((y_true - mean_t) * (y_pred - mean_p), axis=axis, keepdims=True)
+    ccc = 2.0 * cov / (var_t + var_p + mx.square(mean_t - mean_p) + lf.EPSILON)
+    return mx.squeeze(ccc, axis=axis)
+
+
 # Functions a serialized MeanMetricWrapper may name.
 FUNCTIONS = {fn.__name__: fn for fn in lf.FUNCTIONS}
 FUNCTIONS.update({fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy)})
+    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, pearson_correlation,
+    concordance_correlation)})
 
 
 def get_function(name, custom_objects=None):

@@ -15,18 +15,16 @@ from mlxfunctional._resolve import builtin_objects, deserialize_object, get_obje
     serialize_object
 from mlxfunctional.loss_functions import _array, squeeze_or_expand_to_same_rank
 # Keras exports the per-sample loss functions from keras.metrics too.
-from mlxfunctional.loss_functions import (binary_crossentropy, categorical_crossentropy,  # noqa
-                                          categorical_hinge, hinge, huber, kl_divergence,
-                                          log_cosh, mean_absolute_error,
-                                          mean_absolute_percentage_error, mean_squared_error,
-                                          mean_squared_logarithmic_error, poisson,
-                                          sparse_categorical_crossentropy, squared_hinge)
+from mlxfunctional.loss_functions import (  # noqa: F401
+    binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
+    categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence, log_cosh,
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+    mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge)
 from mlxfunctional.losses import is_binary_or_sparse_categorical
-from mlxfunctional.metric_functions import (FUNCTIONS, accuracy, binary_accuracy,  # noqa: F401
-                                           categorical_accuracy, cosine_similarity, get_function,
-                                           in_top_k, sparse_categorical_accuracy,
-                                           sparse_top_k_categorical_accuracy,
-                                           top_k_categorical_accuracy)
+from mlxfunctional.metric_functions import (  # noqa: F401
+    FUNCTIONS, accuracy, binary_accuracy, categorical_accuracy, concordance_correlation,
+    cosine_similarity, get_function, in_top_k, pearson_correlation, sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
 from mlxfunctional.metrics_base import (Mean, MeanMetricWrapper, Metric, MetricVariable,  # noqa
                                         Sum, divide_no_nan, reduce_to_samplewise_values)
 from mlxfunctional.metrics_confusion import (AUC, FalseNegatives, FalsePositives,  # noqa: F401

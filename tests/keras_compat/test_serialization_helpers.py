@@ -395,7 +395,9 @@ METRIC_FUNCTIONS = (
     "categorical_hinge hinge huber kl_divergence log_cosh mean_absolute_error "
     "mean_absolute_percentage_error mean_squared_error mean_squared_logarithmic_error "
     "poisson sparse_categorical_accuracy sparse_categorical_crossentropy "
-    "sparse_top_k_categorical_accuracy squared_hinge top_k_categorical_accuracy").split()
+    "sparse_top_k_categorical_accuracy squared_hinge top_k_categorical_accuracy "
+    "binary_focal_crossentropy categorical_focal_crossentropy pearson_correlation "
+    "concordance_correlation").split()
 
 
 def test_metric_function_names_keras_exports_exist():
@@ -451,3 +453,51 @@ def test_nested_objects_in_a_custom_config_survive_a_model_file(tmp_path):
     model.save(tmp_path / "m.mlxf")
     again = keras.models.load_model(tmp_path / "m.mlxf")
     np.testing.assert_allclose(again.predict(x, verbose=0), expected, rtol=1e-6)
+
+
+def test_focal_crossentropies_match_their_formulas():
+    rng = np.random.default_rng(3)
+    t = (rng.random((6, 4)) > 0.5).astype("float32")
+    p = rng.uniform(0.02, 0.98, (6, 4)).astype("float32")
+    p_t = t * p + (1 - t) * (1 - p)
+    bce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    np.testing.assert_allclose(np.asarray(keras.metrics.binary_focal_crossentropy(t, p)),
+                               ((1 - p_t) ** 2 * bce).mean(-1), rtol=1e-5)
+    balance = t * 0.3 + (1 - t) * 0.7
+    np.testing.assert_allclose(
+        np.asarray(keras.losses.binary_focal_crossentropy(
+            t, p, apply_class_balancing=True, alpha=0.3, gamma=1.5)),
+        (balance * (1 - p_t) ** 1.5 * bce).mean(-1), rtol=1e-5)
+    # From logits: the sigmoid first.
+    logits = np.log(p / (1 - p))
+    np.testing.assert_allclose(
+        np.asarray(keras.metrics.binary_focal_crossentropy(t, logits, from_logits=True)),
+        ((1 - p_t) ** 2 * bce).mean(-1), rtol=1e-4)
+    onehot = np.eye(4, dtype="float32")[rng.integers(0, 4, 6)]
+    logits = rng.standard_normal((6, 4)).astype("float32")
+    q = _softmax(logits)
+    expected = (0.25 * (1 - q) ** 2 * -(onehot * np.log(q))).sum(-1)
+    np.testing.assert_allclose(np.asarray(keras.metrics.categorical_focal_crossentropy(
+        onehot, logits, from_logits=True)), expected, rtol=1e-5)
+    assert keras.losses.get("binary_focal_crossentropy") is \
+        keras.losses.binary_focal_crossentropy
+
+
+def test_correlation_functions_match_numpy():
+    rng = np.random.default_rng(4)
+    t, p = rng.standard_normal((3, 20)), rng.standard_normal((3, 20))
+    p = 0.5 * t + p  # correlated
+    r = [np.corrcoef(a, b)[0, 1] for a, b in zip(t, p)]
+    np.testing.assert_allclose(np.asarray(keras.metrics.pearson_correlation(
+        t.astype("float32"), p.astype("float32"))), r, rtol=1e-4)
+    ccc = [2 * np.cov(a, b, bias=True)[0, 1] / (a.var() + b.var() + (a.mean() - b.mean()) ** 2)
+           for a, b in zip(t, p)]
+    np.testing.assert_allclose(np.asarray(keras.metrics.concordance_correlation(
+        t.astype("float32"), p.astype("float32"))), ccc, rtol=1e-4)
+    # Perfect agreement is 1; a shifted copy still correlates perfectly but does not agree.
+    x = t[0].astype("float32")
+    assert float(keras.metrics.concordance_correlation(x, x)) == pytest.approx(1.0, abs=1e-5)
+    assert float(keras.metrics.pearson_correlation(x, x + 3)) == pytest.approx(1.0, abs=1e-5)
+    v = float(x.var())
+    assert float(keras.metrics.concordance_correlation(x, x + 3)) == pytest.approx(
+        2 * v / (2 * v + 9), rel=1e-5)
