@@ -381,6 +381,24 @@ def test_image_dataset_labels_match_images(tmp_path, capsys):
     assert ids.tolist() != sorted(ids.tolist())   # shuffled
 
 
+def test_image_dataset_reshuffles_each_epoch_and_feeds_fit(tmp_path):
+    write_images(tmp_path, ["a", "b"], 6)
+    ds = utils.image_dataset_from_directory(tmp_path, image_size=(6, 4), batch_size=4, seed=0,
+                                            verbose=False)
+    first = np.concatenate([identities(b[0]) for b in ds])
+    ds.on_epoch_end()
+    second = np.concatenate([identities(b[0]) for b in ds])
+    assert sorted(first) == sorted(second) and first.tolist() != second.tolist()
+    labels = np.concatenate([b[1] for b in ds])
+    np.testing.assert_array_equal(labels, second // 40)   # labels moved with their images
+    model = keras.Sequential([keras.Input((6, 4, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(1e-5),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(ds, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+
+
 @pytest.mark.parametrize("label_mode", ["categorical", "binary", None])
 def test_image_dataset_label_modes(tmp_path, label_mode):
     write_images(tmp_path, ["a", "b"], 3)
