@@ -226,7 +226,8 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     with registry.custom_object_scope(custom_objects):
         instance = obj.from_config(inner)
         build = config.get("build_config")
-        if build and hasattr(instance, "build_from_config") and not getattr(instance, "built", True):
+        unbuilt = not getattr(instance, "built", True)
+        if build and unbuilt and hasattr(instance, "build_from_config"):
             instance.build_from_config(build)
     return instance
 
