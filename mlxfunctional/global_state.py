@@ -26,6 +26,8 @@ so between calls they are at their initial value; ``clear_session()`` leaves the
 
 - ``tracing``: True while a layer runs on placeholders for its output shapes
   (``engine/trace.py``).
+- ``name_scope_stack``: the layers being built or called, innermost last: the scopes
+  of the weights created now (``"sequential/dense/kernel"``, ``engine/variables.py``).
 - ``training_stack``: the ``training`` flag of the calls in progress, innermost last,
   which nested layers inherit (``engine/call_context.py``).
 - ``forward_passes``: one counter, of the outermost layer calls so far; the losses a
@@ -71,6 +73,7 @@ dtype_policy = None
 tracing = False
 training_stack = [None]
 forward_passes = [0]
+name_scope_stack = []
 data_parallel = []
 loss_shards = []
 name_scopes = []

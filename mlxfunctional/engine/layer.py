@@ -4,7 +4,8 @@ Because a layer *is* an ``nn.Module``, its weights are entries of the module
 dict: ``parameters()``, ``trainable_parameters()``, ``nn.value_and_grad`` and
 ``mlx.optimizers`` see them with no copying. Keras' view of the same weights
 (``weights``, ``get_weights``, ``trainable``) is kept in ``WeightSpec``
-records beside them.
+records beside them; reading a weight attribute (``self.kernel``) gives a
+``Variable``, an ``mx.array`` that can also ``assign``.
 
 Calling a layer on symbolic tensors builds it from the input shapes, infers
 the outputs by a lazy trace (``engine/trace.py``) and records a ``Node``;
@@ -25,6 +26,7 @@ from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
 from .node import Node
 from .trace import trace_call
+from .variables import name_scope
 from .weights import WeightTracking
 
 
@@ -78,6 +80,7 @@ class Layer(WeightTracking, nn.Module):
         obj = super().__new__(cls)
         # State that must exist before a subclass assigns its first attribute.
         object.__setattr__(obj, "_weight_specs", [])
+        object.__setattr__(obj, "_weight_keys", {})  # dict key -> WeightSpec
         object.__setattr__(obj, "_inbound_nodes", [])
         object.__setattr__(obj, "_init_args", (args, kwargs))
         object.__setattr__(obj, "_no_grad", set())
@@ -135,7 +138,7 @@ class Layer(WeightTracking, nn.Module):
         - anything else is a plain attribute.
         """
         if isinstance(value, mx.array):
-            self._adopt_weight(key, value)
+            value = self._adopt_weight(key, value)
         private_bookkeeping = key.startswith("_") and not isinstance(value, (mx.array,
                                                                              SeedGenerator))
         if _holds_state(value) and not private_bookkeeping:
@@ -146,6 +149,13 @@ class Layer(WeightTracking, nn.Module):
         else:
             dict.pop(self, key, None)  # (Sequential.pop() is Keras' own method)
             object.__setattr__(self, key, value)
+
+    def __getattr__(self, key):
+        # Only reached for entries of the module dict (and missing attributes).
+        value = dict.get(self, key)
+        if value is None:
+            return super().__getattr__(key)
+        return self._weight_view(key, value)
 
     @property
     def name(self):
@@ -201,7 +211,8 @@ class Layer(WeightTracking, nn.Module):
         if self.built:
             return
         try:
-            self.build(input_shape)
+            with name_scope(self):
+                self.build(input_shape)
         except Exception as e:
             raise _with_context(e, f'while building layer "{self.name}" '
                                    f"({type(self).__name__}) for input shape {input_shape}") from e
@@ -277,7 +288,7 @@ class Layer(WeightTracking, nn.Module):
             mask = kwargs.pop("mask")  # as Keras: a call without `mask` never sees one
         args, kwargs = autocast.cast_inputs(self, args, kwargs)
         with call_context.call_scope(training) as forward_pass, \
-                autocast.compute_dtype_weights(self):
+                autocast.compute_dtype_weights(self), name_scope(self):
             self._call_pass = forward_pass
             modules = self._plain_modules()
             if modules:

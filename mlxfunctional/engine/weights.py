@@ -1,10 +1,12 @@
 """Keras' view of a layer's weights, kept beside the ``nn.Module`` dict.
 
 The arrays live in the module dict (so MLX sees them as parameters); a
-``WeightSpec`` per weight records its Keras name, whether it trains, its
-regularizer and constraint, and the transpose between Keras' layout and the
-stored MLX layout. ``WeightTracking`` gives ``Layer`` the Keras API over them:
-``add_weight``, ``weights``, ``get_weights``/``set_weights``, ``losses``.
+``WeightSpec`` per weight records its Keras name and scope, whether it trains,
+its regularizer and constraint, and the transpose between Keras' layout and
+the stored MLX layout. ``WeightTracking`` gives ``Layer`` the Keras API over
+them: ``add_weight``, ``weights``, ``get_weights``/``set_weights``, ``losses``.
+``add_weight`` and ``weights`` hand out ``Variable`` handles
+(``engine/variables.py``) in Keras' layout; the dict keeps plain arrays.
 """
 
 import mlx.core as mx
@@ -14,6 +16,7 @@ from mlx.utils import tree_flatten, tree_unflatten
 
 from .. import backend
 from . import call_context
+from .variables import Variable, current_path
 
 
 class WeightSpec:
@@ -21,12 +24,14 @@ class WeightSpec:
 
     ``storage_perm`` is the transpose from Keras' layout (the shape given to
     ``add_weight``) to the layout stored for MLX (e.g. conv kernels
-    ``(kh, kw, in, out)`` are stored ``(out, kh, kw, in)``).
+    ``(kh, kw, in, out)`` are stored ``(out, kh, kw, in)``). ``scope`` is the
+    variable path before the name (``"sequential/dense"``).
     """
 
     def __init__(self, name, key, trainable, regularizer=None, constraint=None,
-                 storage_perm=None, auto_named=False):
+                 storage_perm=None, auto_named=False, scope=""):
         self.name = name
+        self.scope = scope
         self.key = key
         self.trainable = trainable
         self.regularizer = regularizer
@@ -49,22 +54,65 @@ class WeightTracking:
     """Mixin for ``Layer``: the weight bookkeeping (see the module docstring)."""
 
     def _adopt_weight(self, key, value):
-        """``self.w = self.add_weight(...)``: the weight moves to the attribute's name."""
-        for spec in self._weight_specs:
-            if spec.key != key and dict.get(self, spec.key) is value:
-                del self[spec.key]
-                if spec.key in self._no_grad:
-                    self._no_grad.discard(spec.key)
-                    self._no_grad.add(key)
-                spec.key = key
-                if spec.auto_named:
-                    spec.name = key
-                return
+        """``self.w = <weight>``: returns the plain array to store under ``key``.
+
+        A handle on one of this layer's weights (``self.w = self.add_weight(...)``)
+        moves that weight to the attribute's name; a standalone ``Variable`` becomes
+        a weight of this layer, and the handle a view of it (Keras tracks Variables
+        set as layer attributes).
+        """
+        if isinstance(value, Variable):
+            if value._owner is None:
+                return self._track_variable(key, value)
+            if value._owner is not self or value._spec not in self._weight_specs:
+                return mx.array(value.value)  # another layer's weight: its current value
+            spec = value._spec
+            stored = dict.__getitem__(self, spec.key)
+        else:
+            spec = next((s for s in self._weight_specs
+                         if s.key != key and dict.get(self, s.key) is value), None)
+            stored = value
+        if spec is not None and spec.key != key:
+            del self[spec.key]
+            del self._weight_keys[spec.key]
+            if spec.key in self._no_grad:
+                self._no_grad.discard(spec.key)
+                self._no_grad.add(key)
+            spec.key = key
+            self._weight_keys[key] = spec
+            if spec.auto_named:
+                spec.name = key
+        return stored
+
+    def _track_variable(self, key, variable):
+        scope, _, name = variable.path.rpartition("/")
+        spec = WeightSpec(variable.name, key, variable.trainable, scope=scope)
+        self._weight_specs.append(spec)
+        self._weight_keys[key] = spec
+        if not (spec.trainable and self._trainable):
+            self._no_grad.add(key)
+        stored = variable.value
+        variable._owner, variable._spec, variable._keras_layout = self, spec, True
+        return stored
+
+    def _set_weight_trainable(self, spec, trainable):
+        spec.trainable = trainable
+        if trainable and self._trainable:
+            self._no_grad.discard(spec.key)
+        else:
+            self._no_grad.add(spec.key)
+
+    def _weight_view(self, key, value):
+        """What reading attribute ``key`` gives: a handle for a weight, else ``value``."""
+        spec = self._weight_keys.get(key)
+        if spec is None or not isinstance(value, mx.array):
+            return value
+        return Variable._view(self, spec, spec.to_keras(value), keras_layout=True)
 
     # -- weights ------------------------------------------------------------
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
                    regularizer=None, constraint=None, name=None, storage_perm=None):
-        """Creates a weight and returns it (an ``mx.array``, lazily initialized).
+        """Creates a weight and returns a ``Variable`` handle on it (in Keras' layout).
 
         Args:
             shape: shape in Keras' layout (``()`` for a scalar).
@@ -100,14 +148,13 @@ class WeightTracking:
         elif name in existing:
             raise ValueError(f'Layer "{self.name}" already has a weight named "{name}".')
         spec = WeightSpec(name, name, bool(trainable), regularizers.get(regularizer),
-                          constraints.get(constraint), storage_perm, auto)
-        if storage_perm is not None:
-            value = spec.from_keras(value)
+                          constraints.get(constraint), storage_perm, auto, current_path(self))
         self._weight_specs.append(spec)
-        self[name] = value
+        self._weight_keys[name] = spec
+        self[name] = spec.from_keras(value)
         if not (trainable and self._trainable):
             self._no_grad.add(name)
-        return value
+        return Variable._view(self, spec, value, keras_layout=True)
 
     def _sublayers(self):
         """Layers and raw ``nn.Module``s held by this layer, in assignment order."""
@@ -168,18 +215,30 @@ class WeightTracking:
             return owner[entry.key]
         return dict(_flat_params(owner.parameters()))[entry]
 
+    def _variables(self, trainable=None):
+        out = []
+        for owner, entry in self._weight_entries(trainable):
+            value = self._read(owner, entry)
+            if isinstance(entry, WeightSpec):
+                out.append(Variable._view(owner, entry, entry.to_keras(value), keras_layout=True))
+            else:  # a raw nn.Module's parameter, named by its MLX path
+                out.append(Variable._view(owner, None, value, key=entry,
+                                          path=f"{getattr(owner, 'name', type(owner).__name__)}/{entry}"))
+        return out
+
     @property
     def weights(self):
-        """Every weight (``mx.array``): trainable first, then non-trainable, then sublayers'."""
-        return [self._read(o, e) for o, e in self._weight_entries()]
+        """Every weight as a ``Variable`` in Keras' layout: trainable first, then
+        non-trainable, then sublayers'."""
+        return self._variables()
 
     @property
     def trainable_weights(self):
-        return [self._read(o, e) for o, e in self._weight_entries(True)]
+        return self._variables(True)
 
     @property
     def non_trainable_weights(self):
-        return [self._read(o, e) for o, e in self._weight_entries(False)]
+        return self._variables(False)
 
     @property
     def variables(self):

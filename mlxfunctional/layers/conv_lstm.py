@@ -261,7 +261,7 @@ class ConvLSTM(Layer):
         # The input convolution does not depend on the state: one convolution over
         # all timesteps at once (time folded into batch); only the recurrence loops.
         folded = x.reshape((batch * steps,) + tuple(x.shape[2:]))
-        z_in = self._conv(folded, self.kernel, self.strides, self._input_padding(spatial),
+        z_in = self._conv(folded, self["kernel"], self.strides, self._input_padding(spatial),
                           self.dilation_rate)
         if self.use_bias:
             z_in = z_in + self.bias
@@ -290,7 +290,7 @@ class ConvLSTM(Layer):
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         for t in common.time_steps(order):
             h_in = h * rec_mask if rec_mask is not None else h
-            z = z_in[:, t] + self._conv(h_in, self.recurrent_kernel, ones, rec_padding, ones)
+            z = z_in[:, t] + self._conv(h_in, self["recurrent_kernel"], ones, rec_padding, ones)
             z_i, z_f, z_c, z_o = mx.split(z, 4, axis=-1)
             i = self.recurrent_activation(z_i)
             fg = self.recurrent_activation(z_f)

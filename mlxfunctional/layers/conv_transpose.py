@@ -59,7 +59,8 @@ class BaseConvTranspose(Layer):
         self.built = True
 
     def call(self, inputs):
-        x = conv_utils.transpose_convolve(inputs, self.kernel, self.strides, self.padding,
+        # self["kernel"]: the stored MLX layout; self.kernel is Keras' layout.
+        x = conv_utils.transpose_convolve(inputs, self["kernel"], self.strides, self.padding,
                                           self.output_padding, self.dilation_rate)
         return common.bias_activation(self, x)
 

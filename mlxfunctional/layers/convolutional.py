@@ -70,7 +70,8 @@ class BaseConv(Layer):
 
     def call(self, inputs):
         conv_utils.check_output_size(self, inputs.shape)
-        x = conv_utils.convolve(inputs, self.kernel, self.strides, self.padding,
+        # self["kernel"]: the stored (out, *k, in) array; self.kernel is Keras' layout.
+        x = conv_utils.convolve(inputs, self["kernel"], self.strides, self.padding,
                                 self.dilation_rate, self.groups)
         return common.bias_activation(self, x)
 

@@ -97,7 +97,7 @@ class BaseDepthwiseConv(_DepthwiseBase):
         self.built = True
 
     def call(self, inputs):
-        return common.bias_activation(self, self._depthwise(inputs, self.kernel))
+        return common.bias_activation(self, self._depthwise(inputs, self["kernel"]))
 
     def get_config(self):
         config = super().get_config()
@@ -143,8 +143,9 @@ class BaseSeparableConv(_DepthwiseBase):
         self.built = True
 
     def call(self, inputs):
-        x = self._depthwise(inputs, self.depthwise_kernel)
-        x = mx.conv_general(x, self.pointwise_kernel)
+        # The stored (MLX layout) kernels; the attributes give Keras' layout.
+        x = self._depthwise(inputs, self["depthwise_kernel"])
+        x = mx.conv_general(x, self["pointwise_kernel"])
         return common.bias_activation(self, x)
 
     def get_config(self):
