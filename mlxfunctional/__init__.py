@@ -26,6 +26,7 @@ from .engine.keras_tensor import KerasTensor
 from .engine.layer import Layer
 from .engine.model import Model
 from .engine.sequential import Sequential
+from .engine.variables import Variable
 from .engine import tensor_ops  # noqa: F401  (registers the operators' op layers for loading)
 from .initializers import Initializer
 from .losses import Loss

@@ -251,7 +251,11 @@ def _as_array(value, where):
 
 
 def _operand(x):
-    return x.value if isinstance(x, Variable) else x
+    if isinstance(x, Variable):
+        return x.value
+    if isinstance(x, (list, np.ndarray)):  # (mx operators take numbers and arrays only)
+        return _as_array(x, "Variable operand")
+    return x
 
 
 def _reading_current(name):
