@@ -288,7 +288,7 @@ class Layer(WeightTracking, nn.Module):
             mask = kwargs.pop("mask")  # as Keras: a call without `mask` never sees one
         args, kwargs = autocast.cast_inputs(self, args, kwargs)
         with call_context.call_scope(training) as forward_pass, \
-                autocast.compute_dtype_weights(self), name_scope(self):
+                autocast.compute_dtype_weights(self), name_scope(self):  # (sublayers built here)
             self._call_pass = forward_pass
             modules = self._plain_modules()
             if modules:

@@ -82,6 +82,9 @@ class Variable(mx.array):
         name: its name (``"variable"``, ``"variable_1"``... by default).
     """
 
+    _key = None  # (views of a layer's weight set only what differs)
+    _path = None
+
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True,
                  aggregation="none", synchronization="auto", name=None, **kwargs):
         from .. import initializers
@@ -127,9 +130,10 @@ class Variable(mx.array):
         mx.array.__init__(view, value)
         view._owner = owner
         view._spec = spec
-        view._key = key
         view._keras_layout = keras_layout
-        view._path = path
+        if key is not None:
+            view._key = key
+            view._path = path
         return view
 
     # -- what it is -------------------------------------------------------------
@@ -208,6 +212,8 @@ class Variable(mx.array):
         if self._spec is not None:
             stored = self._spec.from_keras(value) if self._keras_layout else value
             dict.__setitem__(self._owner, self._spec.key, stored)
+            if self._keras_layout:
+                self._spec.handle = (stored, self)  # later reads give this handle
         elif self._owner is not None:
             self._owner.update(tree_unflatten([(self._key, value)]), strict=False)
         mx.array.__setitem__(self, Ellipsis, value)  # this handle shows the new value

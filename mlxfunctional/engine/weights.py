@@ -32,12 +32,25 @@ class WeightSpec:
                  storage_perm=None, auto_named=False, scope=""):
         self.name = name
         self.scope = scope
+        # (stored array, its Variable): reads of an unchanged weight share one handle,
+        # so an eager forward pass makes no new object, and a conv kernel is not
+        # transposed to Keras' layout again.
+        self.handle = None
         self.key = key
         self.trainable = trainable
         self.regularizer = regularizer
         self.constraint = constraint
         self.storage_perm = storage_perm
         self.auto_named = auto_named
+
+    def variable(self, owner, stored):
+        """The ``Variable`` (in Keras' layout) of this weight of ``owner``, now ``stored``."""
+        handle = self.handle
+        if handle is not None and handle[0] is stored:
+            return handle[1]
+        view = Variable._view(owner, self, self.to_keras(stored), keras_layout=True)
+        self.handle = (stored, view)
+        return view
 
     def to_keras(self, value):
         if self.storage_perm is None:
@@ -93,6 +106,7 @@ class WeightTracking:
             self._no_grad.add(key)
         stored = variable.value
         variable._owner, variable._spec, variable._keras_layout = self, spec, True
+        spec.handle = (stored, variable)
         return stored
 
     def _set_weight_trainable(self, spec, trainable):
@@ -107,7 +121,7 @@ class WeightTracking:
         spec = self._weight_keys.get(key)
         if spec is None or not isinstance(value, mx.array):
             return value
-        return Variable._view(self, spec, spec.to_keras(value), keras_layout=True)
+        return spec.variable(self, value)
 
     # -- weights ------------------------------------------------------------
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
@@ -154,7 +168,7 @@ class WeightTracking:
         self[name] = spec.from_keras(value)
         if not (trainable and self._trainable):
             self._no_grad.add(name)
-        return Variable._view(self, spec, value, keras_layout=True)
+        return spec.variable(self, self[name])
 
     def _sublayers(self):
         """Layers and raw ``nn.Module``s held by this layer, in assignment order."""
@@ -220,7 +234,7 @@ class WeightTracking:
         for owner, entry in self._weight_entries(trainable):
             value = self._read(owner, entry)
             if isinstance(entry, WeightSpec):
-                out.append(Variable._view(owner, entry, entry.to_keras(value), keras_layout=True))
+                out.append(entry.variable(owner, value))
             else:  # a raw nn.Module's parameter, named by its MLX path
                 out.append(Variable._view(owner, None, value, key=entry,
                                           path=f"{getattr(owner, 'name', type(owner).__name__)}/{entry}"))
