@@ -152,8 +152,9 @@ class Variable(mx.array):
 
     @property
     def trainable(self):
+        """Whether training updates it (False also while its layer is frozen)."""
         if self._spec is not None:
-            return self._spec.trainable
+            return self._spec.trainable and self._owner._trainable
         if self._owner is not None:
             return self._key in dict(tree_flatten(self._owner.trainable_parameters()))
         return self._trainable

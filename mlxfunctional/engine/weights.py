@@ -125,7 +125,8 @@ class WeightTracking:
 
     # -- weights ------------------------------------------------------------
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   regularizer=None, constraint=None, name=None, storage_perm=None):
+                   regularizer=None, constraint=None, name=None, storage_perm=None,
+                   autocast=True, aggregation="none", overwrite_with_gradient=False):
         """Creates a weight and returns a ``Variable`` handle on it (in Keras' layout).
 
         Args:
@@ -139,6 +140,9 @@ class WeightTracking:
             name: the weight's name (``kernel``, ``bias``...); when omitted, the
                 attribute the weight is assigned to names it.
             storage_perm: transpose from Keras' layout to the stored MLX layout.
+            autocast, aggregation, overwrite_with_gradient: accepted for Keras 3
+                code; they change nothing here (no mixed-precision autocast of
+                weights, no replicas to aggregate over).
         """
         from .. import constraints, initializers, regularizers
 
@@ -169,6 +173,13 @@ class WeightTracking:
         if not (trainable and self._trainable):
             self._no_grad.add(name)
         return spec.variable(self, self[name])
+
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Keras 3's alias of ``add_weight`` (with ``shape`` and ``initializer`` first)."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, regularizer=regularizer,
+                               constraint=constraint, name=name)
 
     def _sublayers(self):
         """Layers and raw ``nn.Module``s held by this layer, in assignment order."""
@@ -257,6 +268,14 @@ class WeightTracking:
     @property
     def variables(self):
         return self.weights
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
 
     def count_params(self):
         """Number of scalars in the layer's weights."""

@@ -154,8 +154,58 @@ def test_trainable_flag_moves_a_weight_between_the_lists():
     dense.build((None, 3))
     dense.bias.trainable = False
     assert [w.name for w in dense.trainable_weights] == ["kernel"]
-    assert [w.name for w in dense.non_trainable_weights] == ["bias"]
+    assert [w.name for w in dense.non_trainable_variables] == ["bias"]
     assert "bias" not in dict(nn.utils.tree_flatten(dense.trainable_parameters()))
+    dense.trainable = False  # a frozen layer's variables report it, as in Keras 3
+    assert [w.trainable for w in dense.weights] == [False, False]
+    assert dense.trainable_variables == []
+    dense.trainable = True
+    assert [w.trainable for w in dense.weights] == [True, False]
+
+
+def test_one_handle_per_weight_as_in_keras():
+    dense = layers.Dense(2)
+    dense.build((None, 3))
+    assert dense.kernel is dense.weights[0] is dense.kernel
+    assert dense.weights == [dense.kernel, dense.bias]  # (the guide's check: by identity)
+    handle = dense.kernel
+    handle.assign(np.ones((3, 2)))
+    assert dense.kernel is handle
+
+    class Counter(layers.Layer):
+        def build(self, input_shape):
+            self.count = self.add_variable((), "zeros", dtype="int32", trainable=False,
+                                           name="count")
+
+        def call(self, x):
+            self.count.assign_add(1)
+            return x
+
+    counter = Counter()
+    for _ in range(3):
+        counter(np.ones((1, 2), np.float32))
+    assert counter.count.numpy() == 3 and counter.count.dtype == mx.int32
+    assert counter.count.path == "counter/count"
+
+
+def test_a_raw_mlx_module_inside_a_layer_shows_its_parameters_as_variables():
+    class Wrap(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.linear = nn.Linear(3, 2)
+
+        def call(self, x):
+            return self.linear(x)
+
+    layer = Wrap()
+    names = sorted(w.name for w in layer.weights)
+    assert names == ["bias", "weight"]
+    weight = next(w for w in layer.weights if w.name == "weight")
+    new = rand(2, 3)
+    weight.assign(new)
+    x = rand(4, 3)
+    out = np.array(layer(x))
+    np.testing.assert_allclose(out, x @ new.T + np.array(layer.linear.bias), rtol=1e-5)
 
 
 # -- paths --------------------------------------------------------------------------
