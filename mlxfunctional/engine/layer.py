@@ -26,7 +26,7 @@ from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
 from .node import Node
 from .trace import trace_call
-from .variables import name_scope
+from .variables import Variable, name_scope
 from .weights import WeightTracking
 
 
@@ -81,6 +81,7 @@ class Layer(WeightTracking, nn.Module):
         # State that must exist before a subclass assigns its first attribute.
         object.__setattr__(obj, "_weight_specs", [])
         object.__setattr__(obj, "_weight_keys", {})  # dict key -> WeightSpec
+        object.__setattr__(obj, "_shared_weights", {})  # attribute -> another layer's Variable
         object.__setattr__(obj, "_inbound_nodes", [])
         object.__setattr__(obj, "_init_args", (args, kwargs))
         object.__setattr__(obj, "_no_grad", set())
@@ -137,7 +138,11 @@ class Layer(WeightTracking, nn.Module):
           private container (a model's ``_layers`` list) is bookkeeping, kept outside;
         - anything else is a plain attribute.
         """
+        if self._shared_weights:
+            self._shared_weights.pop(key, None)
         if isinstance(value, mx.array):
+            if isinstance(value, Variable) and value._owner not in (None, self):
+                return self._share_weight(key, value)
             value = self._adopt_weight(key, value)
         private_bookkeeping = key.startswith("_") and not isinstance(value, (mx.array,
                                                                              SeedGenerator))
@@ -154,6 +159,8 @@ class Layer(WeightTracking, nn.Module):
         # Only reached for entries of the module dict (and missing attributes).
         value = dict.get(self, key)
         if value is None:
+            if key in self._shared_weights:
+                return self._shared_weights[key]._current()
             return super().__getattr__(key)
         return self._weight_view(key, value)
 

@@ -195,6 +195,15 @@ class Variable(mx.array):
         stored = dict.__getitem__(self._owner, self._spec.key)
         return self._spec.to_keras(stored) if self._keras_layout else stored
 
+    def _current(self):
+        """The handle on this weight's current value (this one when unchanged)."""
+        if self._spec is not None and self._keras_layout:
+            return self._spec.variable(self._owner, dict.__getitem__(self._owner, self._spec.key))
+        if self._owner is None:
+            return self
+        return Variable._view(self._owner, self._spec, self.value, self._keras_layout,
+                              self._key, self._path)
+
     def numpy(self):
         """The current value as a numpy array."""
         return np.array(self.value)

@@ -97,6 +97,13 @@ class WeightTracking:
                 spec.name = key
         return stored
 
+    def _share_weight(self, key, variable):
+        """``self.kernel = other.kernel``: ``key`` reads ``other``'s weight (tied
+        weights). The array stays in ``other``'s dict only, so one parameter trains."""
+        dict.pop(self, key, None)
+        self.__dict__.pop(key, None)
+        self._shared_weights[key] = variable
+
     def _track_variable(self, key, variable):
         scope, _, name = variable.path.rpartition("/")
         spec = WeightSpec(variable.name, key, variable.trainable, scope=scope)
@@ -222,6 +229,15 @@ class WeightTracking:
                 if id(value) not in seen:
                     seen.add(id(value))
                     out.append((self, spec))
+        for handle in self._shared_weights.values():
+            owner, spec = handle._owner, handle._spec
+            if spec is None:
+                continue
+            value = dict.get(owner, spec.key)
+            is_trainable = live and owner._trainable and spec.trainable
+            if (want is None or want == is_trainable) and id(value) not in seen:
+                seen.add(id(value))
+                out.append((owner, spec))
         for child in self._sublayers():
             if isinstance(child, WeightTracking):
                 child._collect(out, seen, want, live)

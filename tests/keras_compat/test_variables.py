@@ -360,3 +360,33 @@ def test_assigned_values_survive_save_load_and_weights_round_trip(tmp_path):
     model.layers[0].kernel.assign(np.zeros((3, 2)))
     model.set_weights(weights)
     np.testing.assert_array_equal(model.weights[0].numpy(), k)
+
+
+def test_a_weight_of_another_layer_set_as_an_attribute_is_shared():
+    """Tied weights: the decoder reads the encoder's kernel; one parameter trains."""
+
+    class TiedDecoder(layers.Layer):
+        def __init__(self, encoder, **kwargs):
+            super().__init__(**kwargs)
+            self.kernel = encoder.kernel
+
+        def call(self, x):
+            return mx.matmul(x, self.kernel.T)
+
+    encoder = layers.Dense(2, use_bias=False, name="enc")
+    inputs = keras.Input((3,))
+    code = encoder(inputs)  # (built first: the decoder takes its kernel)
+    decoder = TiedDecoder(encoder)
+    model = keras.Model(inputs, decoder(code))
+    assert [w.path for w in model.weights] == ["enc/kernel"]
+    assert [w.path for w in decoder.weights] == ["enc/kernel"]  # Keras lists it in both
+    assert len(nn.utils.tree_flatten(model.trainable_parameters())) == 1
+    assert decoder.kernel is encoder.kernel
+    k = rand(3, 2)
+    encoder.kernel.assign(k)
+    x = rand(4, 3)
+    np.testing.assert_allclose(np.array(model(x)), x @ k @ k.T, rtol=1e-5)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, x, epochs=1, verbose=0)
+    assert not np.allclose(encoder.kernel.numpy(), k)
+    np.testing.assert_array_equal(decoder.kernel.numpy(), encoder.kernel.numpy())
