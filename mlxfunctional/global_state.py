@@ -26,16 +26,15 @@ so between calls they are at their initial value; ``clear_session()`` leaves the
 
 - ``tracing``: True while a layer runs on placeholders for its output shapes
   (``engine/trace.py``).
-- ``name_scope_stack``: the layers being built or called, innermost last: the scopes
-  of the weights created now (``"sequential/dense/kernel"``, ``engine/variables.py``).
 - ``training_stack``: the ``training`` flag of the calls in progress, innermost last,
   which nested layers inherit (``engine/call_context.py``).
 - ``forward_passes``: one counter, of the outermost layer calls so far; the losses a
   layer adds in ``call`` belong to the pass that added them (``engine/call_context.py``).
 - ``data_parallel``: the ``DataParallel`` of the ``fit``/``evaluate``/``predict``
   running now, innermost last (``distribute.py``).
-- ``name_scopes``: the names of the open ``keras.name_scope`` blocks, innermost last
-  (``scopes.py``).
+- ``name_scopes``: the names of the open ``keras.name_scope`` blocks and of the layers
+  being built or called, innermost last: the path of the variables created now
+  (``"sequential/dense/kernel"``; ``scopes.py``, ``engine/variables.py``).
 - ``loss_shards``: in a data-parallel train step, this process's share of the global
   batch, by which losses are scaled (``engine/global_batch.py``).
 
@@ -73,7 +72,6 @@ dtype_policy = None
 tracing = False
 training_stack = [None]
 forward_passes = [0]
-name_scope_stack = []
 data_parallel = []
 loss_shards = []
 name_scopes = []

@@ -10,10 +10,9 @@ from . import global_state
 class name_scope:
     """``with keras.name_scope("block1"):`` groups what is created inside under a name.
 
-    Keras prefixes the paths of the variables created in the block. Here weights are
-    named by the layers that own them (``dense/kernel``), which no scope changes: the
-    scope is recorded (``current_path()``) and otherwise harmless, so Keras code that
-    uses it runs unchanged and names nothing differently from what it would here.
+    As in Keras, the paths of the variables created in the block start with it
+    (``block1/dense/kernel``); layers being built or called are scopes on the same
+    stack (``engine/variables.py``).
 
     Args:
         name: the scope's name (a non-empty string).

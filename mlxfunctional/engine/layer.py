@@ -26,7 +26,7 @@ from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
 from .node import Node
 from .trace import trace_call
-from .variables import Variable, name_scope
+from .variables import Variable, layer_scope
 from .weights import WeightTracking
 
 
@@ -141,7 +141,8 @@ class Layer(WeightTracking, nn.Module):
         if self._shared_weights:
             self._shared_weights.pop(key, None)
         if isinstance(value, mx.array):
-            if isinstance(value, Variable) and value._owner not in (None, self):
+            if isinstance(value, Variable) and value._owner is not None \
+                    and value._owner is not self:
                 return self._share_weight(key, value)
             value = self._adopt_weight(key, value)
         private_bookkeeping = key.startswith("_") and not isinstance(value, (mx.array,
@@ -218,7 +219,7 @@ class Layer(WeightTracking, nn.Module):
         if self.built:
             return
         try:
-            with name_scope(self):
+            with layer_scope(self):
                 self.build(input_shape)
         except Exception as e:
             raise _with_context(e, f'while building layer "{self.name}" '
@@ -295,7 +296,7 @@ class Layer(WeightTracking, nn.Module):
             mask = kwargs.pop("mask")  # as Keras: a call without `mask` never sees one
         args, kwargs = autocast.cast_inputs(self, args, kwargs)
         with call_context.call_scope(training) as forward_pass, \
-                autocast.compute_dtype_weights(self), name_scope(self):  # (sublayers built here)
+                autocast.compute_dtype_weights(self), layer_scope(self):  # (sublayers built here)
             self._call_pass = forward_pass
             modules = self._plain_modules()
             if modules:

@@ -15,7 +15,7 @@ from .layer import Layer
 from .model import Model
 from .plot import model_to_svg
 from .serialization import deserialize_layer, serialize_layer
-from .variables import name_scope
+from .variables import layer_scope
 
 
 def _from_graph(name):
@@ -72,7 +72,7 @@ class Sequential(Model):
             self._set_input(InputLayer(batch_shape=layer._batch_input_shape))
         if self._functional is not None:
             # Called before it joins the stack: a layer whose call fails is not added.
-            with name_scope(self):  # weights are "sequential/dense/kernel", as in Keras
+            with layer_scope(self):  # weights are "sequential/dense/kernel", as in Keras
                 self._functional._append_call(layer(self._functional.output))
         self._layers.append(layer)
         self[layer.name] = layer
@@ -106,7 +106,7 @@ class Sequential(Model):
         x = inputs = input_layer.output
         called = []
         try:
-            with name_scope(self):  # weights are "sequential/dense/kernel", as in Keras
+            with layer_scope(self):  # weights are "sequential/dense/kernel", as in Keras
                 for layer in self._layers:
                     x = layer(x)
                     called.append(layer)

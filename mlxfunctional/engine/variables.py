@@ -17,8 +17,9 @@ the current value, as Keras' do. ``assign`` rebinds the handle in place, so
 the handle it was called on shows the new value everywhere.
 
 Variable paths follow Keras 3: ``"<scopes>/<layer>/<weight>"``, where the
-scopes are the layers being built or called when the weight was created
-(``"sequential/dense/kernel"``); :func:`name_scope` keeps that stack.
+scopes are the ``keras.name_scope`` blocks and the layers being built or called
+when the weight was created (``"sequential/dense/kernel"``); :class:`layer_scope`
+puts a layer on that stack.
 """
 
 import mlx.core as mx
@@ -28,11 +29,16 @@ from mlx.utils import tree_flatten, tree_unflatten
 from .. import backend, global_state
 
 
-# -- name scopes -----------------------------------------------------------------
-class name_scope:
-    """``with name_scope(layer):`` makes ``layer`` the innermost scope of the weights
-    created inside. Entering the scope of the layer that is already innermost adds
-    nothing (a layer's ``build`` creating weights with ``add_weight``).
+# -- scopes ----------------------------------------------------------------------
+class _LayerScope(str):
+    """A layer's entry in the scope stack: its name (what paths join), knowing its layer."""
+
+
+class layer_scope:
+    """``with layer_scope(layer):`` makes ``layer`` the innermost scope of the weights
+    created inside, on the stack ``keras.name_scope`` blocks share (``scopes.py``).
+    Entering the scope of the layer that is already innermost adds nothing (a
+    layer's ``build`` creating weights with ``add_weight``).
 
     (A class rather than a generator: every layer call enters one.)
     """
@@ -44,22 +50,25 @@ class name_scope:
         self.pushed = False
 
     def __enter__(self):
-        stack = global_state.name_scope_stack
-        if not stack or stack[-1] is not self.layer:
-            stack.append(self.layer)
+        stack = global_state.name_scopes
+        if not stack or getattr(stack[-1], "layer", None) is not self.layer:
+            entry = _LayerScope(self.layer.name)
+            entry.layer = self.layer
+            stack.append(entry)
             self.pushed = True
         return self
 
     def __exit__(self, *exc):
         if self.pushed:
-            global_state.name_scope_stack.pop()
+            global_state.name_scopes.pop()
 
 
 def current_path(layer=None):
-    """The scope path of weights created now (by ``layer``, when given)."""
-    names = [scope.name for scope in global_state.name_scope_stack]
-    if layer is not None and not (global_state.name_scope_stack
-                                  and global_state.name_scope_stack[-1] is layer):
+    """The scope path of weights created now (by ``layer``, when given): the open
+    ``keras.name_scope`` blocks and layers being built or called, outermost first."""
+    stack = global_state.name_scopes
+    names = list(stack)
+    if layer is not None and not (stack and getattr(stack[-1], "layer", None) is layer):
         names.append(layer.name)
     return "/".join(names)
 

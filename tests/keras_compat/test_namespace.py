@@ -23,7 +23,6 @@ def names(file):
 
 # Keras' top-level names this package does not provide, and why.
 NOT_PROVIDED = {
-    "Variable": "issue 12 item 4 (Keras Variables over the module's arrays), another change",
     "Function": "a callable graph of keras.ops: functional models cover it here",
     "Operation": "keras.ops here are functions that record OpLayer nodes, not Operation objects",
     "Quantizer": "quantization is not implemented",

@@ -235,6 +235,12 @@ def test_paths_follow_keras_scopes():
     sub = Sub(name="sub")
     sub(np.ones((1, 4), np.float32))
     assert [w.path for w in sub.weights] == ["sub/inner/kernel", "sub/inner/bias"]
+    with keras.name_scope("block1"):  # keras.name_scope blocks are scopes too
+        scoped = layers.Dense(2, name="d")
+        scoped.build((None, 3))
+        free = keras.Variable(np.zeros(2, np.float32), name="free")
+    assert [w.path for w in scoped.weights] == ["block1/d/kernel", "block1/d/bias"]
+    assert free.path == "block1/free"
     # A model nested in another keeps the paths its weights were created with.
     outer_in = keras.Input((4,))
     outer = keras.Model(outer_in, seq(outer_in))
