@@ -396,3 +396,12 @@ def test_a_weight_of_another_layer_set_as_an_attribute_is_shared():
     model.fit(x, x, epochs=1, verbose=0)
     assert not np.allclose(encoder.kernel.numpy(), k)
     np.testing.assert_array_equal(decoder.kernel.numpy(), encoder.kernel.numpy())
+
+
+def test_assign_in_call_under_a_mixed_policy_keeps_a_float32_weight():
+    layer = ComputeSum(2, dtype="mixed_float16")
+    x = np.full((3, 2), 0.5, np.float32)
+    layer(x)
+    layer(x)
+    assert layer.total.dtype == mx.float32 and layer["total"].dtype == mx.float32
+    np.testing.assert_array_equal(layer.total.numpy(), [3.0, 3.0])
