@@ -44,6 +44,19 @@ def _holds_state(value):
 _SIGNATURES = global_state.call_flags
 
 
+class _NoScope:
+    """A context that does nothing (one shared instance: no object per call)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NO_SCOPE = _NoScope()
+
+
 def _call_flags(cls):
     """Which of ``training``/``mask``/``**kwargs`` a class's ``call`` accepts (cached)."""
     if cls not in _SIGNATURES:
@@ -86,6 +99,7 @@ class Layer(WeightTracking, nn.Module):
         object.__setattr__(obj, "_init_args", (args, kwargs))
         object.__setattr__(obj, "_no_grad", set())
         object.__setattr__(obj, "_mlx_modules", None)  # (see _plain_modules)
+        object.__setattr__(obj, "_first_call", True)  # (see _call_and_mask)
         return obj
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
@@ -163,6 +177,12 @@ class Layer(WeightTracking, nn.Module):
             if key in self._shared_weights:
                 return self._shared_weights[key]._current()
             return super().__getattr__(key)
+        spec = self._weight_keys.get(key)
+        if spec is None:
+            return value
+        handle = spec.handle  # (inlined: built-in layers read their weights in every call)
+        if handle is not None and handle[0] is value:
+            return handle[1]
         return self._weight_view(key, value)
 
     @property
@@ -295,13 +315,18 @@ class Layer(WeightTracking, nn.Module):
         elif not has_mask and "mask" in kwargs and not has_kwargs:
             mask = kwargs.pop("mask")  # as Keras: a call without `mask` never sees one
         args, kwargs = autocast.cast_inputs(self, args, kwargs)
+        # Sublayers built by the first call (a subclassed model's) are in this layer's
+        # scope ("model/dense/kernel"); later calls build nothing, and skip the scope.
+        scope = layer_scope(self) if self._first_call else _NO_SCOPE
         with call_context.call_scope(training) as forward_pass, \
-                autocast.compute_dtype_weights(self), layer_scope(self):  # (sublayers built here)
+                autocast.compute_dtype_weights(self), scope:
             self._call_pass = forward_pass
             modules = self._plain_modules()
             if modules:
                 _set_training_mode(modules, bool(training))
             outputs = self.call(*args, **kwargs)
+        if self._first_call:
+            object.__setattr__(self, "_first_call", False)
         out_mask = None
         if compute_mask:
             first = args[0] if args else next(iter(kwargs.values()), None)

@@ -51,9 +51,13 @@ class layer_scope:
 
     def __enter__(self):
         stack = global_state.name_scopes
-        if not stack or getattr(stack[-1], "layer", None) is not self.layer:
-            entry = _LayerScope(self.layer.name)
-            entry.layer = self.layer
+        layer = self.layer
+        if not stack or getattr(stack[-1], "layer", None) is not layer:
+            entry = layer.__dict__.get("_scope_entry")
+            if entry is None or entry != layer.name:  # (made once per name)
+                entry = _LayerScope(layer.name)
+                entry.layer = layer
+                object.__setattr__(layer, "_scope_entry", entry)
             stack.append(entry)
             self.pushed = True
         return self
