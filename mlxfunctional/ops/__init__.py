@@ -8,10 +8,11 @@ and ``ops.core``, whose names ``keras.ops`` exports at top level too).
 """
 
 from .core import *  # noqa: F401,F403
+from .einops import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
 from .nn import *  # noqa: F401,F403
 from .numpy import *  # noqa: F401,F403
-from . import core, image, linalg, math, nn, numpy
+from . import core, einops, image, linalg, math, nn, numpy
 from .dtypes import convert_to_tensor, result_type  # noqa: F401
 from .operation import OPS, OpLayer, keras_op  # noqa: F401
