@@ -2,6 +2,7 @@
 control flow (``control_flow.py``) and bounds-safe slicing and scattering
 (``core_indexing.py``)."""
 
+import builtins
 import inspect
 
 import mlx.core as mx
@@ -28,15 +29,16 @@ def cast(x, dtype):
 
 
 def _limits(dtype):
-    """(lowest, highest) value of a dtype name, as numpy scalars of that dtype's kind."""
+    """(lowest, highest) value of a dtype name, as exact Python numbers."""
     if dtype == "bool":
         return 0, 1
     if dtype == "bfloat16":  # numpy has no bfloat16; MLX knows its range
         info = mx.finfo(mx.bfloat16)
-        return np.float32(info.min), np.float32(info.max)
+        return float(info.min), float(info.max)
     np_dtype = np.dtype(dtype)
-    info = np.iinfo(np_dtype) if np_dtype.kind in "iu" else np.finfo(np_dtype)
-    return info.min, info.max
+    if np_dtype.kind in "iu":
+        return int(np.iinfo(np_dtype).min), int(np.iinfo(np_dtype).max)
+    return float(np.finfo(np_dtype).min), float(np.finfo(np_dtype).max)
 
 
 @keras_op
@@ -54,9 +56,10 @@ def saturate_cast(x, dtype):
         np.int64 if source == "bool" else np.dtype(source).type)
     low = carrier(max(in_low, out_low))
     high = carrier(min(in_high, out_high))
-    if low < out_low:
+    # (compared as Python numbers, exactly; numpy would round the int bound first)
+    if low.item() < out_low:
         low = np.nextafter(low, carrier(0))
-    if high > out_high:
+    if high.item() > out_high:
         high = np.nextafter(high, carrier(0))
     if source != "bool":
         x = mx.clip(x, mx.array(low, x.dtype), mx.array(high, x.dtype))
@@ -110,7 +113,8 @@ def unstack(x, num=None, axis=0):
     if num is not None and num != x.shape[axis]:
         raise ValueError(f"unstack: `num`={num} but axis {axis} of the input has size "
                          f"{x.shape[axis]}.")
-    return [mx.take(x, i, axis=axis) for i in range(x.shape[axis])]
+    lead = (builtins.slice(None),) * axis
+    return [x[lead + (i,)] for i in range(x.shape[axis])]
 
 
 def custom_gradient(f):
