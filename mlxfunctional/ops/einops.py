@@ -22,7 +22,8 @@ _ELLIPSIS = "..."
 
 def _parse(side, pattern):
     """The groups of one side of a pattern: a list of lists of axis names
-    (``"1"`` is an anonymous unit axis; ``[]`` is ``()``)."""
+    (``"1"`` is an anonymous unit axis; ``[]`` is ``()``), where a bare ``...``
+    stays the string ``"..."`` (it spans several axes; ``(...)`` merges them)."""
     groups, current = [], None
     for token in _TOKEN.findall(side):
         if token == "(":
@@ -38,12 +39,15 @@ def _parse(side, pattern):
             if token.isdigit() and token != "1":
                 raise ValueError(f"rearrange: only the number 1 may stand for an axis; "
                                  f"received {token!r} in {pattern!r}.")
-            (current.append(token) if current is not None else groups.append([token]))
+            if current is not None:
+                current.append(token)
+            else:
+                groups.append(token if token == _ELLIPSIS else [token])
         else:
             raise ValueError(f"rearrange: unexpected {token!r} in {pattern!r}.")
     if current is not None:
         raise ValueError(f"rearrange: unbalanced '(' in {pattern!r}.")
-    names = [n for g in groups for n in g if n != "1"]
+    names = [n for g in groups for n in ([g] if g == _ELLIPSIS else g) if n != "1"]
     if len(names) != len(set(names)):
         raise ValueError(f"rearrange: an axis is named twice on one side of {pattern!r}.")
     return groups
@@ -68,7 +72,13 @@ def rearrange(tensor, pattern, **axes_lengths):
     ellipsis = [f"...{i}" for i in range(dims)]
 
     def expand(groups):
-        return [[e for n in g for e in (ellipsis if n == _ELLIPSIS else [n])] for g in groups]
+        out = []
+        for g in groups:
+            if g == _ELLIPSIS:
+                out.extend([e] for e in ellipsis)
+            else:
+                out.append([e for n in g for e in (ellipsis if n == _ELLIPSIS else [n])])
+        return out
 
     left, right = expand(left), expand(right)
     source = [n for g in left for n in g if n != "1"]
@@ -87,14 +97,14 @@ def rearrange(tensor, pattern, **axes_lengths):
 def _input_sizes(groups, shape, axes_lengths, pattern):
     """Every named axis' size, and how many axes ``...`` stands for."""
     sizes = {}
-    has_ellipsis = any(_ELLIPSIS in g for g in groups)
+    has_ellipsis = _ELLIPSIS in groups
     dims = len(shape) - (len(groups) - 1) if has_ellipsis else 0
     if (has_ellipsis and dims < 0) or (not has_ellipsis and len(groups) != len(shape)):
         raise ValueError(f"rearrange: the left side of {pattern!r} names {len(groups)} "
                          f"axes but the input has shape {tuple(shape)}.")
     axis = 0
     for group in groups:
-        if group == [_ELLIPSIS]:
+        if group == _ELLIPSIS:
             for i in range(dims):
                 sizes[f"...{i}"] = shape[axis + i]
             axis += dims

@@ -144,6 +144,8 @@ def logsumexp(x, axis=None, keepdims=False):
     x = _float(x)
     if axis is None:
         axis = list(range(x.ndim))
+    if x.size == 0:  # (MLX refuses empty input; an empty sum is 0, its log -inf)
+        return mx.log(mx.sum(mx.exp(x), axis=axis, keepdims=keepdims))
     return mx.logsumexp(x, axis=axis, keepdims=keepdims)
 
 
@@ -175,7 +177,10 @@ def erfc(x):
     poly = mx.zeros_like(t)
     for c in reversed(_ERFC_COEFFICIENTS):
         poly = poly * t + c
-    tail = t * mx.exp(-z * z + poly)
+    # exp(-z^2) loses z^2 * eps of relative precision when z^2 is rounded; split
+    # z = high + low with high on a 1/256 grid, whose square is exact in float32.
+    high = mx.floor(z * 256.0) / 256.0
+    tail = t * mx.exp(-high * high) * mx.exp(-(z - high) * (z + high) + poly)
     return mx.where(x >= 0, tail, 2.0 - tail).astype(x.dtype)
 
 
