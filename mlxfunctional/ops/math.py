@@ -112,7 +112,7 @@ def top_k(x, k, sorted=True):
     if not 0 <= k <= n:
         raise ValueError(f"top_k: `k`={k} must be in [0, {n}] (the size of the last axis).")
     order = mx.argsort(x[..., ::-1], axis=-1)[..., ::-1][..., :k]
-    indices = (n - 1 - order).astype(mx.int32)
+    indices = mx.stop_gradient((n - 1 - order).astype(mx.int32))  # (values carry the grad)
     return mx.take_along_axis(x, indices, axis=-1), indices
 
 

@@ -465,3 +465,12 @@ def test_scatter_inside_compile_matches_eager():
     u = RNG.normal(size=(3, 2)).astype(np.float32)
     got = _compiled_scatter_add()(mx.array(t), mx.array(i), mx.array(u))
     np.testing.assert_allclose(np.array(got), _numpy_scatter(t, i, u, "add"), rtol=1e-6)
+
+
+def test_scatter_update_gradients_skip_overwritten_values():
+    grad_t, grad_u = mx.grad(
+        lambda t, u: (ops.scatter_update(t, mx.array([[1], [1]]), u) ** 2).sum(),
+        argnums=(0, 1))(mx.ones((4,)), mx.array([1.0, 2.0]))
+    # slot 1 is overwritten (no gradient to the input there); the first update loses
+    assert np.array(grad_t).tolist() == [2.0, 0.0, 2.0, 2.0]
+    assert np.array(grad_u).tolist() == [0.0, 4.0]

@@ -394,3 +394,20 @@ def test_rearrange_matches_numpy(shape, pattern, lengths, reference):
 def test_rearrange_errors_name_the_problem(shape, pattern, lengths, message):
     with pytest.raises(ValueError, match=message):
         ops.rearrange(np.zeros(shape), pattern, **lengths)
+
+
+# -- gradients -----------------------------------------------------------------------------
+
+def test_gradients_of_math_ops_match_their_formulas():
+    x = mx.array([0.5, -1.0, 2.0])
+    np_x = np.array(x)
+    erfc_grad = mx.grad(lambda v: ops.erfc(v).sum())(x)
+    np.testing.assert_allclose(np.array(erfc_grad), -2 / np.sqrt(np.pi) * np.exp(-np_x ** 2),
+                               rtol=1e-5)
+    lse_grad = mx.grad(lambda v: ops.logsumexp(v))(x)
+    np.testing.assert_allclose(np.array(lse_grad), np.exp(np_x) / np.exp(np_x).sum(),
+                               rtol=1e-5)
+    top_grad = mx.grad(lambda v: ops.top_k(v, 2)[0].sum())(x)
+    assert np.array(top_grad).tolist() == [1.0, 0.0, 1.0]
+    seg_grad = mx.grad(lambda v: (ops.segment_sum(v, mx.array([1, 1, 0]), 2) ** 2).sum())(x)
+    np.testing.assert_allclose(np.array(seg_grad), [2 * (0.5 - 1.0)] * 2 + [4.0], rtol=1e-6)
