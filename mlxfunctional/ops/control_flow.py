@@ -14,6 +14,10 @@ predicate is read and only the chosen branch runs. Inside a compiled (or
 - ``fori_loop``, ``scan`` and ``map`` need only trip counts, which are shapes
   or Python ints, and unroll.
 
+While a layer graph is built (``KerasTensor`` inputs run the layers on zero
+placeholders), predicates are treated as traced too: zeros say nothing
+about the real values.
+
 How "concrete" is detected: MLX refuses ``mx.eval`` on an array that depends
 on a tracer (``ValueError: [eval] ... during function transformations``), and
 only on those, so :func:`concrete` tries to evaluate the one array it needs
@@ -25,7 +29,7 @@ import builtins
 
 import mlx.core as mx
 
-from .. import tree
+from .. import global_state, tree
 from .dtypes import convert_to_tensor
 from .operation import keras_op
 
@@ -50,6 +54,10 @@ def concrete(x):
 
 
 def _as_bool(pred, op):
+    if global_state.tracing:
+        # A symbolic call runs on zero placeholders: their values mean nothing, so
+        # take the traced path (every branch is built, shapes are checked).
+        return None
     value = concrete(pred)
     if value is None:
         return None
@@ -149,6 +157,11 @@ def _masked_loop(cond, step, state, maximum_iterations, done):
     """The remaining iterations of a while loop with a traced predicate, unrolled:
     each step's result is kept only where the predicate still holds (once it
     fails the state stops changing, so it keeps failing)."""
+    if maximum_iterations is None and global_state.tracing:
+        # Shape inference on placeholders: one masked step gives the (unchanged)
+        # shapes; the real trip count is decided when the model runs.
+        return _select(convert_to_tensor(cond(*state)).astype(mx.bool_).reshape(()),
+                       step(state), state, "while_loop")
     if maximum_iterations is None:
         raise ValueError(
             "while_loop: the loop condition depends on values traced by mx.compile (or "

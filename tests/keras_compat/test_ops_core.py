@@ -474,3 +474,65 @@ def test_scatter_update_gradients_skip_overwritten_values():
     # slot 1 is overwritten (no gradient to the input there); the first update loses
     assert np.array(grad_t).tolist() == [2.0, 0.0, 2.0, 2.0]
     assert np.array(grad_u).tolist() == [0.0, 4.0]
+
+
+# -- inside a compiled training step ------------------------------------------------------
+
+def _control_flow_layer():
+    import mlxfunctional as keras
+
+    class Gated(keras.layers.Layer):
+        """Per batch: doubles or shifts by the sign of its sum, doubles until the
+        norm passes 10 (at most 3 times), and overwrites column 0."""
+
+        def call(self, x):
+            x = ops.cond(mx.sum(x) > 0, lambda: x * 2.0, lambda: x - 1.0)
+            x = ops.while_loop(lambda v: mx.sum(v * v) < 100.0, lambda v: v * 2.0, x,
+                               maximum_iterations=3)
+            column = mx.zeros((x.shape[0], 1), x.dtype)
+            return ops.slice_update(x, [0, 0], column)
+
+    return Gated
+
+
+def _gated_reference(x):
+    x = x * 2.0 if x.sum() > 0 else x - 1.0
+    for _ in range(3):
+        if (x * x).sum() >= 100.0:
+            break
+        x = x * 2.0
+    x = x.copy()
+    x[:, 0] = 0.0
+    return x
+
+
+def test_control_flow_ops_in_a_compiled_predict_and_fit():
+    import mlxfunctional as keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, _control_flow_layer()()(inputs))
+    x = np.array([[1.0, 2.0, 3.0], [0.1, 0.1, 0.1], [-5.0, -1.0, 0.5], [-0.1, 0.0, 0.0]],
+                 np.float32)
+    got = model.predict(x, batch_size=2, verbose=0)  # two full (compiled) batches
+    expected = np.concatenate([_gated_reference(x[:2]), _gated_reference(x[2:])])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(x, np.zeros_like(x), batch_size=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_an_uncapped_traced_while_loop_fails_fit_with_the_fix():
+    import mlxfunctional as keras
+
+    class Unbounded(keras.layers.Layer):
+        def call(self, x):
+            return ops.while_loop(lambda v: mx.sum(v) < 100.0, lambda v: v * 2.0, x)
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, Unbounded()(inputs))
+    x = np.ones((4, 2), np.float32)
+    # full batches run compiled (a short last batch would run eagerly, where it works)
+    with pytest.raises(ValueError, match="maximum_iterations"):
+        model.predict(x, batch_size=2, verbose=0)
+    # the failed trace left the model usable: eagerly the loop runs (2 -> 128)
+    np.testing.assert_array_equal(np.array(model(mx.array(x[:1]))), [[64.0, 64.0]])
