@@ -113,7 +113,7 @@ def switch(index, branches, *operands):
     if not branches:
         raise ValueError("switch: `branches` must hold at least one function.")
     last = len(branches) - 1
-    value = concrete(index)
+    value = None if global_state.tracing else concrete(index)
     if value is not None:
         i = int(value.item() if isinstance(value, mx.array) else value)
         return branches[min(max(i, 0), last)](*operands)

@@ -536,3 +536,21 @@ def test_an_uncapped_traced_while_loop_fails_fit_with_the_fix():
         model.predict(x, batch_size=2, verbose=0)
     # the failed trace left the model usable: eagerly the loop runs (2 -> 128)
     np.testing.assert_array_equal(np.array(model(mx.array(x[:1]))), [[64.0, 64.0]])
+
+
+def test_cond_and_switch_on_symbolic_tensors_build_every_branch():
+    import mlxfunctional as keras
+
+    class Pick(keras.layers.Layer):
+        def call(self, x):
+            y = ops.cond(mx.sum(x) > 0, lambda: x * 3.0, lambda: -x)
+            return ops.switch(mx.argmax(mx.sum(x, axis=0)), [lambda v: v + 1.0,
+                                                              lambda v: v * 0.0], y)
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, Pick()(inputs))
+    for x in ([[1.0, 2.0]], [[-3.0, 1.0]], [[2.0, -1.0]]):
+        x = np.array(x, np.float32)
+        y = x * 3.0 if x.sum() > 0 else -x
+        y = y + 1.0 if np.argmax(x.sum(axis=0)) == 0 else y * 0.0
+        np.testing.assert_array_equal(np.asarray(model.predict(x, verbose=0)), y)
