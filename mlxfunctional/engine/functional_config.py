@@ -77,7 +77,6 @@ def functional_from_config(cls, config, custom_objects=None):
     same layer, so a layer's calls keep their indices) and runs when the count
     reaches zero.
     """
-    _register_op_layers()
     created = {}
     tensors = {}
     calls = []  # (layer name, node index, node config)
@@ -145,14 +144,6 @@ def functional_from_config(cls, config, custom_objects=None):
     outputs = _decode_struct(config["output_layers"], lookup)
     return cls(inputs=inputs, outputs=outputs, name=config.get("name"),
                trainable=config.get("trainable", True))
-
-
-def _register_op_layers():
-    """Imports the modules whose layers stand for operators (``x * 2``) and
-    ``keras.ops`` calls: they register those classes (and the op table) when
-    first used, which a fresh process loading a model may not have done yet."""
-    from .. import ops  # noqa: F401
-    from . import tensor_ops  # noqa: F401
 
 
 def _producers(value):

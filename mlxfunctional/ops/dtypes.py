@@ -19,10 +19,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     if sparse or ragged:
         raise ValueError("MLX has no sparse or ragged tensors: convert_to_tensor takes "
                          "dense values only (sparse=True / ragged=True are not supported).")
-    out = convert_to_array(x, dtype, where="convert_to_tensor's input")
-    if out.ndim != np.ndim(x) and not isinstance(x, mx.array):
-        out = out.reshape(np.shape(x))  # (numpy's ascontiguousarray makes 0-d arrays 1-d)
-    return out
+    return convert_to_array(x, dtype, where="convert_to_tensor's input")
 
 
 def is_float(dtype):
