@@ -1,7 +1,8 @@
 """``keras.config``: the process-wide settings Keras code reads and sets.
 
 The values live in ``global_state`` (``floatx``, ``epsilon``, ``interactive_logging``,
-``dtype_policy``); this module is the public door to them.
+``dtype_policy``, ``flash_attention``, ``max_epochs``...); this module is the public
+door to them.
 """
 
 from . import global_state
@@ -41,6 +42,67 @@ def enable_unsafe_deserialization():
         "pass them in custom_objects.")
 
 
+def enable_flash_attention():
+    """Attention ops and layers use MLX's fused kernel (``mx.fast.scaled_dot_product_attention``)
+    wherever its semantics match (the default)."""
+    global_state.flash_attention = None
+
+
+def disable_flash_attention():
+    """Attention is always composed of plain MLX ops (``dot_product_attention``'s
+    ``flash_attention=None`` then means False)."""
+    global_state.flash_attention = False
+
+
+def is_flash_attention_enabled():
+    """``False`` once disabled, else ``None`` (used where it applies), as Keras answers."""
+    return global_state.flash_attention
+
+
+def enable_traceback_filtering():
+    """Accepted for Keras scripts. mlxfunctional never filters tracebacks (its errors
+    name the layer and shapes instead), so the setting is only recorded."""
+    global_state.traceback_filtering = True
+
+
+def disable_traceback_filtering():
+    """Accepted for Keras scripts; see ``enable_traceback_filtering``."""
+    global_state.traceback_filtering = False
+
+
+def is_traceback_filtering_enabled():
+    return global_state.traceback_filtering
+
+
+def set_max_epochs(max_epochs):
+    """Caps the epochs of every ``fit`` (None: no cap), e.g. for a quick run of a long
+    script; ``KERAS_MAX_EPOCHS`` sets it from the environment."""
+    global_state.max_epochs = _positive_or_none(max_epochs, "max_epochs")
+
+
+def max_epochs():
+    return global_state.max_epochs
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Caps the steps per epoch of every ``fit``, ``evaluate`` and ``predict`` (None: no
+    cap); ``KERAS_MAX_STEPS_PER_EPOCH`` sets it from the environment."""
+    global_state.max_steps_per_epoch = _positive_or_none(max_steps_per_epoch,
+                                                         "max_steps_per_epoch")
+
+
+def max_steps_per_epoch():
+    return global_state.max_steps_per_epoch
+
+
+def _positive_or_none(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int or None; received {value!r}.")
+    return value
+
+
 def set_backend(name):
     """Accepts ``"mlx"``, the only backend; any other name is an error."""
     if name != "mlx":
@@ -53,8 +115,11 @@ def is_nnx_enabled():
 
 
 __all__ = [
-    "backend", "disable_interactive_logging", "dtype_policy", "enable_interactive_logging",
-    "enable_unsafe_deserialization", "epsilon", "floatx", "image_data_format",
-    "is_interactive_logging_enabled", "is_nnx_enabled", "set_backend", "set_dtype_policy",
-    "set_epsilon", "set_floatx", "set_image_data_format",
+    "backend", "disable_flash_attention", "disable_interactive_logging",
+    "disable_traceback_filtering", "dtype_policy", "enable_flash_attention",
+    "enable_interactive_logging", "enable_traceback_filtering", "enable_unsafe_deserialization",
+    "epsilon", "floatx", "image_data_format", "is_flash_attention_enabled",
+    "is_interactive_logging_enabled", "is_nnx_enabled", "is_traceback_filtering_enabled",
+    "max_epochs", "max_steps_per_epoch", "set_backend", "set_dtype_policy", "set_epsilon",
+    "set_floatx", "set_image_data_format", "set_max_epochs", "set_max_steps_per_epoch",
 ]

@@ -61,12 +61,20 @@ No state follows which weights were loaded last: ``vgg19.preprocess_input`` take
 ``mode`` as an argument.
 """
 
+import os
 from collections import defaultdict
 
 name_uids = defaultdict(int)
 floatx = "float32"
 epsilon = 1e-7
 interactive_logging = True
+flash_attention = None  # None: use the fused attention kernel where it applies; False: never
+traceback_filtering = True  # recorded only: tracebacks are never filtered here
+# Caps on every fit's epochs and every call's steps per epoch (debugging long scripts);
+# KERAS_MAX_EPOCHS / KERAS_MAX_STEPS_PER_EPOCH set them for a whole run, as in Keras.
+max_epochs = int(os.environ["KERAS_MAX_EPOCHS"]) if os.environ.get("KERAS_MAX_EPOCHS") else None
+max_steps_per_epoch = (int(os.environ["KERAS_MAX_STEPS_PER_EPOCH"])
+                       if os.environ.get("KERAS_MAX_STEPS_PER_EPOCH") else None)
 dtype_policy = None
 
 tracing = False

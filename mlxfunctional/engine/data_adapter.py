@@ -15,7 +15,7 @@ import math
 import mlx.core as mx
 import numpy as np
 
-from .. import tree
+from .. import global_state, tree
 from . import input_standardization
 from .step_data import unpack_x_y_sample_weight
 
@@ -100,7 +100,7 @@ class ArrayBatches:
         self.num_samples = _num_samples(arrays)
         self.batch_size = int(batch_size or 32)
         self.shuffle = shuffle
-        self.steps = steps
+        self.steps = capped_steps(steps)
         self.seed = None
         self.epoch = 0
 
@@ -146,6 +146,12 @@ def _read(data):
         raise unreadable(data, str(e)) from e
 
 
+def capped_steps(steps):
+    """``steps`` under ``keras.config.set_max_steps_per_epoch``'s cap, if one is set."""
+    cap = global_state.max_steps_per_epoch
+    return steps if cap is None else cap if steps is None else min(steps, cap)
+
+
 def take(batch):
     """``(x, y, sample_weight)`` of a batch from ``batches()``, gathering its rows."""
     x, y, sw, idx = batch
@@ -164,7 +170,7 @@ class IterableBatches:
     def __init__(self, iterable, standardize, steps=None):
         self.iterable = iterable
         self.standardize = standardize
-        self.steps = steps
+        self.steps = capped_steps(steps)
         self._iterator = None
 
     @property

@@ -15,7 +15,7 @@ import mlx.core as mx
 import numpy as np
 
 from .. import distribute as distribute_lib
-from .. import tree
+from .. import global_state, tree
 from . import data_adapter, resume_state
 from .step import StepCache
 from .step_calls import FullRows, StepCalls
@@ -167,7 +167,7 @@ class Trainer(StepCalls, StepMethods):
             self.stop_training = False
             cbs.on_train_begin()
             logs = {}
-            for epoch in range(initial_epoch, epochs):
+            for epoch in range(initial_epoch, _capped_epochs(epochs)):
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
                 logs = self._run_epoch(train, cbs, per_batch_logs, parallel)
@@ -403,6 +403,12 @@ class Trainer(StepCalls, StepMethods):
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _capped_epochs(epochs):
+    """``epochs`` under ``keras.config.set_max_epochs``'s cap, if one is set."""
+    cap = global_state.max_epochs
+    return epochs if cap is None else min(epochs, cap)
 
 
 def _numpy_ready(outputs):

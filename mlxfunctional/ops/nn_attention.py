@@ -9,7 +9,7 @@ import math
 
 import mlx.core as mx
 
-from .. import backend
+from .. import backend, global_state
 from .dtypes import convert_to_tensor, result_type
 from .operation import keras_op
 
@@ -69,6 +69,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     additive = _scores_mask(bias, mask, is_causal, q.shape[2], k.shape[2], dtype)
 
+    if flash_attention is None:  # keras.config.disable_flash_attention() says False
+        flash_attention = global_state.flash_attention
     if attn_logits_soft_cap is None and flash_attention is not False:
         out = mx.fast.scaled_dot_product_attention(q, k, v, scale=scale, mask=additive)
         return mx.swapaxes(out, 1, 2)

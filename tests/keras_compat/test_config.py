@@ -106,3 +106,44 @@ def test_dtype_helpers_and_keras_tensors():
     assert [keras.backend.get_uid("t"), keras.backend.get_uid("t")] == [1, 2]
     keras.utils.clear_session()
     assert keras.backend.get_uid("t") == 1
+
+
+def test_max_epochs_and_steps_cap_fit_evaluate_and_predict():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((40, 2), "float32"), np.zeros((40, 1), "float32")
+    seen = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))
+    keras.config.set_max_epochs(2)
+    keras.config.set_max_steps_per_epoch(3)
+    try:
+        history = model.fit(x, y, batch_size=4, epochs=5, verbose=0, callbacks=[counter])
+        assert len(history.history["loss"]) == 2 and seen == [0, 1, 2, 0, 1, 2]
+        assert model.predict(x, batch_size=4, verbose=0).shape == (12, 1)
+        with pytest.raises(ValueError, match="max_epochs"):
+            keras.config.set_max_epochs(0)
+    finally:
+        keras.config.set_max_epochs(None)
+        keras.config.set_max_steps_per_epoch(None)
+    assert keras.config.max_epochs() is None
+    assert len(model.fit(x, y, batch_size=4, epochs=3, verbose=0).history["loss"]) == 3
+
+
+def test_flash_attention_switch_reaches_dot_product_attention(monkeypatch):
+    rng = np.random.default_rng(0)
+    q, k, v = (mx.array(rng.normal(size=(1, 3, 2, 4)).astype("float32")) for _ in range(3))
+    fused = keras.ops.dot_product_attention(q, k, v)
+    calls = []
+    monkeypatch.setattr(mx.fast, "scaled_dot_product_attention",
+                        lambda *a, **kw: calls.append(1) or mx.zeros((1, 2, 3, 4)))
+    keras.config.disable_flash_attention()
+    try:
+        assert keras.config.is_flash_attention_enabled() is False
+        composed = keras.ops.dot_product_attention(q, k, v)
+    finally:
+        keras.config.enable_flash_attention()
+    assert calls == [] and keras.config.is_flash_attention_enabled() is None
+    np.testing.assert_allclose(np.array(composed), np.array(fused), rtol=1e-5, atol=1e-6)
+    keras.config.disable_traceback_filtering()
+    assert keras.config.is_traceback_filtering_enabled() is False
+    keras.config.enable_traceback_filtering()

@@ -40,19 +40,7 @@ NOT_PROVIDED = {
     "wrappers": "scikit-learn wrappers are not implemented",
 }
 
-CONFIG_NOT_PROVIDED = {
-    "enable_flash_attention": "no flash-attention switch: dot_product_attention uses "
-                              "mx.fast.scaled_dot_product_attention",
-    "disable_flash_attention": "as enable_flash_attention",
-    "is_flash_attention_enabled": "as enable_flash_attention",
-    "enable_traceback_filtering": "tracebacks are not filtered here: there is nothing to switch",
-    "disable_traceback_filtering": "as enable_traceback_filtering",
-    "is_traceback_filtering_enabled": "as enable_traceback_filtering",
-    "max_epochs": "the trainer has no global epoch cap",
-    "set_max_epochs": "as max_epochs",
-    "max_steps_per_epoch": "the trainer has no global cap on steps per epoch",
-    "set_max_steps_per_epoch": "as max_steps_per_epoch",
-}
+CONFIG_NOT_PROVIDED = {}
 
 
 @pytest.mark.parametrize("module,file,missing", [
