@@ -19,7 +19,11 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     if sparse or ragged:
         raise ValueError("MLX has no sparse or ragged tensors: convert_to_tensor takes "
                          "dense values only (sparse=True / ragged=True are not supported).")
-    return convert_to_array(x, dtype, where="convert_to_tensor's input")
+    tensor = convert_to_array(x, dtype, where="convert_to_tensor's input")
+    if tensor.ndim == 1 and not isinstance(x, mx.array) and np.ndim(x) == 0:
+        # (np.ascontiguousarray, under convert_to_array, makes scalars 1-D.)
+        tensor = tensor.reshape(())
+    return tensor
 
 
 def is_float(dtype):

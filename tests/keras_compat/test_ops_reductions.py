@@ -1,0 +1,490 @@
+"""keras.ops reductions, statistics, sorting, searching, sets and indexing, against numpy.
+
+Expected dtypes come from tables written here from Keras 3's documented rules
+(which are JAX's with 32-bit results), not from ``result_type``.
+"""
+
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+import mlxfunctional as keras
+from mlxfunctional import ops
+from mlxfunctional.ops import numpy as ops_numpy
+
+RNG = np.random.default_rng(0)
+
+# ---- expected dtypes (Keras 3 on JAX, 32-bit) ------------------------------------------
+SUM_DTYPE = {"bool": "int32", "int8": "int32", "int16": "int32", "uint8": "uint32",
+             "int32": "int32", "float16": "float16", "float32": "float32"}
+FLOAT_DTYPE = {"bool": "float32", "int8": "float32", "uint8": "float32", "int32": "float32",
+               "float16": "float16", "float32": "float32"}
+SAME, INT32, BOOL = "same", "int32", "bool"
+
+
+def dtype_name(a):
+    return str(np.asarray(a).dtype) if not isinstance(a, mx.array) else \
+        str(a.dtype).replace("mlx.core.", "")
+
+
+def data(shape, dtype, nan=False):
+    if dtype == "bool":
+        return RNG.random(shape) < 0.5
+    if dtype.startswith(("int", "uint")):
+        low = 0 if dtype.startswith("u") else -3
+        return RNG.integers(low, 4, size=shape).astype(dtype)
+    x = RNG.normal(size=shape).astype(dtype)
+    if nan and x.size:
+        x.flat[RNG.choice(x.size, size=max(1, x.size // 5), replace=False)] = np.nan
+    return x
+
+
+def check(out, expected, dtype, rtol=1e-5, atol=1e-6):
+    assert dtype_name(out) == dtype, f"dtype {dtype_name(out)}, expected {dtype}"
+    got = np.asarray(out.astype(mx.float32) if dtype in ("float16", "bfloat16") else out)
+    expected = np.asarray(expected)
+    assert got.shape == expected.shape, f"shape {got.shape}, expected {expected.shape}"
+    if got.dtype.kind in "biu":
+        np.testing.assert_array_equal(got, expected)
+    else:
+        np.testing.assert_allclose(got, expected.astype(np.float64), rtol=rtol, atol=atol,
+                                   equal_nan=True)
+
+
+# ---- plain and NaN-skipping reductions --------------------------------------------------
+REDUCTIONS = {  # name: (numpy reference, dtype rule)
+    "sum": (np.sum, SUM_DTYPE), "prod": (np.prod, SUM_DTYPE),
+    "mean": (np.mean, FLOAT_DTYPE), "std": (np.std, FLOAT_DTYPE), "var": (np.var, FLOAT_DTYPE),
+    "max": (np.max, SAME), "min": (np.min, SAME), "amax": (np.amax, SAME),
+    "amin": (np.amin, SAME), "all": (np.all, BOOL), "any": (np.any, BOOL),
+    "ptp": (np.ptp, SAME), "median": (np.median, FLOAT_DTYPE),
+    "nansum": (np.nansum, SUM_DTYPE), "nanprod": (np.nanprod, SUM_DTYPE),
+    "nanmean": (np.nanmean, FLOAT_DTYPE), "nanstd": (np.nanstd, FLOAT_DTYPE),
+    "nanvar": (np.nanvar, FLOAT_DTYPE), "nanmax": (np.nanmax, SAME),
+    "nanmin": (np.nanmin, SAME), "nanmedian": (np.nanmedian, FLOAT_DTYPE),
+}
+AXES = [(None, False), (0, False), (-1, True), ((0, 2), False), ((-1, 0), True)]
+
+
+def expected_dtype(rule, dtype):
+    return dtype if rule == SAME else rule if isinstance(rule, str) else rule[dtype]
+
+
+@pytest.mark.parametrize("name, dtype", [
+    (name, dtype) for name in sorted(REDUCTIONS)
+    for dtype in ("float32", "int32", "bool", "int8", "uint8", "float16")
+    if (name, dtype) != ("ptp", "bool")])  # numpy (and JAX) refuse ptp of bools
+def test_reductions_against_numpy(name, dtype):
+    reference, rule = REDUCTIONS[name]
+    nan = name.startswith("nan") and dtype.startswith("float")
+    x = data((3, 4, 5), dtype, nan=nan)
+    if name in ("prod", "nanprod") and dtype != "bool":
+        x = np.where(np.abs(x) > 1, 1, x).astype(dtype)  # no overflow in 32 bits
+    for axis, keepdims in AXES:
+        out = getattr(ops, name)(x, axis=axis, keepdims=keepdims)
+        ref = reference(x.astype(np.float64) if dtype.startswith("float") else x,
+                        axis=axis, keepdims=keepdims)
+        tol = 2e-3 if dtype == "float16" else 1e-5
+        check(out, ref, expected_dtype(rule, dtype), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", ["nanmax", "nanmin", "nanmean", "nanmedian", "nanvar"])
+def test_nan_reductions_of_an_all_nan_slice_are_nan(name):
+    x = np.array([[np.nan, np.nan], [1.0, np.nan]], np.float32)
+    out = np.asarray(getattr(ops, name)(x, axis=1))
+    assert np.isnan(out[0]) and out[1] == pytest.approx(0.0 if name == "nanvar" else 1.0)
+    assert np.isnan(np.asarray(ops.max(x, axis=1))[0])  # the plain op propagates NaN
+
+
+def test_max_min_initial_and_empty_inputs():
+    x = np.array([[1, 5], [-2, 0]], np.int32)
+    check(ops.max(x, axis=1, initial=3), np.max(x, axis=1, initial=3), "int32")
+    check(ops.min(x, initial=-7), np.min(x, initial=-7), "int32")
+    empty = np.zeros((0, 3), np.float32)
+    check(ops.max(empty, axis=0, initial=-1.0), np.max(empty, axis=0, initial=-1.0), "float32")
+    with pytest.raises(ValueError, match="max: cannot reduce over a zero-size axis"):
+        ops.max(empty, axis=0)
+    check(ops.sum(empty, axis=0), np.zeros(3), "float32")
+    check(ops.prod(np.zeros((0,), np.int8)), 1, "int32")
+    check(ops.sum(empty, axis=1), np.zeros(0), "float32")
+    assert np.isnan(np.asarray(ops.mean(np.zeros((0,), np.float32))))
+    check(ops.all(np.zeros((0,), bool)), True, "bool")
+    check(ops.count_nonzero(empty), 0, "int32")
+
+
+def test_prod_dtype_argument_and_count_nonzero():
+    x = np.array([[1, 2], [3, 4]], np.int8)
+    check(ops.prod(x, axis=0, dtype="float32"), [3.0, 8.0], "float32")
+    y = data((3, 4, 5), "float32")
+    y[y < 0] = 0
+    for axis in (None, 1, (0, -1)):
+        check(ops.count_nonzero(y, axis=axis), np.count_nonzero(y, axis=axis), "int32")
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin", "nanargmax", "nanargmin"])
+def test_arg_reductions(name):
+    reference = getattr(np, name)
+    x = data((4, 5), "float32")
+    x[1, 2] = x[1, 4] = x.max() + 1  # a tie: the first index wins
+    x[2, 1] = x[2, 3] = x.min() - 1
+    for axis in (None, 0, -1):
+        for keepdims in (False, True):
+            check(getattr(ops, name)(x, axis=axis, keepdims=keepdims),
+                  reference(x, axis=axis, keepdims=keepdims), "int32")
+    ints = data((3, 6), "int8")
+    check(getattr(ops, name)(ints, axis=1), reference(ints, axis=1), "int32")
+    with_nan = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]], np.float32)
+    out = np.asarray(getattr(ops, name)(with_nan, axis=1))
+    if name.startswith("nan"):  # skips NaNs; -1 for an all-NaN row (JAX's convention)
+        assert out[0] == reference(with_nan[0]) and out[1] == -1
+    else:  # the first NaN is the extremum, as in numpy
+        np.testing.assert_array_equal(out, reference(with_nan, axis=1))
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "nancumsum", "nancumprod"])
+@pytest.mark.parametrize("dtype, expected", [("float32", "float32"), ("int32", "int32"),
+                                             ("int8", "int8"), ("bool", "int32"),
+                                             ("uint8", "uint8")])
+def test_cumulative(name, dtype, expected):
+    reference = getattr(np, name)
+    x = data((3, 4), dtype, nan=name.startswith("nan"))
+    if "prod" in name and dtype != "bool":
+        x = np.where(np.abs(x) > 1, 1, x).astype(dtype)
+    for axis in (None, 0, -1):
+        ref = reference(x.astype(np.float64) if dtype == "float32" else x, axis=axis)
+        check(getattr(ops, name)(x, axis=axis), ref, expected)
+    check(getattr(ops, name)(x, axis=1, dtype="float32"),
+          reference(x.astype(np.float64), axis=1), "float32")
+
+
+# ---- statistics --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+@pytest.mark.parametrize("method", ["linear", "lower", "higher", "midpoint", "nearest"])
+def test_quantiles(name, method):
+    reference = getattr(np, name)
+    scale = 100 if "percentile" in name else 1
+    x = data((4, 5, 6), "float32", nan=name.startswith("nan"))
+    # q * (n - 1) never falls near a half by rounding (q exact in float32): float32
+    # and numpy's float64 positions then pick the same neighbour for "nearest".
+    for q in (0.375, [0.0, 0.25, 0.5, 1.0]):
+        q = np.multiply(q, scale)
+        for axis, keepdims in ((None, False), (1, True), ((0, 2), False), (-1, False)):
+            out = getattr(ops, name)(x, q, axis=axis, method=method, keepdims=keepdims)
+            ref = reference(x.astype(np.float64), q, axis=axis, method=method,
+                            keepdims=keepdims)
+            check(out, ref, "float32", rtol=1e-5, atol=1e-5)
+    ints = data((7,), "int32")
+    check(getattr(ops, name)(ints, 0.5 * scale, method=method),
+          reference(ints, 0.5 * scale, method=method), "float32")
+
+
+def test_quantile_nan_and_bad_method():
+    x = np.array([[1.0, np.nan, 3.0], [1.0, 2.0, 4.0]], np.float32)
+    check(ops.quantile(x, 0.5, axis=1), np.quantile(x, 0.5, axis=1), "float32")
+    check(ops.median(np.array([3, 1, 2, 8], np.int8)), 2.5, "float32")
+    with pytest.raises(ValueError, match="quantile: `method` must be one of"):
+        ops.quantile(x, 0.5, method="cubic")
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 6)])
+@pytest.mark.parametrize("weights", [None, "same", "axis"])
+def test_average(shape, weights):
+    x = data(shape, "float32")
+    axis = -1 if weights == "axis" else None
+    w = {None: None, "same": RNG.random(shape), "axis": RNG.random(shape[-1])}[weights]
+    check(ops.average(x, axis=axis, weights=w), np.average(x, axis=axis, weights=w), "float32")
+    ints = data(shape, "int32")
+    check(ops.average(ints, axis=0), np.average(ints, axis=0), "float32")
+    with pytest.raises(ValueError, match="average: `weights` must have the shape of `x`"):
+        ops.average(np.ones((2, 3)), axis=None, weights=np.ones(3))
+
+
+def test_diff_and_trapezoid():
+    x = data((4, 6), "float32")
+    for n, axis in ((1, -1), (2, 0), (3, 1), (0, 1)):
+        check(ops.diff(x, n=n, axis=axis), np.diff(x, n=n, axis=axis), "float32")
+    check(ops.diff(np.array([1, 4, 9], np.int8)), np.diff(np.array([1, 4, 9], np.int8)), "int8")
+    flags = np.array([True, True, False, True])
+    check(ops.diff(flags), np.diff(flags), "bool")
+    check(ops.trapezoid(x), np.trapezoid(x.astype(np.float64)), "float32")
+    check(ops.trapezoid(x, dx=0.5, axis=0), np.trapezoid(x, dx=0.5, axis=0), "float32")
+    grid = np.cumsum(RNG.random(6))
+    check(ops.trapezoid(x, x=grid), np.trapezoid(x, x=grid), "float32")
+    check(ops.trapezoid(np.arange(5, dtype=np.int32)), np.trapezoid(np.arange(5)), "float32")
+
+
+def test_corrcoef():
+    x = data((3, 8), "float32")
+    check(ops.corrcoef(x), np.corrcoef(x), "float32", rtol=1e-4, atol=1e-5)
+    ints = data((2, 6), "int32")
+    check(ops.corrcoef(ints), np.corrcoef(ints), "float32", rtol=1e-4, atol=1e-5)
+    check(ops.corrcoef(x[0]), np.corrcoef(x[0]), "float32")
+
+
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("n, m", [(6, 3), (5, 5), (3, 7), (1, 4), (4, 1)])
+def test_correlate(mode, n, m):
+    a, v = data((n,), "float32"), data((m,), "float32")
+    check(ops.correlate(a, v, mode=mode), np.correlate(a, v, mode=mode), "float32",
+          rtol=1e-4, atol=1e-5)
+    ai, vi = data((n,), "int32"), data((m,), "int8")
+    check(ops.correlate(ai, vi, mode=mode), np.correlate(ai, vi.astype(np.int32), mode=mode),
+          "float32")
+
+
+@pytest.mark.parametrize("bins, range_", [(10, None), (4, None), (5, (-1.0, 1.0)),
+                                          (3, (0.0, 0.0))])
+def test_histogram(bins, range_):
+    x = data((50,), "float32")
+    counts, edges = ops.histogram(x, bins=bins, range=range_)
+    ref_counts, ref_edges = np.histogram(x, bins=bins, range=range_)
+    check(counts, ref_counts, "int32")
+    check(edges, ref_edges, "float32", rtol=1e-5, atol=1e-6)
+    steps = np.array([0, 1, 1, 2, 3, 3, 3, 4], np.int32)  # values on the edges
+    check(ops.histogram(steps, bins=4)[0], np.histogram(steps, bins=4)[0], "int32")
+    with pytest.raises(ValueError, match="histogram: `bins` must be a positive integer"):
+        ops.histogram(x, bins=-5)
+    with pytest.raises(ValueError, match="histogram: `range` must be a pair"):
+        ops.histogram(x, range=(5, 1))
+
+
+def test_bincount():
+    x = np.array([1, 1, 2, 3, 2, 4, 4, 5], np.int32)
+    check(ops.bincount(x), np.bincount(x), "int32")
+    check(ops.bincount(x, minlength=9), np.bincount(x, minlength=9), "int32")
+    w = RNG.random(8).astype(np.float32)
+    check(ops.bincount(x, weights=w), np.bincount(x, weights=w), "float32")
+    check(ops.bincount(x.astype(np.uint8), weights=x.astype(np.int8)),
+          np.bincount(x, weights=x), "int16")  # result_type(uint8, int8)
+    rows = np.array([[0, 1, 1], [2, 2, 0]], np.int32)
+    check(ops.bincount(rows, minlength=4),
+          np.stack([np.bincount(r, minlength=4) for r in rows]), "int32")
+    check(ops.bincount(np.zeros((0,), np.int32), minlength=2), [0, 0], "int32")
+    with pytest.raises(ValueError, match="bincount: MLX has no sparse"):
+        ops.bincount(x, sparse=True)
+    with pytest.raises(ValueError, match="bincount: `x` must be non-negative"):
+        ops.bincount(np.array([1, -1], np.int32))
+
+
+# ---- sorting, searching, sets ---------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "int32", "uint8"])
+def test_sort_argsort_argpartition(dtype):
+    x = data((4, 7), dtype)  # small ints: many ties
+    for axis in (-1, 0, None):
+        check(ops.sort(x, axis=axis), np.sort(x, axis=axis), dtype)
+        check(ops.argsort(x, axis=axis), np.argsort(x, axis=axis, kind="stable"), "int32")
+    for kth in (0, 3, -1):
+        out = np.asarray(ops.argpartition(x, kth, axis=1))
+        assert dtype_name(ops.argpartition(x, kth)) == "int32"
+        parted = np.take_along_axis(x, out, axis=1)
+        k = kth % 7
+        np.testing.assert_array_equal(parted[:, k], np.sort(x, axis=1)[:, k])
+        assert (parted[:, :k] <= parted[:, k:k + 1]).all()
+        assert (parted[:, k + 1:] >= parted[:, k:k + 1]).all()
+        np.testing.assert_array_equal(np.sort(out, axis=1), np.tile(np.arange(7), (4, 1)))
+    check(ops.sort(np.array([2.0, np.nan, -1.0], np.float32)), [-1.0, 2.0, np.nan], "float32")
+    check(ops.sort(np.zeros((0, 3), np.float32)), np.zeros((0, 3)), "float32")
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 16, 33])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted(n, side):
+    seq = np.sort(RNG.integers(0, 10, size=n)).astype(np.float32)
+    values = np.array([[-1, 0, 3.5], [5, 9, 10]], np.float32)
+    check(ops.searchsorted(seq, values, side=side), np.searchsorted(seq, values, side=side),
+          "int32")
+    check(ops.searchsorted(seq.astype(np.int32), 4, side=side),
+          np.searchsorted(seq, 4, side=side), "int32")
+
+
+def test_digitize_and_isin():
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.5, 3.0, 7.0], np.float32)
+    rising, falling = np.array([0.0, 1.0, 2.5, 3.0]), np.array([3.0, 2.5, 1.0, 0.0])
+    check(ops.digitize(x, rising), np.digitize(x, rising), "int32")
+    check(ops.digitize(x, falling), np.digitize(x, falling), "int32")
+    a, b = data((3, 4), "int32"), np.array([0, 2, 7], np.int32)
+    check(ops.isin(a, b), np.isin(a, b), "bool")
+    check(ops.isin(a, b, invert=True), np.isin(a, b, invert=True), "bool")
+    check(ops.isin(a, np.zeros((0,), np.int32)), np.zeros(a.shape, bool), "bool")
+    check(ops.isin(np.array([1.5, 2.0]), [2]), [False, True], "bool")
+
+
+def test_unique():
+    x = np.array([[3, 1, 2], [3, 1, 7]], np.int32)
+    values, index, inverse, counts = ops.unique(
+        x, return_index=True, return_inverse=True, return_counts=True)
+    ref = np.unique(x, return_index=True, return_inverse=True, return_counts=True)
+    for got, want in zip((values, index, inverse, counts), ref):
+        check(got, want.reshape(np.shape(got)), "int32")
+    assert tuple(inverse.shape) == x.shape
+    check(ops.unique(x.astype(np.float32)), np.unique(x).astype(np.float32), "float32")
+    # size: padded with the smallest value (or fill_value) and zero counts, or cut.
+    padded, padded_counts = ops.unique(x, size=6, return_counts=True)
+    check(padded, [1, 2, 3, 7, 1, 1], "int32")
+    check(padded_counts, [2, 1, 2, 1, 0, 0], "int32")
+    check(ops.unique(x, size=6, fill_value=-9), [1, 2, 3, 7, -9, -9], "int32")
+    check(ops.unique(x, size=2), [1, 2], "int32")
+    rows = np.array([[1, 2], [0, 5], [1, 2]], np.int32)
+    check(ops.unique(rows, axis=0), np.unique(rows, axis=0), "int32")
+    check(ops.unique(np.zeros((0,), np.float32)), np.zeros(0), "float32")
+
+
+def test_nonzero():
+    for x in (np.array([[0, 1, 0], [2, 0, 3]], np.int32), RNG.random((2, 3, 4)) < 0.3,
+              np.zeros((0, 2), np.float32), np.array([0.0, -1.5, 0.0], np.float32)):
+        got = ops.nonzero(x)
+        want = np.nonzero(x)
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for g, w in zip(got, want):
+            check(g, w, "int32")
+    with pytest.raises(ValueError, match="nonzero: `x` must have at least one dimension"):
+        ops.nonzero(np.float32(1))
+
+
+# ---- indexing ------------------------------------------------------------------------------
+def test_take():
+    x = data((4, 5), "float32")
+    for indices, axis in (([0, -1, 2], 0), ([[1, -5], [4, 0]], 1), ([7, -20, 0], None),
+                          (np.zeros((0,), np.int32), 1), (3, -1)):
+        check(ops.take(x, indices, axis=axis), np.take(x, indices, axis=axis), "float32")
+    ints = data((6,), "int8")
+    check(ops.take(ints, [5, -6]), np.take(ints, [5, -6]), "int8")
+    with pytest.raises(IndexError, match=r"take: index 5 is out of range for axis 0 of size 5"
+                                         r" \(valid indices: -5 to 4\)"):
+        ops.take(x[0], [0, 5])
+    with pytest.raises(IndexError, match="take: index -21 is out of range .* size 20"):
+        ops.take(x, [-21])
+    with pytest.raises(IndexError, match="take: index 4 is out of range for axis 0 of size 4"):
+        ops.take(x, np.array([4]), axis=0)
+
+
+def test_take_along_axis():
+    x = data((3, 4), "float32")
+    idx = np.argsort(x, axis=1)[:, ::-1].copy()
+    check(ops.take_along_axis(x, idx, axis=1), np.take_along_axis(x, idx, axis=1), "float32")
+    check(ops.take_along_axis(x, idx - 4, axis=-1), np.take_along_axis(x, idx - 4, axis=-1),
+          "float32")
+    flat = np.array([11, 0, -1])
+    check(ops.take_along_axis(x, flat, axis=None), np.take_along_axis(x, flat, axis=None),
+          "float32")
+    column = np.array([[2], [0], [1]])  # broadcast along the other axis
+    check(ops.take_along_axis(x, np.array([[0, 3]]), axis=1),
+          np.take_along_axis(x, np.array([[0, 3]] * 3), axis=1), "float32")
+    check(ops.take_along_axis(x, column, axis=0),
+          np.take_along_axis(x, column, axis=0), "float32")
+    with pytest.raises(IndexError, match="take_along_axis: index 4 is out of range for axis 1"):
+        ops.take_along_axis(x, np.array([[4]]), axis=1)
+    with pytest.raises(ValueError, match="take_along_axis: `x` and `indices` must have the "
+                                         "same rank"):
+        ops.take_along_axis(x, np.array([1]), axis=1)
+
+
+def test_unravel_index_and_get_item():
+    for indices, shape in (([0, 5, 11], (3, 4)), (7, (2, 2, 2)), ([[1, 2], [3, 0]], (4,))):
+        got, want = ops.unravel_index(np.asarray(indices, np.int32), shape), \
+            np.unravel_index(indices, shape)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            check(g, w, "int32")
+    with pytest.raises(ValueError, match=r"unravel_index: index 12 is out of range"):
+        ops.unravel_index(np.array([12], np.int32), (3, 4))
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for key in (1, -1, (0, slice(1, None), -1), (Ellipsis, 2), (None, 1, slice(None, None, -1)),
+                (slice(None), [0, -1]), (1, np.array([[0, 2]]), 3), x[:, 0, 0] > 1,
+                (slice(None), x[0] > 5)):
+        check(ops.get_item(x, key), x[key], "float32")
+    with pytest.raises(IndexError, match="get_item: index 3 is out of range for axis 1"):
+        ops.get_item(x, (0, 3))
+    with pytest.raises(IndexError, match="get_item: index -5 is out of range for axis 2"):
+        ops.get_item(x, (0, slice(None), [1, -5]))
+
+
+# ---- compiled calls: static shapes run, bad indices are clamped, data-dependent shapes refuse
+def test_inside_mx_compile():
+    x = mx.array(data((3, 5), "float32"))
+    seq = mx.array(np.sort(data((9,), "float32")))
+
+    def step(x, seq, idx):
+        return (ops.sum(x, axis=1), ops.quantile(x, [0.2, 0.9], axis=-1),
+                ops.searchsorted(seq, x), ops.take(x, idx, axis=1),
+                ops.take_along_axis(x, mx.broadcast_to(idx[None, :], (3, 3)), axis=1),
+                ops.unique(x > 0, size=3), ops.histogram(x.reshape(-1), bins=4)[0],
+                ops.argsort(x), ops.nanmean(x, axis=0), ops.cumsum(x, axis=0))
+
+    idx = mx.array([0, 4, -1])
+    compiled = mx.compile(step)
+    for got, want in zip(compiled(x, seq, idx), step(x, seq, idx)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+    # Out of range inside the trace: clamped (index 9 reads the last column,
+    # -9 the first), where an eager call raises.
+    bad = mx.array([9, -9, 2])
+    clamped = compiled(x, seq, bad)[3]
+    np.testing.assert_array_equal(np.asarray(clamped), np.asarray(x)[:, [4, 0, 2]])
+    with pytest.raises(IndexError, match="take: index -9 is out of range for axis 1 of size 5"):
+        step(x, seq, bad)
+    for op, message in ((lambda a: ops.unique(a), "unique: its output length"),
+                        (lambda a: ops.nonzero(a), "nonzero: its output length"),
+                        (lambda a: ops.bincount(a.astype(mx.int32)), "bincount: its output")):
+        with pytest.raises(ValueError, match=message + ".*cannot run inside a compiled"):
+            mx.compile(op)(x)
+
+
+def test_gradients_flow_through_reductions():
+    x = mx.array(data((4, 6), "float32"))
+
+    def loss(x):
+        return ops.sum(ops.quantile(x, 0.5, axis=1)) + ops.sum(ops.take(x, mx.array([1]), 1))
+
+    grad = np.asarray(mx.grad(loss)(x))
+    # The median of 6 values averages the 3rd and 4th smallest: 1/2 each; take adds 1.
+    expected = np.zeros((4, 6), np.float32)
+    order = np.argsort(np.asarray(x), axis=1)
+    for r in range(4):
+        expected[r, order[r, 2]] += 0.5
+        expected[r, order[r, 3]] += 0.5
+    expected[:, 1] += 1
+    np.testing.assert_allclose(grad, expected, atol=1e-6)
+
+
+# ---- symbolic tensors in a functional model -------------------------------------------------
+def test_ops_in_a_functional_model_and_its_config():
+    inputs = keras.Input((6,))
+    total = ops.sum(inputs, axis=-1, keepdims=True)
+    quartiles = ops.quantile(inputs, [0.25, 0.75], axis=-1)
+    running = ops.cumsum(inputs, axis=1)
+    picked = ops.take(inputs, [0, 5, -1], axis=1)
+    order = ops.argsort(inputs)
+    model = keras.Model(inputs, [total, quartiles, running, picked, order])
+    x = data((3, 6), "float32")
+    eager = [ops.sum(x, axis=-1, keepdims=True), ops.quantile(x, [0.25, 0.75], axis=-1),
+             ops.cumsum(x, axis=1), ops.take(x, [0, 5, -1], axis=1), ops.argsort(x)]
+    rebuilt = keras.Model.from_config(model.get_config())
+    for outputs in (model(mx.array(x)), rebuilt(mx.array(x))):
+        for got, want in zip(outputs, eager):
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+    assert tuple(model.outputs[1].shape) == (2, None)
+
+
+# ---- the namespace -------------------------------------------------------------------------
+MY_OPS = """all any amax amin max min argmax argmin argpartition argsort sort average bincount
+corrcoef correlate count_nonzero cumprod cumsum diff digitize histogram isin mean median
+nanargmax nanargmin nancumprod nancumsum nanmax nanmean nanmedian nanmin nanpercentile nanprod
+nanquantile nanstd nansum nanvar nonzero percentile prod ptp quantile searchsorted std sum var
+take take_along_axis trapezoid unique unravel_index get_item""".split()
+NOT_POSSIBLE = {}  # every op of this slice exists (data-dependent ones run eagerly)
+
+
+def test_every_op_of_this_slice_exists_where_keras_has_it():
+    api = Path(__file__).parent / "keras_api"
+    top = set((api / "ops.txt").read_text().split())
+    numpy_names = set((api / "ops_numpy.txt").read_text().split())
+    for name in MY_OPS:
+        if name in NOT_POSSIBLE:
+            continue
+        assert name in top and callable(getattr(ops, name)), name
+        if name in numpy_names:
+            assert getattr(ops_numpy, name) is getattr(ops, name), name
+            assert name in ops_numpy.__all__, name
