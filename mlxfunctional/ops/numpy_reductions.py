@@ -196,8 +196,9 @@ def average(x, axis=None, weights=None):
     x, weights = cast(x, compute_dtype(dtype)), cast(weights, compute_dtype(dtype))
     axes = canonical_axes(axis, x.ndim, "average")
     if weights.shape != x.shape:
-        if axis is None or len(axes) != 1 or weights.ndim != 1 \
-                or weights.shape[0] != x.shape[axes[0]]:
+        along_axis = (axis is not None and len(axes) == 1 and weights.ndim == 1
+                      and weights.shape[0] == x.shape[axes[0]])
+        if not along_axis:
             raise ValueError(
                 "average: `weights` must have the shape of `x` or be 1-D with the length "
                 f"of `x` along `axis`; received x of shape {tuple(x.shape)}, weights of "
@@ -243,8 +244,8 @@ def diff(a, n=1, axis=-1):
     for _ in range(n):
         if a.shape[axis] == 0:
             break
-        upper, lower = a[_slice(axis, slice(1, None))], \
-            a[_slice(axis, slice(None, -1))]
+        upper = a[_slice(axis, slice(1, None))]
+        lower = a[_slice(axis, slice(None, -1))]
         a = upper != lower if dtype_of(a) == "bool" else upper - lower
     return a
 
@@ -264,7 +265,6 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         spacing = diff(x, axis=-1 if x.ndim == 1 else axis)
         if x.ndim == 1:  # a 1-D x runs along `axis`
             spacing = spacing.reshape((-1,) + (1,) * (y.ndim - axis - 1))
-    n = y.shape[axis]
     upper = y[_slice(axis, slice(1, None))]
-    lower = y[_slice(axis, slice(None, builtins.max(n - 1, 0)))]
+    lower = y[_slice(axis, slice(None, -1))]
     return cast(mx.sum((upper + lower) * spacing / 2, axis=axis), dtype)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .dtypes import result_type
 from .operation import keras_op
-from .reduction_utils import canonical_axis, cast, dtype_of, require_values, tensor
+from .reduction_utils import canonical_axis, cast, require_values, tensor
 
 __all__ = ["sort", "argsort", "argpartition", "searchsorted", "digitize", "isin", "unique",
            "nonzero"]

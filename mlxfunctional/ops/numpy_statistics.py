@@ -9,11 +9,13 @@ NaN; the ``nan*`` forms skip NaNs (NaN sorts last, so they read among the
 first ``count`` values). Results are ``result_type(x, float)``.
 """
 
+import math
+
 import mlx.core as mx
 
 from .operation import keras_op
 from .reduction_utils import (canonical_axes, cast, compute_dtype, dtype_of, float_dtype,
-                              require_values, tensor)
+                              require_values, tensor, values_known)
 from .dtypes import result_type
 
 __all__ = ["quantile", "percentile", "median", "nanquantile", "nanpercentile", "nanmedian",
@@ -31,45 +33,61 @@ def _quantile(op, x, q, axis, method, keepdims, skip_nan):
     q = cast(tensor(q), x.dtype)
     if q.ndim > 1:
         raise ValueError(f"{op}: `q` must be a scalar or 1-D; received shape {q.shape}.")
+    if q.size and values_known(q) and not (0 <= mx.min(q).item() <= mx.max(q).item() <= 1):
+        scale = 100 if "percentile" in op else 1
+        raise ValueError(f"{op}: `q` must lie in [0, {scale}]; received "
+                         f"{[round(v * scale, 6) for v in q.reshape(-1).tolist()]}.")
     axes = canonical_axes(axis, x.ndim, op)
-    kept = [a for a in range(x.ndim) if a not in axes]
-    batch = [x.shape[a] for a in kept]
-    n = 1
-    for a in axes:
-        n *= x.shape[a]
-    # (batch..., n): the values of each quantile's slice, sorted (NaN last).
-    rows = mx.sort(mx.transpose(x, kept + list(axes)).reshape(batch + [n]), axis=-1)
-    qs = q.reshape(q.shape + (1,) * (len(batch) + 1))  # (Q?, 1..., 1)
+    rows = _sorted_rows(x, axes)  # (batch..., n)
+    batch, n = tuple(rows.shape[:-1]), rows.shape[-1]
     if n == 0:
-        out = mx.full(q.shape + tuple(batch), float("nan"), dtype=x.dtype)
+        out = mx.full(tuple(q.shape) + batch, float("nan"), dtype=x.dtype)
     else:
         nan = mx.isnan(rows)
-        count = (n - mx.sum(nan, axis=-1, keepdims=True)) if skip_nan else n
-        position = qs * (mx.array(count, dtype=x.dtype) - 1)
-        low, high = mx.floor(position), mx.ceil(position)
-        rows = mx.broadcast_to(rows, tuple(q.shape) + tuple(batch) + (n,)) if q.ndim else rows
-
-        def at(index):  # values at the (clamped) integer positions
-            index = mx.clip(index, 0, n - 1).astype(mx.int32)
-            return mx.take_along_axis(rows, mx.broadcast_to(index, rows.shape[:-1] + (1,)),
-                                      axis=-1)
-
-        if method == "linear":
-            out = at(low) + (at(high) - at(low)) * (position - low)
-        elif method == "lower":
-            out = at(low)
-        elif method == "higher":
-            out = at(high)
-        elif method == "midpoint":
-            out = (at(low) + at(high)) / 2
-        else:
-            out = at(mx.round(position))  # mx.round rounds half to even, as numpy does
-        undefined = (count == 0) if skip_nan else mx.any(nan, axis=-1, keepdims=True)
-        out = mx.where(undefined, mx.array(float("nan"), dtype=x.dtype), out)
-        out = out.squeeze(-1)
+        count = n - mx.sum(nan, axis=-1, keepdims=True) if skip_nan else mx.array(n)
+        # (Q?, batch..., 1): each quantile's fractional position in its sorted row.
+        position = q.reshape(tuple(q.shape) + (1,) * (len(batch) + 1)) * (
+            count.astype(x.dtype) - 1)
+        if q.ndim:
+            rows = mx.broadcast_to(rows, tuple(q.shape) + tuple(rows.shape))
+        out = _read(rows, position, method)
+        undefined = count == 0 if skip_nan else mx.any(nan, axis=-1, keepdims=True)
+        out = mx.where(undefined, mx.array(float("nan"), dtype=x.dtype), out).squeeze(-1)
     if keepdims:
-        out = out.reshape(q.shape + tuple(1 if a in axes else d for a, d in enumerate(x.shape)))
+        out = out.reshape(tuple(q.shape) + tuple(
+            1 if a in axes else d for a, d in enumerate(x.shape)))
     return cast(out, dtype)
+
+
+def _sorted_rows(x, axes):
+    """``x`` with the reduced ``axes`` moved last, flattened into one and sorted
+    (NaN last): one row per output element."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    n = math.prod(x.shape[a] for a in axes)
+    rows = mx.transpose(x, kept + list(axes)).reshape(tuple(x.shape[a] for a in kept) + (n,))
+    return mx.sort(rows, axis=-1)
+
+
+def _read(rows, position, method):
+    """The sorted ``rows`` read at fractional ``position``s (``(..., 1)``) by ``method``."""
+    n = rows.shape[-1]
+
+    def at(index):  # the values at integer positions, clamped into the row
+        index = mx.clip(index, 0, n - 1).astype(mx.int32)
+        return mx.take_along_axis(rows, mx.broadcast_to(index, rows.shape[:-1] + (1,)),
+                                  axis=-1)
+
+    low, high = mx.floor(position), mx.ceil(position)
+    if method == "lower":
+        return at(low)
+    if method == "higher":
+        return at(high)
+    if method == "nearest":
+        return at(mx.round(position))  # half to even, as numpy and JAX round
+    below, above = at(low), at(high)
+    if method == "midpoint":
+        return (below + above) / 2
+    return below + (above - below) * (position - low)
 
 
 @keras_op

@@ -186,6 +186,9 @@ def test_quantile_nan_and_bad_method():
     check(ops.median(np.array([3, 1, 2, 8], np.int8)), 2.5, "float32")
     with pytest.raises(ValueError, match="quantile: `method` must be one of"):
         ops.quantile(x, 0.5, method="cubic")
+    with pytest.raises(ValueError, match=r"percentile: `q` must lie in \[0, 100\]; received "
+                                         r"\[50.0, 120.0\]"):
+        ops.percentile(x, [50, 120])
 
 
 @pytest.mark.parametrize("shape", [(5,), (3, 6)])
