@@ -36,7 +36,7 @@ def _quantile(op, x, q, axis, method, keepdims, skip_nan):
     if q.size and values_known(q) and not (0 <= mx.min(q).item() <= mx.max(q).item() <= 1):
         scale = 100 if "percentile" in op else 1
         raise ValueError(f"{op}: `q` must lie in [0, {scale}]; received "
-                         f"{[round(v * scale, 6) for v in q.reshape(-1).tolist()]}.")
+                         f"{[float(f'{v * scale:.6g}') for v in q.reshape(-1).tolist()]}.")
     axes = canonical_axes(axis, x.ndim, op)
     rows = _sorted_rows(x, axes)  # (batch..., n)
     batch, n = tuple(rows.shape[:-1]), rows.shape[-1]
