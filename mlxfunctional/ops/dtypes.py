@@ -4,6 +4,9 @@ The promotion rule itself (``result_type``) lives in ``backend.py``, the leaf
 every module may import, since Keras exports it as ``keras.backend.result_type``.
 """
 
+import mlx.core as mx
+import numpy as np
+
 from .. import backend
 from ..backend import result_type  # noqa: F401  (keras.ops.dtypes.result_type)
 from ..engine.input_standardization import convert_to_array

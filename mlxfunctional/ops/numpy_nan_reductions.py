@@ -11,7 +11,7 @@ import mlx.core as mx
 
 from .operation import keras_op
 from .reduction_utils import (canonical_axes, canonical_axis, cast, compute_dtype, dtype_of,
-                              float_dtype, is_float, sum_dtype, tensor)
+                              float_dtype, is_float, reduce, reduced_shape, sum_dtype, tensor)
 
 __all__ = ["nansum", "nanprod", "nanmean", "nanmax", "nanmin", "nanvar", "nanstd",
            "nanargmax", "nanargmin", "nancumsum", "nancumprod"]
@@ -27,7 +27,7 @@ def nansum(x, axis=None, keepdims=False):
     """``sum`` with NaNs counted as 0."""
     x = tensor(x)
     axes = canonical_axes(axis, x.ndim, "nansum")
-    return mx.sum(cast(_filled(x, 0), sum_dtype(x.dtype)), axis=axes, keepdims=keepdims)
+    return reduce(mx.sum, cast(_filled(x, 0), sum_dtype(x.dtype)), axes, keepdims, 0)
 
 
 @keras_op
@@ -35,12 +35,12 @@ def nanprod(x, axis=None, keepdims=False):
     """``prod`` with NaNs counted as 1."""
     x = tensor(x)
     axes = canonical_axes(axis, x.ndim, "nanprod")
-    return mx.prod(cast(_filled(x, 1), sum_dtype(x.dtype)), axis=axes, keepdims=keepdims)
+    return reduce(mx.prod, cast(_filled(x, 1), sum_dtype(x.dtype)), axes, keepdims, 1)
 
 
 def _count(x, axes, keepdims):
     """Number of non-NaN elements along ``axes`` (as x's dtype, for dividing)."""
-    return mx.sum((~mx.isnan(x)).astype(x.dtype), axis=axes, keepdims=keepdims)
+    return reduce(mx.sum, (~mx.isnan(x)).astype(x.dtype), axes, keepdims)
 
 
 @keras_op
@@ -50,7 +50,7 @@ def nanmean(x, axis=None, keepdims=False):
     axes = canonical_axes(axis, x.ndim, "nanmean")
     dtype = float_dtype(x.dtype)
     x = cast(x, compute_dtype(dtype))
-    mean = mx.sum(_filled(x, 0), axis=axes, keepdims=keepdims) / _count(x, axes, keepdims)
+    mean = reduce(mx.sum, _filled(x, 0), axes, keepdims) / _count(x, axes, keepdims)
     return cast(mean, dtype)
 
 
@@ -62,11 +62,11 @@ def nanvar(x, axis=None, keepdims=False):
     dtype = float_dtype(x.dtype)
     x = cast(x, compute_dtype(dtype))
     count = _count(x, axes, True)
-    mean = mx.sum(_filled(x, 0), axis=axes, keepdims=True) / count
+    mean = reduce(mx.sum, _filled(x, 0), axes, True) / count
     squares = _filled(mx.square(x - mean), 0)
-    out = mx.sum(squares, axis=axes, keepdims=True) / count
+    out = reduce(mx.sum, squares, axes, True) / count
     if not keepdims:
-        out = mx.squeeze(out, axis=axes)
+        out = out.reshape(reduced_shape(x.shape, axes, False))
     return cast(out, dtype)
 
 
@@ -76,13 +76,16 @@ def nanstd(x, axis=None, keepdims=False):
     return mx.sqrt(nanvar(x, axis=axis, keepdims=keepdims))
 
 
-def _nan_extremum(op, reduce, fill, x, axis, keepdims):
+def _nan_extremum(op, fn, fill, x, axis, keepdims):
     x = tensor(x)
     axes = canonical_axes(axis, x.ndim, op)
+    if any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{op}: cannot reduce over a zero-size axis (input shape "
+                         f"{tuple(x.shape)}, axes {axes}): {op} has no identity value.")
     if not is_float(x):
-        return reduce(x, axis=axes, keepdims=keepdims)
-    out = reduce(_filled(x, fill), axis=axes, keepdims=keepdims)
-    all_nan = mx.all(mx.isnan(x), axis=axes, keepdims=keepdims)
+        return reduce(fn, x, axes, keepdims)
+    out = reduce(fn, _filled(x, fill), axes, keepdims)
+    all_nan = reduce(mx.all, mx.isnan(x), axes, keepdims)
     return mx.where(all_nan, mx.array(float("nan"), dtype=x.dtype), out)
 
 
@@ -98,17 +101,18 @@ def nanmin(x, axis=None, keepdims=False):
     return _nan_extremum("nanmin", mx.min, float("inf"), x, axis, keepdims)
 
 
-def _nan_arg_extremum(op, reduce, fill, x, axis, keepdims):
+def _nan_arg_extremum(op, fn, fill, x, axis, keepdims):
     x = tensor(x)
-    if axis is None:
-        flat = mx.flatten(x)
-        out = _nan_arg_extremum(op, reduce, fill, flat, 0, False)
+    if axis is None or x.ndim == 0:
+        out = _nan_arg_extremum(op, fn, fill, mx.flatten(x), 0, False)
         return out.reshape((1,) * x.ndim) if keepdims else out
     a = canonical_axis(axis, x.ndim, op)
     if x.shape[a] == 0:
         raise ValueError(f"{op}: cannot reduce over the zero-size axis {a} of an input of "
-                         f"shape {tuple(x.shape)}.")
-    out = cast(reduce(_filled(x, fill), axis=a, keepdims=keepdims), "int32")
+                         f"shape {tuple(x.shape)}: there is no index to return.")
+    if x.size == 0:  # other axes are empty: so is the result
+        return mx.zeros(reduced_shape(x.shape, (a,), keepdims), dtype=mx.int32)
+    out = cast(fn(_filled(x, fill), axis=a, keepdims=keepdims), "int32")
     if is_float(x):  # JAX's convention: -1 where the whole slice is NaN
         all_nan = mx.all(mx.isnan(x), axis=a, keepdims=keepdims)
         out = mx.where(all_nan, mx.array(-1, dtype=mx.int32), out)
@@ -133,6 +137,8 @@ def _nan_cumulative(op, fn, fill, x, axis, dtype):
         x, axis = mx.flatten(x), 0
     axis = canonical_axis(axis, x.ndim, op)
     dtype = dtype or ("int32" if dtype_of(x) == "bool" else dtype_of(x))
+    if x.size == 0:  # (MLX's scans divide by the axis length: ml-explore/mlx#4340)
+        return cast(x, dtype)
     return fn(cast(_filled(x, fill), dtype), axis=axis)
 
 

@@ -22,8 +22,8 @@ from . import numpy_indexing, numpy_nan_reductions, numpy_sorting, numpy_statist
 from .dtypes import result_type
 from .operation import keras_op
 from .reduction_utils import (canonical_axes, canonical_axis, cast, compute_dtype, dtype_of,
-                              empty_reduction_error, float_dtype, is_float, kept_shape,
-                              sum_dtype, tensor)
+                              empty_reduction_error, float_dtype, is_float, reduce,
+                              reduced_shape, sum_dtype, tensor)
 
 _HERE = ["all", "any", "amax", "amin", "max", "min", "argmax", "argmin", "sum", "prod",
          "mean", "std", "var", "ptp", "count_nonzero", "average", "cumsum", "cumprod",
@@ -36,27 +36,23 @@ __all__ = (_HERE + numpy_nan_reductions.__all__ + numpy_statistics.__all__
 def all(x, axis=None, keepdims=False):
     """True where every element along ``axis`` is non-zero."""
     x = tensor(x)
-    return mx.all(x, axis=canonical_axes(axis, x.ndim, "all"), keepdims=keepdims)
+    return reduce(mx.all, x, canonical_axes(axis, x.ndim, "all"), keepdims, True, "bool")
 
 
 @keras_op
 def any(x, axis=None, keepdims=False):
     """True where some element along ``axis`` is non-zero."""
     x = tensor(x)
-    return mx.any(x, axis=canonical_axes(axis, x.ndim, "any"), keepdims=keepdims)
+    return reduce(mx.any, x, canonical_axes(axis, x.ndim, "any"), keepdims, False, "bool")
 
 
-def _extremum(op, reduce, combine, x, axis, keepdims, initial):
+def _extremum(op, fn, combine, x, axis, keepdims, initial):
     x = tensor(x)
     axes = canonical_axes(axis, x.ndim, op)
-    out_shape = kept_shape(x.shape, axes) if keepdims else tuple(
-        d for i, d in enumerate(x.shape) if i not in axes)
-    if _any_zero(x.shape, axes):
-        if initial is None:
-            raise empty_reduction_error(op, x.shape, axes)
-        # An empty reduction with `initial` is `initial` (numpy's identity rule).
-        return mx.full(out_shape, initial, dtype=x.dtype)
-    out = reduce(x, axis=axes, keepdims=keepdims)
+    if _any_zero(x.shape, axes) and initial is None:
+        raise empty_reduction_error(op, x.shape, axes)
+    # An empty reduction with `initial` is `initial` (numpy's identity rule).
+    out = reduce(fn, x, axes, keepdims, 0 if initial is None else initial)
     if initial is not None:
         out = cast(combine(out, mx.array(initial, dtype=x.dtype)), dtype_of(x))
     return out
@@ -90,25 +86,27 @@ def amin(x, axis=None, keepdims=False):
     return _extremum("amin", mx.min, mx.minimum, x, axis, keepdims, None)
 
 
-def _arg_extremum(op, reduce, x, axis, keepdims):
+def _arg_extremum(op, fn, x, axis, keepdims):
     x = tensor(x)
-    if x.size == 0:
-        raise ValueError(f"{op}: the input is empty (shape {tuple(x.shape)}); there is no "
-                         "index to return.")
     if axis is None:
-        out = reduce(mx.flatten(x), axis=0)
-        return cast(out.reshape((1,) * x.ndim) if keepdims else out, "int32")
-    a = canonical_axis(axis, x.ndim, op)
+        out = _arg_extremum(op, fn, mx.flatten(x), 0, False)
+        return out.reshape((1,) * x.ndim) if keepdims else out
     if x.ndim == 0:
         return mx.array(0, dtype=mx.int32)
+    a = canonical_axis(axis, x.ndim, op)
+    if x.shape[a] == 0:
+        raise ValueError(f"{op}: cannot reduce over the zero-size axis {a} of an input of "
+                         f"shape {tuple(x.shape)}: there is no index to return.")
+    if x.size == 0:  # other axes are empty: so is the result
+        return mx.zeros(reduced_shape(x.shape, (a,), keepdims), dtype=mx.int32)
     if is_float(x):
         # The first NaN wins, as in numpy and JAX.
         nan = mx.isnan(x)
         out = mx.where(mx.any(nan, axis=a, keepdims=keepdims),
                        mx.argmax(nan, axis=a, keepdims=keepdims),
-                       reduce(x, axis=a, keepdims=keepdims))
+                       fn(x, axis=a, keepdims=keepdims))
     else:
-        out = reduce(x, axis=a, keepdims=keepdims)
+        out = fn(x, axis=a, keepdims=keepdims)
     return cast(out, "int32")
 
 
@@ -129,7 +127,7 @@ def sum(x, axis=None, keepdims=False):
     """Sum along ``axis``; bool/int8/int16 sum in int32, uint8/uint16 in uint32."""
     x = tensor(x)
     axes = canonical_axes(axis, x.ndim, "sum")
-    return mx.sum(cast(x, sum_dtype(x.dtype)), axis=axes, keepdims=keepdims)
+    return reduce(mx.sum, cast(x, sum_dtype(x.dtype)), axes, keepdims, 0)
 
 
 @keras_op
@@ -137,14 +135,14 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     """Product along ``axis``, in ``dtype`` (default: the ``sum`` widening rule)."""
     x = tensor(x)
     axes = canonical_axes(axis, x.ndim, "prod")
-    return mx.prod(cast(x, dtype or sum_dtype(x.dtype)), axis=axes, keepdims=keepdims)
+    return reduce(mx.prod, cast(x, dtype or sum_dtype(x.dtype)), axes, keepdims, 1)
 
 
 def _float_reduction(op, fn, x, axis, keepdims, out_dtype=None):
     x = tensor(x)
     axes = canonical_axes(axis, x.ndim, op)
     out_dtype = out_dtype or float_dtype(x.dtype)
-    out = fn(cast(x, compute_dtype(out_dtype)), axis=axes, keepdims=keepdims)
+    out = reduce(fn, cast(x, compute_dtype(out_dtype)), axes, keepdims, float("nan"))
     return cast(out, out_dtype)
 
 
@@ -173,7 +171,7 @@ def ptp(x, axis=None, keepdims=False):
     axes = canonical_axes(axis, x.ndim, "ptp")
     if _any_zero(x.shape, axes):
         raise empty_reduction_error("ptp", x.shape, axes)
-    return mx.max(x, axis=axes, keepdims=keepdims) - mx.min(x, axis=axes, keepdims=keepdims)
+    return reduce(mx.max, x, axes, keepdims) - reduce(mx.min, x, axes, keepdims)
 
 
 @keras_op
@@ -181,7 +179,7 @@ def count_nonzero(x, axis=None):
     """Number (int32) of non-zero elements along ``axis``."""
     x = tensor(x)
     axes = canonical_axes(axis, x.ndim, "count_nonzero")
-    return mx.sum(cast(x != 0, "int32"), axis=axes)
+    return reduce(mx.sum, cast(x != 0, "int32"), axes)
 
 
 @keras_op
@@ -204,8 +202,8 @@ def average(x, axis=None, weights=None):
                 f"of `x` along `axis`; received x of shape {tuple(x.shape)}, weights of "
                 f"shape {tuple(weights.shape)} and axis={axis!r}.")
         weights = weights.reshape((1,) * axes[0] + (-1,) + (1,) * (x.ndim - axes[0] - 1))
-    total = mx.sum(x * weights, axis=axes)
-    return cast(total / mx.sum(mx.broadcast_to(weights, x.shape), axis=axes), dtype)
+    total = reduce(mx.sum, x * weights, axes)
+    return cast(total / reduce(mx.sum, mx.broadcast_to(weights, x.shape), axes), dtype)
 
 
 def _cumulative(op, fn, x, axis, dtype):
@@ -215,6 +213,8 @@ def _cumulative(op, fn, x, axis, dtype):
     axis = canonical_axis(axis, x.ndim, op)
     # Keras: bool accumulates in int32, every other dtype in itself.
     dtype = dtype or ("int32" if dtype_of(x) == "bool" else dtype_of(x))
+    if x.size == 0:  # (MLX's scans divide by the axis length: ml-explore/mlx#4340)
+        return cast(x, dtype)
     return fn(cast(x, dtype), axis=axis)
 
 
@@ -267,4 +267,4 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
             spacing = spacing.reshape((-1,) + (1,) * (y.ndim - axis - 1))
     upper = y[_slice(axis, slice(1, None))]
     lower = y[_slice(axis, slice(None, -1))]
-    return cast(mx.sum((upper + lower) * spacing / 2, axis=axis), dtype)
+    return cast(reduce(mx.sum, (upper + lower) * spacing / 2, (axis,)), dtype)

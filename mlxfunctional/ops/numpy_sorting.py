@@ -30,14 +30,14 @@ def _along(x, axis, op):
 def sort(x, axis=-1):
     """``x`` sorted ascending along ``axis`` (flattened if None); NaNs last."""
     x, axis = _along(tensor(x), axis, "sort")
-    return mx.sort(x, axis=axis)
+    return mx.sort(x, axis=axis) if x.size else x
 
 
 @keras_op
 def argsort(x, axis=-1):
     """Indices (int32) that sort ``x`` along ``axis``; ties keep their order (stable)."""
     x, axis = _along(tensor(x), axis, "argsort")
-    return cast(mx.argsort(x, axis=axis), "int32")
+    return cast(mx.argsort(x, axis=axis), "int32") if x.size else cast(x, "int32")
 
 
 @keras_op
@@ -48,6 +48,8 @@ def argpartition(x, kth, axis=-1):
     n = x.shape[axis]
     if not -n <= kth < n:
         raise ValueError(f"argpartition: kth={kth} is out of range for an axis of size {n}.")
+    if x.size == 0:
+        return cast(x, "int32")
     return cast(mx.argpartition(x, kth % n, axis=axis), "int32")
 
 
@@ -105,10 +107,10 @@ def isin(x1, x2, assume_unique=False, invert=False):
     ``assume_unique`` changes nothing here."""
     x1, x2 = tensor(x1), tensor(x2)
     dtype = result_type(x1.dtype, x2.dtype)
-    x1, x2 = cast(x1, dtype), mx.sort(cast(mx.flatten(x2), dtype))
-    if x2.size == 0:
+    if x2.size == 0 or x1.size == 0:
         found = mx.zeros(x1.shape, dtype=mx.bool_)
     else:
+        x1, x2 = cast(x1, dtype), mx.sort(cast(mx.flatten(x2), dtype))
         index = mx.minimum(_search(x2, x1, "left"), x2.size - 1)
         found = mx.take(x2, index) == x1
     return ~found if invert else found
@@ -132,9 +134,12 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
         return _unique_along_axis(x, axis, return_index, return_inverse, return_counts, size)
     flat = mx.flatten(x)
     n = flat.size
+    if n == 0:  # (MLX's sorts and scans divide by a zero axis length)
+        return _unique_of_nothing(x, return_index, return_inverse, return_counts, size,
+                                  fill_value)
     order = mx.argsort(flat)  # stable: each run starts at its first occurrence
     values = flat[order]
-    first = mx.concatenate([mx.ones((min(n, 1),), dtype=mx.bool_), values[1:] != values[:-1]])
+    first = mx.concatenate([mx.ones((1,), dtype=mx.bool_), values[1:] != values[:-1]])
     group = mx.cumsum(first.astype(mx.int32)) - 1
     if size is None:
         require_values("unique", "its output length is the number of distinct values "
@@ -145,7 +150,7 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
     keep = first & (group < size)
     slot = mx.where(keep, group, size)
     if fill_value is None:
-        fill_value = values[0] if n else 0
+        fill_value = values[0]
     unique_values = mx.full((size + 1,), fill_value, dtype=x.dtype)
     unique_values[slot] = values
     outputs = [unique_values[:size]]
@@ -161,6 +166,19 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
         counts = mx.zeros((size + 1,), dtype=mx.int32).at[mx.minimum(group, size)].add(
             mx.ones((n,), dtype=mx.int32))
         outputs.append(counts[:size])
+    return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+def _unique_of_nothing(x, return_index, return_inverse, return_counts, size, fill_value):
+    size = size or 0
+    fill = 0 if fill_value is None else fill_value
+    outputs = [mx.full((size,), fill, dtype=x.dtype)]
+    if return_index:
+        outputs.append(mx.zeros((size,), dtype=mx.int32))
+    if return_inverse:
+        outputs.append(mx.zeros(x.shape, dtype=mx.int32))
+    if return_counts:
+        outputs.append(mx.zeros((size,), dtype=mx.int32))
     return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
@@ -188,6 +206,8 @@ def nonzero(x):
     if x.ndim == 0:
         raise ValueError("nonzero: `x` must have at least one dimension; received a scalar.")
     require_values("nonzero", "its output length is the number of non-zero elements", x)
+    if x.size == 0:
+        return tuple(mx.zeros((0,), dtype=mx.int32) for _ in x.shape)
     mask = mx.flatten(x) != 0
     count = int(mx.sum(mask).item())
     # Each non-zero element writes its flat position into its rank; the zeros

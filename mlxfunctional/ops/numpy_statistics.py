@@ -15,7 +15,7 @@ import mlx.core as mx
 
 from .operation import keras_op
 from .reduction_utils import (canonical_axes, cast, compute_dtype, dtype_of, float_dtype,
-                              require_values, tensor, values_known)
+                              reduced_shape, require_values, tensor, values_known)
 from .dtypes import result_type
 
 __all__ = ["quantile", "percentile", "median", "nanquantile", "nanpercentile", "nanmedian",
@@ -38,11 +38,12 @@ def _quantile(op, x, q, axis, method, keepdims, skip_nan):
         raise ValueError(f"{op}: `q` must lie in [0, {scale}]; received "
                          f"{[float(f'{v * scale:.6g}') for v in q.reshape(-1).tolist()]}.")
     axes = canonical_axes(axis, x.ndim, op)
-    rows = _sorted_rows(x, axes)  # (batch..., n)
-    batch, n = tuple(rows.shape[:-1]), rows.shape[-1]
-    if n == 0:
+    if x.size == 0:  # NaN, as numpy; and MLX's sort divides by a zero axis length
+        batch = reduced_shape(x.shape, axes, False)
         out = mx.full(tuple(q.shape) + batch, float("nan"), dtype=x.dtype)
     else:
+        rows = _sorted_rows(x, axes)  # (batch..., n)
+        batch, n = tuple(rows.shape[:-1]), rows.shape[-1]
         nan = mx.isnan(rows)
         count = n - mx.sum(nan, axis=-1, keepdims=True) if skip_nan else mx.array(n)
         # (Q?, batch..., 1): each quantile's fractional position in its sorted row.
@@ -132,8 +133,9 @@ def corrcoef(x):
     """Pearson correlations ``cov[i, j] / sqrt(cov[i, i] * cov[j, j])`` between the rows
     of ``x`` (each row a variable, each column an observation), clipped to [-1, 1]."""
     x = tensor(x)
-    if x.ndim > 2:
-        raise ValueError(f"corrcoef: `x` must be 1-D or 2-D; received shape {x.shape}.")
+    if x.ndim > 2 or x.size == 0:
+        raise ValueError("corrcoef: `x` must be a non-empty 1-D or 2-D tensor; received shape "
+                         f"{x.shape}.")
     dtype = float_dtype(x.dtype)
     x = cast(x, compute_dtype(dtype))
     rows = x.reshape(1, -1) if x.ndim < 2 else x
@@ -199,6 +201,8 @@ def histogram(x, bins=10, range=None):
     low, high = mx.where(same, low - 0.5, low), mx.where(same, high + 0.5, high)
     edges = low + (high - low) * mx.arange(bins + 1, dtype=mx.float32) / bins
     index = mx.floor((values - low) / (high - low) * bins).astype(mx.int32)
+    if x.size == 0:
+        return mx.zeros((bins,), dtype=mx.int32), cast(edges, dtype)
     # The formula can land one bin off an edge by rounding: correct against the edges.
     index = mx.clip(index, 0, bins - 1)
     index = mx.where(values < edges[index], index - 1, index)
@@ -234,6 +238,8 @@ def bincount(x, weights=None, minlength=0, sparse=False):
                              f"{weights.shape} and {x.shape}.")
         dtype = result_type(x.dtype, weights.dtype)
         weights = cast(weights, dtype)
+    if x.size == 0:
+        return mx.zeros(tuple(x.shape[:-1]) + (length,), dtype=weights.dtype)
     if x.ndim == 1:
         return mx.zeros((length,), dtype=weights.dtype).at[x].add(weights)
     rows = mx.broadcast_to(mx.arange(x.shape[0])[:, None], x.shape)

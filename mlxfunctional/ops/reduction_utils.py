@@ -109,3 +109,22 @@ def require_values(op, why, *arrays):
 def empty_reduction_error(op, shape, axes):
     return ValueError(f"{op}: cannot reduce over a zero-size axis (input shape "
                       f"{tuple(shape)}, axes {axes}): {op} has no identity value.")
+
+
+def reduced_shape(shape, axes, keepdims):
+    """The shape of a reduction of ``shape`` over ``axes``."""
+    if keepdims:
+        return kept_shape(shape, axes)
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def reduce(fn, x, axes, keepdims=False, empty=0, dtype=None):
+    """``fn(x, axis=axes, keepdims=keepdims)``, or ``empty`` everywhere when ``x`` has
+    no elements: MLX 0.32's CPU reductions over a zero-size axis can spin for
+    seconds, even hang (seen here: ``mx.sum(mx.zeros((0, 3)), axis=0)``), and
+    its scans and sorts divide by a zero axis length (ml-explore/mlx#4340).
+    ``dtype``: the result's, when ``fn`` changes it (``mx.all`` gives bools)."""
+    if x.size == 0:
+        dtype = backend.mlx_dtype(dtype) if dtype else x.dtype
+        return mx.full(reduced_shape(x.shape, axes, keepdims), empty, dtype=dtype)
+    return fn(x, axis=axes, keepdims=keepdims)

@@ -114,6 +114,58 @@ def test_max_min_initial_and_empty_inputs():
     check(ops.count_nonzero(empty), 0, "int32")
 
 
+EMPTY_CASES = [  # (op, numpy reference, shape, keyword arguments)
+    (name, reference, shape, kwargs)
+    for name, reference in (("sum", np.sum), ("prod", np.prod), ("mean", np.mean),
+                            ("var", np.var), ("std", np.std), ("all", np.all), ("any", np.any),
+                            ("nansum", np.nansum), ("nanprod", np.nanprod),
+                            ("nanmean", np.nanmean), ("nanvar", np.nanvar),
+                            ("count_nonzero", np.count_nonzero), ("median", np.median),
+                            ("nanmedian", np.nanmedian))
+    for shape, kwargs in (((0,), {}), ((0, 3), {"axis": 0}), ((0, 3), {"axis": 1}),
+                          ((2, 0), {"axis": -1}))
+] + [
+    (name, reference, (0, 3), {"axis": axis})
+    for name, reference in (("cumsum", np.cumsum), ("cumprod", np.cumprod),
+                            ("nancumsum", np.nancumsum), ("sort", np.sort),
+                            ("argsort", np.argsort))
+    for axis in (0, 1)
+] + [
+    ("max", np.max, (0, 3), {"axis": 1}), ("argmax", np.argmax, (0, 3), {"axis": 1}),
+    ("nanmin", np.nanmin, (0, 3), {"axis": 1}), ("nanargmin", np.nanargmin, (0, 3), {"axis": 1}),
+    ("diff", np.diff, (0, 3), {"axis": 0}), ("trapezoid", np.trapezoid, (3, 0), {}),
+    ("trapezoid", np.trapezoid, (3, 1), {}),
+]
+
+
+@pytest.mark.parametrize("name, reference, shape, kwargs", EMPTY_CASES,
+                         ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in EMPTY_CASES])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's "mean of empty slice"
+def test_empty_inputs(name, reference, shape, kwargs):
+    x = np.zeros(shape, np.float32)
+    op = getattr(ops, name)
+    out = op(x, **kwargs)
+    want = reference(x.astype(np.float64), **kwargs)
+    dtype = {"all": "bool", "any": "bool", "count_nonzero": "int32", "argmax": "int32",
+             "nanargmin": "int32", "argsort": "int32"}.get(name, "float32")
+    check(out, want, dtype)
+
+
+def test_empty_inputs_of_data_dependent_ops():
+    nothing = np.zeros((0,), np.float32)
+    check(ops.unique(nothing), np.zeros(0), "float32")
+    values, counts = ops.unique(nothing, size=2, fill_value=-1.0, return_counts=True)
+    check(values, [-1.0, -1.0], "float32")
+    check(counts, [0, 0], "int32")
+    check(ops.nonzero(np.zeros((0, 2)))[1], np.zeros(0), "int32")
+    check(ops.isin(nothing, [1.0]), np.zeros(0, bool), "bool")
+    check(ops.histogram(nothing, bins=2)[0], [0, 0], "int32")
+    check(ops.take(np.zeros((2, 0)), np.zeros((0,), np.int32), axis=1), np.zeros((2, 0)),
+          "float32")
+    with pytest.raises(IndexError, match="take: cannot take from axis 1, which has size 0"):
+        ops.take(np.zeros((2, 0)), [0], axis=1)
+
+
 def test_prod_dtype_argument_and_count_nonzero():
     x = np.array([[1, 2], [3, 4]], np.int8)
     check(ops.prod(x, axis=0, dtype="float32"), [3.0, 8.0], "float32")
