@@ -4,9 +4,6 @@ The promotion rule itself (``result_type``) lives in ``backend.py``, the leaf
 every module may import, since Keras exports it as ``keras.backend.result_type``.
 """
 
-import mlx.core as mx
-import numpy as np
-
 from .. import backend
 from ..backend import result_type  # noqa: F401  (keras.ops.dtypes.result_type)
 from ..engine.input_standardization import convert_to_array
@@ -22,11 +19,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     if sparse or ragged:
         raise ValueError("MLX has no sparse or ragged tensors: convert_to_tensor takes "
                          "dense values only (sparse=True / ragged=True are not supported).")
-    tensor = convert_to_array(x, dtype, where="convert_to_tensor's input")
-    if tensor.ndim == 1 and not isinstance(x, mx.array) and np.ndim(x) == 0:
-        # (np.ascontiguousarray, under convert_to_array, makes scalars 1-D.)
-        tensor = tensor.reshape(())
-    return tensor
+    return convert_to_array(x, dtype, where="convert_to_tensor's input")
 
 
 def is_float(dtype):
