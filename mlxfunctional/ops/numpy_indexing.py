@@ -13,6 +13,7 @@ reads element ``n - 1``. Negative indices count from the end in both cases.
 import mlx.core as mx
 
 from ..engine.keras_tensor import KerasTensor
+from .numpy_sorting import nonzero
 from .operation import keras_op
 from .reduction_utils import canonical_axis, dtype_of, tensor, values_known
 
@@ -124,35 +125,34 @@ def get_item(x, key):
                          f"{x.ndim}.")
     out, axis = [], 0
     for k in key:
-        if k is Ellipsis:
-            out.append(k)
-            axis += x.ndim - n_axes
-        elif k is None or isinstance(k, slice):
-            out.append(k)
-            axis += k is not None
-        elif isinstance(k, int) and not isinstance(k, bool):
-            size = x.shape[axis]
-            if not -size <= k < size:
-                raise IndexError(f"get_item: index {k} is out of range for axis {axis} of "
-                                 f"size {size} (valid indices: {-size} to {size - 1}).")
-            out.append(k)
-            axis += 1
-        else:
-            k = tensor(k)
-            if dtype_of(k) == "bool":  # a mask: the coordinates of its True elements
-                from .numpy_sorting import nonzero
-
-                if k.shape != x.shape[axis:axis + k.ndim]:
-                    raise IndexError(f"get_item: a boolean mask of shape {k.shape} does not "
-                                     f"match axes {axis}.. of shape {x.shape}.")
-                coordinates = nonzero(k)
-                out.extend(coordinates)
-                axis += k.ndim
-            else:
-                out.append(checked_indices(_int_indices(k, "get_item"), x.shape[axis],
-                                           "get_item", axis))
-                axis += 1
+        parts, used = _index_parts(x, k, axis, n_axes)
+        out.extend(parts)
+        axis += used
     return x[tuple(out)]
+
+
+def _index_parts(x, k, axis, n_axes):
+    """One element of a ``get_item`` key, starting at ``axis``, as MLX index parts
+    (checked), and how many axes of ``x`` it consumes."""
+    if k is Ellipsis:
+        return [k], x.ndim - n_axes
+    if k is None:
+        return [k], 0
+    if isinstance(k, slice):  # (slices clip to the axis, as in Python)
+        return [k], 1
+    if isinstance(k, int) and not isinstance(k, bool):
+        size = x.shape[axis]
+        if not -size <= k < size:
+            raise IndexError(f"get_item: index {k} is out of range for axis {axis} of size "
+                             f"{size} (valid indices: {-size} to {size - 1}).")
+        return [k], 1
+    k = tensor(k)
+    if dtype_of(k) == "bool":  # a mask: the coordinates of its True elements (eager)
+        if tuple(k.shape) != tuple(x.shape[axis:axis + k.ndim]):
+            raise IndexError(f"get_item: a boolean mask of shape {k.shape} does not match "
+                             f"axes {axis}.. of shape {x.shape}.")
+        return list(nonzero(k)), k.ndim
+    return [checked_indices(_int_indices(k, "get_item"), x.shape[axis], "get_item", axis)], 1
 
 
 def _axes_used(k):
