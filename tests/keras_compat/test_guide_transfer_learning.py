@@ -116,4 +116,8 @@ def test_summary_shows_which_layers_train(capsys):
     assert base_line.split()[-1] == "N" and "128" in base_line
     dense_line = next(line for line in out.splitlines() if line.startswith("dense"))
     assert dense_line.split()[-1] == "Y"
+    # Layers without weights are neither: Keras 3 prints "-".
+    for name in ("input_layer", "global_average_pooling2d"):
+        line = next(line for line in out.splitlines() if line.startswith(name))
+        assert line.split()[-1] == "-"
     assert "Trainable params: 5" in out and "Non-trainable params: 128" in out
