@@ -243,3 +243,24 @@ def test_exponential_decay_schedule_drives_the_optimizer():
                   loss="sparse_categorical_crossentropy")
     x, y = data(32)
     model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_checkpoint_names_format_the_logs_and_the_latest_one_restores(tmp_path):
+    x, y = data(32)
+    model = classifier()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    losses = []
+
+    class Log(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            losses.append(logs["loss"])
+
+    path = str(tmp_path / "model-loss={loss:.2f}.mlxf")
+    model.fit(x, y, epochs=2, verbose=0, shuffle=False,
+              callbacks=[Log(), keras.callbacks.ModelCheckpoint(filepath=path, save_freq="epoch")])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted({f"model-loss={v:.2f}.mlxf" for v in losses})
+    latest = max(tmp_path.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    restored = keras.models.load_model(latest)
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
