@@ -245,3 +245,26 @@ def test_extracted_layers_make_a_new_sequential():
     assert model.count_params() == 54725
     assert model.layers[0] is pretrained.layers[1]
     assert model.output_shape == (None, 5)
+
+
+def test_weights_read_as_numpy_and_names_keep_their_order():
+    functional = mlp()
+    for v, w in zip(functional.weights, functional.get_weights()):
+        np.testing.assert_array_equal(v.numpy(), w)
+
+    class NestedDense(layers.Layer):
+        def __init__(self, units, name=None):
+            super().__init__(name=name)
+            self.dense_1 = layers.Dense(units, name="dense_1")
+            self.dense_2 = layers.Dense(units, name="dense_2")
+
+        def call(self, inputs):
+            return self.dense_2(self.dense_1(inputs))
+
+    model = keras.Sequential([keras.Input((784,)), NestedDense(10, "nested")])
+    names = [v.name for v in model.weights]
+    assert names == ["kernel", "bias", "kernel", "bias"]
+    model.get_layer("nested").dense_1.trainable = False
+    # Keras lists weights in creation order, whatever is frozen: the order is unchanged.
+    assert [v.name for v in model.weights] == names
+    assert len(model.trainable_weights) == 2
