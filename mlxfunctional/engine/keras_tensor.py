@@ -35,6 +35,18 @@ class KerasTensor(backend.SymbolicTensor):
         return len(self.shape)
 
     @property
+    def _keras_mask(self):
+        """Keras' attribute: the mask this tensor carries, as a symbolic bool tensor
+        (a ``KerasMask`` node, made once), or None when it carries none."""
+        if self._mask_shape is None:
+            return None
+        if "_mask_tensor" not in self.__dict__:
+            from .tensor_ops import KerasMask
+
+            self._mask_tensor = KerasMask()(self)
+        return self._mask_tensor
+
+    @property
     def node(self):
         layer, node_index, _ = self._keras_history
         return layer._inbound_nodes[node_index]

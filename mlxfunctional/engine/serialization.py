@@ -14,8 +14,30 @@ from ..version import __version__
 
 
 def serialize_layer(layer):
-    """``{"class_name": <registered name>, "config": layer.get_config()}``."""
-    return {"class_name": registry.get_registered_name(type(layer)), "config": layer.get_config()}
+    """``{"class_name": <registered name>, "config": layer.get_config()}``.
+
+    The config is plain data, as Keras makes it: an object a custom ``get_config()``
+    returns as is (a sub-layer, a regularizer) becomes its own ``{"class_name",
+    "config"}`` dict, which the class's ``from_config`` deserializes.
+    """
+    return {"class_name": registry.get_registered_name(type(layer)),
+            "config": _plain(layer.get_config())}
+
+
+def _plain(value):
+    """Objects with a ``get_config()`` inside a config -> their config dicts."""
+    from ..engine.layer import Layer
+
+    if isinstance(value, Layer):
+        return serialize_layer(value)
+    if isinstance(value, dict):  # (a Layer is an nn.Module, a dict: tested first)
+        return {key: _plain(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if hasattr(value, "get_config") and not isinstance(value, type):
+        return {"class_name": registry.get_registered_name(type(value)),
+                "config": _plain(value.get_config())}
+    return value
 
 
 def deserialize_layer(config, custom_objects=None):

@@ -112,8 +112,8 @@ def summary_lines(model, line_length=None, positions=None, expand_nested=False,
         conns = _connections(layer, owner) if not sequential_like else []
         if not sequential_like:
             fields.append(conns[0] if conns else "")
-        if show_trainable:
-            fields.append("Y" if layer.trainable else "N")
+        if show_trainable:  # Keras 3: "-" for a layer with no weights to train or freeze
+            fields.append(("Y" if layer.trainable else "N") if layer.weights else "-")
         rows = [_row(fields, positions)]
         for extra in conns[1:]:
             rows.append(_row(["", "", ""] + [extra], positions))

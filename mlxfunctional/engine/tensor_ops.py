@@ -160,6 +160,26 @@ class TensorMethod(Layer):
                 "kwargs": self.kwargs}
 
 
+@registry.builtin
+class KerasMask(Layer):
+    """The mask that travels with a tensor, as a tensor: what ``x._keras_mask`` returns.
+
+    The mask reaches ``call`` as every layer's does; the node's own output has none.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("name", backend.unique_name("keras_mask"))
+        super().__init__(**kwargs)
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            raise ValueError(f'Layer "{self.name}" (KerasMask) received a tensor without a mask.')
+        return mask
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
 def binary_op(op, a, b):
     """Adds a BinaryOp node for ``a <op> b`` (one of them symbolic)."""
     if isinstance(a, KerasTensor) and isinstance(b, KerasTensor):
