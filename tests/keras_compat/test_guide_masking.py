@@ -124,3 +124,51 @@ def test_custom_compute_mask_splits_the_mask_with_the_tensor():
     m1, m2 = model.predict(ids, verbose=0)
     np.testing.assert_array_equal(m1, ids[:, :3] != 0)
     np.testing.assert_array_equal(m2, ids[:, 3:] != 0)
+def test_a_custom_embedding_generates_a_mask():
+    class CustomEmbedding(layers.Layer):
+        def __init__(self, input_dim, output_dim, mask_zero=False, **kwargs):
+            super().__init__(**kwargs)
+            self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, mask_zero
+
+        def build(self, input_shape):
+            self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                              initializer="random_normal", dtype="float32")
+
+        def call(self, inputs):
+            return ops.take(self.embeddings, inputs, axis=0)
+
+        def compute_mask(self, inputs, mask=None):
+            return ops.not_equal(inputs, 0) if self.mask_zero else None
+
+    layer = CustomEmbedding(10, 32, mask_zero=True)
+    ids = RNG.integers(10, size=(3, 10))
+    y = np.asarray(layer(ids))
+    np.testing.assert_allclose(y, np.asarray(layer.embeddings)[ids])
+    np.testing.assert_array_equal(np.asarray(layer.compute_mask(ids)), ids != 0)
+    inputs = keras.Input((None,), dtype="int32")
+    out = layers.LSTM(2)(CustomEmbedding(10, 4, mask_zero=True)(inputs))
+    assert keras.Model(inputs, out).predict(ids, verbose=0).shape == (3, 2)
+
+
+def test_a_layer_reads_the_mask_in_call():
+    class TemporalSoftmax(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            assert mask is not None
+            keep = ops.expand_dims(ops.cast(mask, "float32"), -1)
+            exp = ops.exp(inputs) * keep
+            return exp / ops.sum(exp, axis=1, keepdims=True)
+
+    inputs = keras.Input((None,), dtype="int32")
+    x = layers.Dense(1)(layers.Embedding(10, 4, mask_zero=True)(inputs))
+    model = keras.Model(inputs, TemporalSoftmax()(x))
+    ids = keras.utils.pad_sequences(RAGGED, padding="post")
+    got = model.predict(ids, verbose=0)[..., 0]
+    scores = model.layers[2].get_weights()
+    table = model.layers[1].get_weights()[0]
+    logits = (table[ids] @ scores[0] + scores[1])[..., 0]
+    expected = np.exp(logits) * (ids != 0)
+    np.testing.assert_allclose(got, expected / expected.sum(1, keepdims=True), rtol=1e-5)

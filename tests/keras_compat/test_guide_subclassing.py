@@ -208,3 +208,85 @@ def test_a_model_subclass_trains_and_reports_its_layers():
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert model.count_params() == (4 * 8 + 8) + (8 * 8 + 8) + (8 * 3 + 3)
     assert len(model.layers) == 3
+
+
+def test_a_non_trainable_weight_keeps_a_running_sum():
+    class ComputeSum(layers.Layer):
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,),
+                                         trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(ops.sum(inputs, axis=0))
+            return self.total
+
+    x = RNG.random((3, 2)).astype("float32")
+    my_sum = ComputeSum(2)
+    np.testing.assert_allclose(np.asarray(my_sum(x)), x.sum(0), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(my_sum(x)), 2 * x.sum(0), rtol=1e-6)
+    assert len(my_sum.weights) == 1 and len(my_sum.non_trainable_weights) == 1
+    assert my_sum.trainable_weights == []
+    np.testing.assert_allclose(my_sum.total.numpy(), 2 * x.sum(0), rtol=1e-6)
+
+
+def test_activity_regularization_with_ops_mean():
+    class MeanRegularization(layers.Layer):
+        def call(self, inputs):
+            self.add_loss(1e-2 * ops.mean(inputs))
+            return inputs
+
+    layer = MeanRegularization()
+    x = RNG.random((4, 3)).astype("float32")
+    layer(x)
+    assert float(layer.losses[0]) == pytest.approx(1e-2 * x.mean(), rel=1e-5)
+
+
+class Sampling(layers.Layer):
+    """z = z_mean + exp(z_log_var / 2) * epsilon."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        batch, dim = ops.shape(z_mean)[0], ops.shape(z_mean)[1]
+        epsilon = keras.random.normal(shape=(batch, dim), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+class VAE(keras.Model):
+    def __init__(self, original_dim, intermediate_dim=8, latent_dim=2, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(intermediate_dim, activation="relu")
+        self.dense_mean = layers.Dense(latent_dim)
+        self.dense_log_var = layers.Dense(latent_dim)
+        self.sampling = Sampling()
+        self.decode_hidden = layers.Dense(intermediate_dim, activation="relu")
+        self.decode_out = layers.Dense(original_dim, activation="sigmoid")
+
+    def call(self, inputs):
+        h = self.hidden(inputs)
+        z_mean, z_log_var = self.dense_mean(h), self.dense_log_var(h)
+        z = self.sampling((z_mean, z_log_var))
+        reconstructed = self.decode_out(self.decode_hidden(z))
+        kl = -0.5 * ops.mean(z_log_var - ops.square(z_mean) - ops.exp(z_log_var) + 1)
+        self.add_loss(kl)
+        return reconstructed
+
+
+def test_a_variational_autoencoder_adds_its_kl_loss_and_trains():
+    x = RNG.random((64, 20)).astype("float32")
+    vae = VAE(20)
+    vae.compile(keras.optimizers.Adam(1e-3), loss=keras.losses.MeanSquaredError())
+    history = vae.fit(x, x, epochs=2, batch_size=16, verbose=0)
+    assert all(np.isfinite(history.history["loss"]))
+    vae(x[:4])
+    w = [np.asarray(v) for v in vae.get_weights()]
+    h = np.maximum(x[:4] @ w[0] + w[1], 0)
+    z_mean, z_log_var = h @ w[2] + w[3], h @ w[4] + w[5]
+    kl = -0.5 * np.mean(z_log_var - z_mean ** 2 - np.exp(z_log_var) + 1)
+    assert len(vae.losses) == 1 and float(vae.losses[0]) == pytest.approx(kl, rel=1e-4)
+    # Sampling draws new noise on every call: two predictions differ.
+    assert not np.allclose(vae.predict(x[:4], verbose=0), vae.predict(x[:4], verbose=0))

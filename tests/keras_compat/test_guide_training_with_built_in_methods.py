@@ -264,3 +264,63 @@ def test_checkpoint_names_format_the_logs_and_the_latest_one_restores(tmp_path):
     restored = keras.models.load_model(latest)
     np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+class CategoricalTruePositives(keras.metrics.Metric):
+    """How many samples were classified correctly (a running count)."""
+
+    def __init__(self, name="categorical_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+        values = ops.cast(ops.cast(y_true, "int32") == ops.cast(y_pred, "int32"), "float32")
+        if sample_weight is not None:
+            values = ops.multiply(values, ops.cast(sample_weight, "float32"))
+        self.true_positives.assign_add(ops.sum(values))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_state(self):
+        self.true_positives.assign(0.0)
+
+
+def test_a_custom_metric_counts_over_the_epoch():
+    x, y = data(48)
+    model = classifier()
+    model.compile(optimizer=keras.optimizers.RMSprop(0.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=[CategoricalTruePositives()])
+    correct = float((model.predict(x, verbose=0).argmax(1) == y).sum())
+    history = model.fit(x, y.reshape(-1, 1), batch_size=16, epochs=2, verbose=0)
+    assert history.history["categorical_true_positives"] == [correct, correct]
+    logs = model.evaluate(x, y.reshape(-1, 1), batch_size=16, verbose=0, return_dict=True)
+    assert logs["categorical_true_positives"] == correct
+
+
+def test_a_layer_adds_the_loss_from_targets_passed_as_inputs():
+    class LogisticEndpoint(layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits, sample_weights=None):
+            self.add_loss(self.loss_fn(targets, logits, sample_weights))
+            return ops.softmax(logits)
+
+    inputs = keras.Input((3,), name="inputs")
+    targets = keras.Input((10,), name="targets")
+    logits = layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")(targets, logits)
+    model = keras.Model(inputs=[inputs, targets], outputs=predictions)
+    model.compile(optimizer="adam")  # no loss argument: the endpoint's loss is the loss
+    data_ = {"inputs": RNG.random((6, 3)).astype("float32"),
+             "targets": RNG.random((6, 10)).astype("float32")}
+    w, b = model.get_weights()
+    z = data_["inputs"] @ w + b
+    t = data_["targets"]
+    bce = np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))))
+    assert model.evaluate(data_, verbose=0) == pytest.approx(bce, rel=1e-4)
+    model.fit(data_, epochs=1, verbose=0)
