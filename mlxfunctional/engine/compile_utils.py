@@ -64,13 +64,15 @@ class CompiledLoss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """Returns ``(total, [per-output loss, ...])`` for the outputs that have a loss."""
-        total = mx.array(0.0)
+        total = None
         per_output = []
         for i in self.active:
             value = self.losses[i](y_true[i], y_pred[i], sample_weight=sample_weight)
             per_output.append(value)
-            total = total + self.weights[i] * value
-        return total, per_output
+            # (no kernels for the common weight 1 of a single output)
+            weighted = value if self.weights[i] == 1.0 else self.weights[i] * value
+            total = weighted if total is None else total + weighted
+        return (mx.array(0.0) if total is None else total), per_output
 
 
 class CompiledMetrics:

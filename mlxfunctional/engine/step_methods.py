@@ -233,12 +233,21 @@ class StepMethods:
         for batch in batches:
             logs = self._whole_batch_step(batch) if self._whole_batch_of(batch) \
                 else self.train_step(self._step_data(batch))
-        return logs
+        return self._unless_metric_results(logs)
 
     def _test_function(self, batches):
         logs = None
         for batch in batches:
             logs = self.test_step(self._step_data(batch))
+        return self._unless_metric_results(logs)
+
+    def _unless_metric_results(self, logs):
+        """None when ``logs`` are named as ``metrics`` are (the default steps), else
+        ``logs``. The trainer then reads the metrics' results from their variables
+        (``_logs_from``), so the step need not compute them: each result is a few
+        kernels per step, which the compiled step would run for nothing."""
+        if isinstance(logs, dict) and set(logs) == {m.name for m in self.metrics}:
+            return None
         return logs
 
     def _predict_function(self, batches):
