@@ -20,7 +20,7 @@ import mlx.nn as nn
 from .. import backend, dtype_policies, global_state
 from .. import tree
 from ..random.seed_generator import SeedGenerator
-from . import autocast, call_context
+from . import autocast, call_context, eager_mask
 from . import input_standardization
 from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
@@ -279,8 +279,8 @@ class Layer(WeightTracking, nn.Module):
         if not self.built:
             self._maybe_build(tree.map_structure(lambda a: tuple(a.shape), first))
         check_input_spec(self, self.input_spec, first)
-        outputs, _ = self._call_and_mask(args, kwargs, None, compute_mask=False)
-        return outputs
+        outputs, mask = self._call_and_mask(args, kwargs, eager_mask.mask_of(first))
+        return eager_mask.with_mask(outputs, mask)
 
     def _symbolic_call(self, args, kwargs):
         first = args[0] if args else next(iter(kwargs.values()))

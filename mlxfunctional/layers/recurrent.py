@@ -26,12 +26,12 @@ from .rnn_cells import CELL_ARGS, GRUCell, LSTMCell, SimpleRNNCell
 
 @registry.builtin
 class RNN(Layer):
-    """Runs a cell over the time axis of ``(batch, timesteps, features)`` inputs.
+    """Runs a cell over the time axis of ``(batch, timesteps, features...)`` inputs.
 
     Args:
         cell: a cell Layer with ``call(inputs, states, training=None) -> (output,
-            new_states)`` and a ``state_size`` (int or list of ints); ``output_size``
-            defaults to the first state size.
+            new_states)`` and a ``state_size``: an int, a shape tuple, or a list of
+            them (one per state; a state has shape ``(batch,) + shape``).
         return_sequences: return every timestep's output ``(batch, timesteps, out)``
             instead of the last one ``(batch, out)``.
         return_state: also return the final states: ``[output, *states]``.
@@ -44,6 +44,11 @@ class RNN(Layer):
         zero_output_for_mask: masked timesteps output zeros instead of the previous
             output.
         activity_regularizer: regularizer applied to the outputs.
+
+    Nested cells: ``sequences`` may be a list or tuple of sequences (each
+    ``(batch, timesteps, ...)``, the same timesteps); the cell then receives
+    (and is built with) the same structure without the time axis, and may return
+    a structure of outputs, which the layer returns in that structure.
 
     Call arguments: ``sequences``; ``initial_state`` (a list of ``(batch, size)``
     arrays, one per state); ``mask`` (``(batch, timesteps)`` bool: a False step keeps
@@ -69,23 +74,26 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        size = cell.state_size
-        self.state_size = list(size) if isinstance(size, (list, tuple)) else [size]
         self.supports_masking = True
         self.input_spec = InputSpec(min_ndim=3)
 
     # -- building -------------------------------------------------------------
     def build(self, sequences_shape):
-        shape = tuple(sequences_shape)
-        if len(shape) < 3 or any(isinstance(d, (tuple, list)) for d in shape):
+        leaves = _shape_leaves(sequences_shape)
+        if not leaves or any(len(s) < 3 for s in leaves) \
+                or len({s[1] for s in leaves}) > 1 and None not in {s[1] for s in leaves}:
             raise ValueError(f'Layer "{self.name}" ({type(self).__name__}) expects inputs of '
-                             f"shape (batch, timesteps, features); received input shape {shape}.")
+                             "shape (batch, timesteps, features) (or a list of such, with the "
+                             f"same timesteps); received input shape {sequences_shape}.")
+        shape = leaves[0]
+        if len(leaves) > 1:  # nested sequences: the cell checks its own inputs
+            self.input_spec = None
         if self.unroll and shape[1] is None:
             raise ValueError(f'Layer "{self.name}": cannot unroll a RNN if the time dimension is '
                              f"undefined (input shape {shape}). Give Input() a fixed number of "
                              "timesteps.")
         if isinstance(self.cell, Layer):
-            self.cell._maybe_build((shape[0],) + shape[2:])
+            self.cell._maybe_build(_map_shapes(lambda s: (s[0],) + s[2:], sequences_shape))
         if self.stateful:
             if shape[0] is None:
                 raise ValueError(f'Layer "{self.name}": a stateful RNN needs a fixed batch size; '
@@ -96,13 +104,20 @@ class RNN(Layer):
         self.built = True
 
     # -- states ---------------------------------------------------------------
+    @property
+    def state_size(self):
+        """The cell's state sizes as a list, one entry per state (read from the cell
+        each time: a cell may know them only once built)."""
+        size = self.cell.state_size
+        return list(size) if isinstance(size, (list, tuple)) else [size]
+
     def get_initial_state(self, batch_size, dtype=mx.float32):
         make = getattr(self.cell, "get_initial_state", None)
         if make is not None:
             states = make(batch_size=batch_size, dtype=dtype) \
                 if "dtype" in inspect.signature(make).parameters else make(batch_size=batch_size)
             return list(states) if isinstance(states, (list, tuple)) else [states]
-        return [mx.zeros((batch_size, s), dtype=dtype) for s in self.state_size]
+        return [mx.zeros((batch_size,) + _state_shape(s), dtype=dtype) for s in self.state_size]
 
     @property
     def states(self):
@@ -143,53 +158,62 @@ class RNN(Layer):
         out = []
         for s, size in zip(states, self.state_size):
             s = convert_to_array(s, dtype, f'{what} of layer "{self.name}"')
-            if tuple(s.shape) != (batch, size):
+            expected = (batch,) + _state_shape(size)
+            if tuple(s.shape) != expected:
                 raise ValueError(f'Layer "{self.name}": {what} has a state of shape '
-                                 f"{tuple(s.shape)}; expected {(batch, size)} (batch, state_size).")
+                                 f"{tuple(s.shape)}; expected {expected} (batch, state_size).")
             out.append(s)
         return out
 
     # -- running --------------------------------------------------------------
     def _step_function(self, sequences, training):
-        """``(inputs_by_time, step)``: per-timestep inputs and ``step(x_t, states)``.
+        """``(input_at, step)``: ``input_at(t)``, the inputs of timestep ``t`` (in the
+        structure of ``sequences``), and ``step(x_t, states)``.
 
         Cells with ``project_inputs``/``step`` (the built-in ones) get their input
         matmul for all timesteps at once; other cells run ``call`` per step.
         """
         cell = self.cell
-        if hasattr(cell, "project_inputs") and hasattr(cell, "step"):
+        if isinstance(sequences, mx.array) and hasattr(cell, "project_inputs") \
+                and hasattr(cell, "step"):
             input_masks, recurrent_masks = cell.dropout_masks(
                 sequences.shape[0], sequences.shape[-1], training, sequences.dtype)
-            xs = cell.project_inputs(sequences, input_masks)
+            by_time = mx.swapaxes(cell.project_inputs(sequences, input_masks), 0, 1)
 
             def step(x_t, states):
                 return cell.step(x_t, states, recurrent_masks)
-        else:
-            xs = sequences
-            kwargs = {"training": training} \
-                if "training" in inspect.signature(cell.call).parameters else {}
+            return by_time.__getitem__, step
 
-            def step(x_t, states):
-                output, new = cell.call(x_t, states, **kwargs)
-                return output, list(new) if isinstance(new, (list, tuple)) else [new]
-        return mx.swapaxes(xs, 0, 1), step
+        by_time = [mx.swapaxes(a, 0, 1) for a in tree.flatten(sequences)]
+        kwargs = {"training": training} \
+            if "training" in inspect.signature(cell.call).parameters else {}
+
+        def input_at(t):
+            return tree.pack_sequence_as(sequences, [a[t] for a in by_time])
+
+        def step(x_t, states):
+            output, new = cell.call(x_t, states, **kwargs)
+            return output, list(new) if isinstance(new, (list, tuple)) else [new]
+        return input_at, step
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
-        if sequences.ndim < 3:
+        flat = tree.flatten(sequences)
+        if any(a.ndim < 3 for a in flat):
             raise ValueError(f'Layer "{self.name}" expects inputs of shape (batch, timesteps, '
-                             f"features); received shape {tuple(sequences.shape)}.")
-        batch, steps = sequences.shape[0], sequences.shape[1]
+                             f"features); received shapes {[tuple(a.shape) for a in flat]}.")
+        first = flat[0]
+        batch, steps = first.shape[0], first.shape[1]
         if steps == 0:
             raise ValueError(f'Layer "{self.name}" received a sequence with 0 timesteps.')
         if initial_state is not None:
-            states = self._check_states(initial_state, batch, sequences.dtype, "initial_state")
+            states = self._check_states(initial_state, batch, first.dtype, "initial_state")
         elif self.stateful:
-            states = [s.astype(sequences.dtype) for s in self.states]
+            states = [s.astype(first.dtype) for s in self.states]
             if states[0].shape[0] != batch:
                 raise ValueError(f'Layer "{self.name}" is stateful with batch size '
                                  f"{states[0].shape[0]}; received a batch of {batch}.")
         else:
-            states = self.get_initial_state(batch, sequences.dtype)
+            states = self.get_initial_state(batch, first.dtype)
         if mask is not None:
             mask = tree.flatten(mask)[0]
             mask = convert_to_array(mask, "bool", f'The mask of layer "{self.name}"')
@@ -197,29 +221,36 @@ class RNN(Layer):
                 raise ValueError(f'Layer "{self.name}": the mask must have shape (batch, '
                                  f"timesteps) = {(batch, steps)}; received {tuple(mask.shape)}.")
         if self.go_backwards:
-            sequences = sequences[:, ::-1]
+            sequences = tree.map_structure(lambda a: a[:, ::-1], sequences)
             mask = None if mask is None else mask[:, ::-1]
 
-        xs, step = self._step_function(sequences, training)
+        input_at, step = self._step_function(sequences, training)
         outputs, output = [], None
         for t in common.time_steps(range(steps)):
-            new_output, new_states = step(xs[t], states)
+            new_output, new_states = step(input_at(t), states)
             if mask is not None:
                 # A masked sample keeps its states and repeats its previous output.
                 keep = mask[:, t:t + 1]
-                new_states = [mx.where(keep.reshape(keep.shape + (1,) * (s.ndim - 2)), n, s)
-                              for n, s in zip(new_states, states)]
+
+                def kept(new, old):
+                    return mx.where(keep.reshape(keep.shape + (1,) * (new.ndim - 2)), new, old)
+                new_states = [kept(n, s) for n, s in zip(new_states, states)]
                 fallback = output if output is not None and not self.zero_output_for_mask \
-                    else mx.zeros_like(new_output)
-                new_output = mx.where(keep.reshape(keep.shape + (1,) * (new_output.ndim - 2)),
-                                      new_output, fallback)
+                    else tree.map_structure(mx.zeros_like, new_output)
+                new_output = tree.pack_sequence_as(new_output, [
+                    kept(n, f) for n, f in zip(tree.flatten(new_output), tree.flatten(fallback))])
             states, output = new_states, new_output
             if self.return_sequences:
                 outputs.append(output)
 
         if self.stateful and not trace.in_trace():
             self._store_states(states)
-        result = common.full_sequence(outputs, steps) if self.return_sequences else output
+        if self.return_sequences:  # each output of a nested cell stacked over time
+            flat_outputs = [tree.flatten(o) for o in outputs]
+            result = tree.pack_sequence_as(outputs[0], [
+                common.full_sequence(list(leaf), steps) for leaf in zip(*flat_outputs)])
+        else:
+            result = output
         result = [result] + list(states) if self.return_state else result
         return common.add_activity_loss(self, result)
 
@@ -251,6 +282,30 @@ class RNN(Layer):
         config = dict(config)
         cell = serialization.deserialize_layer(config.pop("cell"), custom_objects)
         return cls(cell, **config)
+
+
+def _state_shape(size):
+    """A ``state_size`` entry as a shape without the batch axis."""
+    return tuple(size) if isinstance(size, (list, tuple)) else (int(size),)
+
+
+def _is_shape(shape):
+    return isinstance(shape, (list, tuple)) and \
+        all(d is None or isinstance(d, (int, np.integer)) for d in shape)
+
+
+def _shape_leaves(shapes):
+    """The shapes in a (nested) list of shapes, in order."""
+    if _is_shape(shapes):
+        return [tuple(shapes)]
+    return [leaf for s in shapes for leaf in _shape_leaves(s)]
+
+
+def _map_shapes(fn, shapes):
+    """``fn`` applied to every shape of a (nested) list of shapes, keeping the structure."""
+    if _is_shape(shapes):
+        return fn(tuple(shapes))
+    return type(shapes)(_map_shapes(fn, s) for s in shapes)
 
 
 _CELL_ATTRIBUTES = (

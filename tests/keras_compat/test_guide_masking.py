@@ -4,8 +4,8 @@ Our own programs; padding is checked against hand-written arrays, masks against
 ``ids != 0``, and a masked LSTM against a numpy LSTM that skips padded steps.
 """
 
+import mlx.core as mx
 import numpy as np
-import pytest
 
 import mlxfunctional as keras
 from mlxfunctional import layers, ops
@@ -172,3 +172,54 @@ def test_a_layer_reads_the_mask_in_call():
     logits = (table[ids] @ scores[0] + scores[1])[..., 0]
     expected = np.exp(logits) * (ids != 0)
     np.testing.assert_allclose(got, expected / expected.sum(1, keepdims=True), rtol=1e-5)
+
+
+def test_eager_outputs_carry_their_mask_and_pass_it_on():
+    ids = keras.utils.pad_sequences(RAGGED, padding="post")
+    embedding = layers.Embedding(10, 4, mask_zero=True)
+    embedded = embedding(ids)
+    np.testing.assert_array_equal(np.asarray(embedded._keras_mask), ids != 0)
+    assert not hasattr(layers.Embedding(10, 4)(ids), "_keras_mask")
+    assert not hasattr(embedded * 2, "_keras_mask")  # arithmetic drops it, as in Keras
+    # The next layer called on the output receives the mask without being given it.
+    lstm = layers.LSTM(3)
+    table = embedding.get_weights()[0]
+    out = np.asarray(lstm(embedded))
+    expected = masked_lstm_reference(lstm, table[ids], ids)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+    unmasked = np.asarray(lstm(mx.array(table[ids])))
+    assert np.abs(unmasked - expected).max() > 1e-3  # the mask made the difference
+
+
+def test_masking_layer_masks_timesteps_equal_to_the_mask_value():
+    x = RNG.normal(size=(2, 5, 3)).astype(np.float32)
+    x[0, 1] = -1.0
+    x[1, 3:] = -1.0
+    x[1, 0, 0] = -1.0  # one feature at the value does not mask the step
+    layer = layers.Masking(mask_value=-1.0)
+    out = layer(x)
+    keep = np.any(x != -1.0, axis=-1)
+    np.testing.assert_array_equal(np.asarray(out._keras_mask), keep)
+    np.testing.assert_allclose(np.asarray(out), x * keep[..., None])
+    assert layers.Masking.from_config(layer.get_config()).mask_value == -1.0
+
+    inputs = keras.Input((5, 3))
+    masked = layers.Masking(mask_value=-1.0)(inputs)
+    model = keras.Model(inputs, [masked, masked._keras_mask])
+    got, mask = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(mask, keep)
+    np.testing.assert_allclose(got, x * keep[..., None])
+
+
+def test_eager_split_outputs_each_carry_their_part_of_the_mask():
+    class TemporalSplit(layers.Layer):
+        def call(self, inputs):
+            return ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None if mask is None else ops.split(mask, 2, axis=1)
+
+    ids = keras.utils.pad_sequences(RAGGED, padding="post")
+    first, second = TemporalSplit()(layers.Embedding(10, 4, mask_zero=True)(ids))
+    np.testing.assert_array_equal(np.asarray(first._keras_mask), ids[:, :3] != 0)
+    np.testing.assert_array_equal(np.asarray(second._keras_mask), ids[:, 3:] != 0)

@@ -5,7 +5,6 @@ Our own programs; parameter counts by formula (what Keras prints in the guide:
 """
 
 import numpy as np
-import pytest
 
 import mlxfunctional as keras
 from mlxfunctional import layers
@@ -138,3 +137,86 @@ def test_rnn_of_lstmcell_equals_lstm_and_trains_on_image_rows():
                                model.predict(x[:8], verbose=0), rtol=1e-4, atol=1e-5)
     one = cell_model.predict_on_batch(np.expand_dims(x[0], 0))
     assert one.shape == (1, 10)
+
+
+class PairCell(layers.Layer):
+    """A cell on a pair of inputs (a vector and a matrix per timestep), with a vector
+    state and a matrix state: state_size and outputs are nested."""
+
+    def __init__(self, units, columns, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.columns = units, columns
+        self.state_size = [units, (None, columns)]  # filled in build (rows of the matrix)
+
+    def build(self, input_shapes):
+        (_, features), (_, rows, width) = input_shapes
+        self.state_size = [self.units, (rows, self.columns)]
+        self.kernel = self.add_weight(shape=(features, self.units), name="kernel")
+        self.recurrent = self.add_weight(shape=(self.units, self.units), name="recurrent")
+        self.mixer = self.add_weight(shape=(width, self.columns), name="mixer")
+
+    def call(self, inputs, states):
+        vector, matrix = inputs
+        h = keras.ops.tanh(keras.ops.matmul(vector, self.kernel)
+                           + keras.ops.matmul(states[0], self.recurrent))
+        m = states[1] + keras.ops.matmul(matrix, self.mixer)
+        return (h, m), (h, m)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "columns": self.columns}
+
+
+def pair_cell_reference(cell, vectors, matrices, mask=None):
+    k, r, w = (np.asarray(v) for v in cell.get_weights())
+    h = np.zeros((len(vectors), k.shape[1]), np.float32)
+    m = np.zeros((len(vectors), matrices.shape[2], w.shape[1]), np.float32)
+    hs, ms = [], []
+    for t in range(vectors.shape[1]):
+        new_h = np.tanh(vectors[:, t] @ k + h @ r)
+        new_m = m + matrices[:, t] @ w
+        if mask is not None:
+            keep = mask[:, t]
+            new_h = np.where(keep[:, None], new_h, h)
+            new_m = np.where(keep[:, None, None], new_m, m)
+        h, m = new_h, new_m
+        hs.append(h)
+        ms.append(m)
+    return np.stack(hs, 1), np.stack(ms, 1)
+
+
+def test_a_cell_with_nested_inputs_states_and_outputs():
+    vectors = RNG.normal(size=(4, 5, 3)).astype(np.float32)
+    matrices = RNG.normal(size=(4, 5, 2, 6)).astype(np.float32)
+    in_v, in_m = keras.Input((None, 3)), keras.Input((None, 2, 6))
+    rnn = layers.RNN(PairCell(7, 4), return_sequences=True)
+    seq_h, seq_m = rnn((in_v, in_m))
+    assert seq_h.shape == (None, None, 7) and seq_m.shape == (None, None, 2, 4)
+    model = keras.Model([in_v, in_m], [seq_h, seq_m])
+    got_h, got_m = model.predict([vectors, matrices], verbose=0)
+    want_h, want_m = pair_cell_reference(rnn.cell, vectors, matrices)
+    np.testing.assert_allclose(got_h, want_h, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_m, want_m, rtol=1e-4, atol=1e-5)
+
+    # The last step only, under a mask: masked steps keep both states.
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 1, 0, 1], [1, 1, 1, 1, 0]], bool)
+    last_h, last_m = layers.RNN(rnn.cell)((vectors, matrices), mask=mask)
+    want_h, want_m = pair_cell_reference(rnn.cell, vectors, matrices, mask)
+    np.testing.assert_allclose(np.asarray(last_h), want_h[:, -1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(last_m), want_m[:, -1], rtol=1e-4, atol=1e-5)
+
+
+def test_a_nested_cell_trains_on_two_targets_and_reloads(tmp_path):
+    in_v, in_m = keras.Input((None, 3)), keras.Input((None, 2, 6))
+    outputs = layers.RNN(PairCell(7, 4))((in_v, in_m))
+    model = keras.Model([in_v, in_m], list(outputs))
+    model.compile(optimizer="adam", loss="mse")
+    x = [RNG.random((32, 6, 3), dtype=np.float32), RNG.random((32, 6, 2, 6), dtype=np.float32)]
+    y = [RNG.random((32, 7), dtype=np.float32), RNG.random((32, 2, 4), dtype=np.float32)]
+    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "nested.mlxf")
+    loaded = keras.models.load_model(tmp_path / "nested.mlxf",
+                                     custom_objects={"PairCell": PairCell})
+    for a, b in zip(model.predict(x, verbose=0), loaded.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
