@@ -15,15 +15,15 @@ import mlx.core as mx
 from ..engine.keras_tensor import KerasTensor
 from .numpy_sorting import nonzero
 from .operation import keras_op
-from .reduction_utils import canonical_axis, dtype_of, tensor, values_known
+from .reduction_utils import canonical_axis, dtype_name, tensor, values_known
 
 __all__ = ["take", "take_along_axis", "unravel_index", "get_item"]
 
 
 def _int_indices(indices, op):
     indices = tensor(indices)
-    if "int" not in dtype_of(indices):
-        if dtype_of(indices) == "bool":
+    if "int" not in dtype_name(indices):
+        if dtype_name(indices) == "bool":
             raise TypeError(f"{op}: `indices` must be integers; received a bool tensor "
                             "(use nonzero() or where() for masks).")
         indices = indices.astype(mx.int32)  # float indices truncate, as Keras' torch does
@@ -147,7 +147,7 @@ def _index_parts(x, k, axis, n_axes):
                              f"{size} (valid indices: {-size} to {size - 1}).")
         return [k], 1
     k = tensor(k)
-    if dtype_of(k) == "bool":  # a mask: the coordinates of its True elements (eager)
+    if dtype_name(k) == "bool":  # a mask: the coordinates of its True elements (eager)
         if tuple(k.shape) != tuple(x.shape[axis:axis + k.ndim]):
             raise IndexError(f"get_item: a boolean mask of shape {k.shape} does not match "
                              f"axes {axis}.. of shape {x.shape}.")
@@ -164,4 +164,4 @@ def _axes_used(k):
     if ndim is None:
         k = tensor(k)
         ndim = k.ndim
-    return ndim if dtype_of(k) == "bool" else 1
+    return ndim if dtype_name(k) == "bool" else 1

@@ -10,7 +10,7 @@ reduce as the plain op does. Dtypes follow the plain ops.
 import mlx.core as mx
 
 from .operation import keras_op
-from .reduction_utils import (canonical_axes, canonical_axis, cast, compute_dtype, dtype_of,
+from .reduction_utils import (canonical_axes, canonical_axis, cast, compute_dtype, dtype_name,
                               float_dtype, is_float, reduce, reduced_shape, sum_dtype, tensor)
 
 __all__ = ["nansum", "nanprod", "nanmean", "nanmax", "nanmin", "nanvar", "nanstd",
@@ -136,7 +136,7 @@ def _nan_cumulative(op, fn, fill, x, axis, dtype):
     if axis is None:
         x, axis = mx.flatten(x), 0
     axis = canonical_axis(axis, x.ndim, op)
-    dtype = dtype or ("int32" if dtype_of(x) == "bool" else dtype_of(x))
+    dtype = dtype or ("int32" if dtype_name(x) == "bool" else dtype_name(x))
     if x.size == 0:  # (MLX's scans divide by the axis length: ml-explore/mlx#4340)
         return cast(x, dtype)
     return fn(cast(_filled(x, fill), dtype), axis=axis)

@@ -21,7 +21,7 @@ from .numpy_statistics import *  # noqa: F401,F403
 from . import numpy_indexing, numpy_nan_reductions, numpy_sorting, numpy_statistics
 from .dtypes import result_type
 from .operation import keras_op
-from .reduction_utils import (canonical_axes, canonical_axis, cast, compute_dtype, dtype_of,
+from .reduction_utils import (canonical_axes, canonical_axis, cast, compute_dtype, dtype_name,
                               empty_reduction_error, float_dtype, is_float, reduce,
                               reduced_shape, sum_dtype, tensor)
 
@@ -54,7 +54,7 @@ def _extremum(op, fn, combine, x, axis, keepdims, initial):
     # An empty reduction with `initial` is `initial` (numpy's identity rule).
     out = reduce(fn, x, axes, keepdims, 0 if initial is None else initial)
     if initial is not None:
-        out = cast(combine(out, mx.array(initial, dtype=x.dtype)), dtype_of(x))
+        out = cast(combine(out, mx.array(initial, dtype=x.dtype)), dtype_name(x))
     return out
 
 
@@ -212,7 +212,7 @@ def _cumulative(op, fn, x, axis, dtype):
         x, axis = mx.flatten(x), 0
     axis = canonical_axis(axis, x.ndim, op)
     # Keras: bool accumulates in int32, every other dtype in itself.
-    dtype = dtype or ("int32" if dtype_of(x) == "bool" else dtype_of(x))
+    dtype = dtype or ("int32" if dtype_name(x) == "bool" else dtype_name(x))
     if x.size == 0:  # (MLX's scans divide by the axis length: ml-explore/mlx#4340)
         return cast(x, dtype)
     return fn(cast(x, dtype), axis=axis)
@@ -246,7 +246,7 @@ def diff(a, n=1, axis=-1):
             break
         upper = a[_slice(axis, slice(1, None))]
         lower = a[_slice(axis, slice(None, -1))]
-        a = upper != lower if dtype_of(a) == "bool" else upper - lower
+        a = upper != lower if dtype_name(a) == "bool" else upper - lower
     return a
 
 

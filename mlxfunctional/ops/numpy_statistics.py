@@ -14,7 +14,7 @@ import math
 import mlx.core as mx
 
 from .operation import keras_op
-from .reduction_utils import (canonical_axes, cast, compute_dtype, dtype_of, float_dtype,
+from .reduction_utils import (canonical_axes, cast, compute_dtype, dtype_name, float_dtype,
                               reduced_shape, require_values, tensor, values_known)
 from .dtypes import result_type
 
@@ -222,9 +222,9 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     if sparse:
         raise ValueError("bincount: MLX has no sparse tensors (sparse=True is not supported).")
     x = tensor(x)
-    if x.ndim not in (1, 2) or "int" not in dtype_of(x):
+    if x.ndim not in (1, 2) or "int" not in dtype_name(x):
         raise ValueError("bincount: `x` must be a 1-D or 2-D tensor of integers; received "
-                         f"shape {x.shape} and dtype {dtype_of(x)}.")
+                         f"shape {x.shape} and dtype {dtype_name(x)}.")
     require_values("bincount", "its output length is the largest value of `x` plus one", x)
     if x.size and mx.min(x).item() < 0:
         raise ValueError(f"bincount: `x` must be non-negative; found {mx.min(x).item()}.")

@@ -12,23 +12,17 @@ import mlx.core as mx
 from .. import backend
 from ..engine import trace
 from .dtypes import convert_to_tensor, result_type
+# (re-exported: the files below import all their helpers from this one module)
+from .numpy_elementwise_operands import dtype_name, is_float  # noqa: F401
 
 
 def tensor(x):
     return convert_to_tensor(x)
 
 
-def dtype_of(x):
-    return backend.standardize_dtype(x.dtype)
-
-
 def cast(x, dtype):
     dtype = backend.mlx_dtype(dtype)
     return x if x.dtype == dtype else x.astype(dtype)
-
-
-def is_float(x):
-    return backend.is_float_dtype(x.dtype)
 
 
 def canonical_axes(axis, ndim, op):
