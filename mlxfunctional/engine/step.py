@@ -32,6 +32,7 @@ import collections
 
 import mlx.core as mx
 import numpy as np
+from mlx.utils import tree_flatten
 
 # Compiled functions kept per model. Each holds a traced graph and (on the CPU)
 # JIT kernels, so the cache is bounded; 8 covers what alternates in practice: train,
@@ -56,22 +57,14 @@ def _containers(tree, out):
             _containers(value, out)
 
 
+def _arrays(tree):
+    return [a for _, a in tree_flatten(tree) if isinstance(a, mx.array)]
+
+
 def structure(state):
     """``(shape, dtype)`` of every array of ``state`` in order: a compiled function
     traces again when this changes (e.g. an optimizer creating its slots)."""
-    return [(a.shape, a.dtype) for a in _leaves(state, []) if isinstance(a, mx.array)]
-
-
-def _leaves(tree, out):
-    if isinstance(tree, dict):
-        for value in dict.values(tree):
-            _leaves(value, out)
-    elif isinstance(tree, (list, tuple)):
-        for value in tree:
-            _leaves(value, out)
-    else:
-        out.append(tree)
-    return out
+    return [(a.shape, a.dtype) for a in _arrays(state)]
 
 
 class StateSnapshot:
@@ -209,7 +202,7 @@ class StepCache:
         try:
             out = fn(*args)
             # A failure while computing counts as the step's.
-            mx.eval(self.state(mode), [a for a in _leaves(out, []) if isinstance(a, mx.array)])
+            mx.eval(self.state(mode), _arrays(out))
         except BaseException:
             snapshot.restore()
             raise
