@@ -80,6 +80,8 @@ class ArrayBatches:
         batch_size: samples per batch (the last batch may be smaller).
         shuffle: reshuffle at each epoch.
         steps: stop after this many batches per epoch (None: one pass).
+        names: ``(input names, output names)``, to say in an error which array
+            could not be read (``x`` for input "img", ``y`` for output "label").
 
     Attributes:
         seed: the shuffle seed. None (one process): each pass draws its
@@ -92,10 +94,14 @@ class ArrayBatches:
             incremented); ``fit`` sets it to ``initial_epoch``.
     """
 
-    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
-        self.x = [_read(a) for a in x]
-        self.y = None if y is None else [_read(a) for a in y]
-        self.sample_weight = None if sample_weight is None else _read(sample_weight).astype(mx.float32)
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None,
+                 names=None):
+        x_names, y_names = names or ([None] * len(x), [None] * len(y or []))
+        self.x = [_read(a, _where("x", "input", n)) for a, n in zip(x, x_names)]
+        self.y = None if y is None else [_read(a, _where("y", "output", n))
+                                         for a, n in zip(y, y_names)]
+        self.sample_weight = None if sample_weight is None else \
+            _read(sample_weight, "sample_weight").astype(mx.float32)
         arrays = self.x + (self.y or []) + ([self.sample_weight] if self.sample_weight is not None else [])
         self.num_samples = _num_samples(arrays)
         self.batch_size = int(batch_size or 32)
@@ -139,9 +145,13 @@ class ArrayBatches:
         return mx.random.permutation(self.num_samples, key=key)
 
 
-def _read(data):
+def _where(argument, kind, name):
+    return argument if name is None else f'{argument} (for {kind} "{name}")'
+
+
+def _read(data, where="The value"):
     try:
-        return as_array(_from_tensor(data))
+        return as_array(_from_tensor(data), where=where)
     except TypeError as e:
         raise unreadable(data, str(e)) from e
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import distribute as distribute_lib
 from .. import global_state, tree
-from . import data_adapter, resume_state
+from . import argument_checks, data_adapter, resume_state
 from .step import StepCache
 from .step_calls import FullRows, StepCalls
 from .step_methods import StepMethods
@@ -46,7 +46,8 @@ class Trainer(StepCalls, StepMethods):
         self.compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.compiled_loss,
                                                 names, self._training_output_shapes())
         self._step_cache = StepCache(jit=jit_compile and not run_eagerly)
-        self.steps_per_execution = int(steps_per_execution)
+        self.steps_per_execution = argument_checks.count(
+            steps_per_execution, "steps_per_execution", "compile", optional=False)
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
             "loss": loss, "metrics": metrics, "loss_weights": loss_weights,
@@ -121,7 +122,12 @@ class Trainer(StepCalls, StepMethods):
                 raise ValueError("class_weight needs a single output with targets.")
             cw = data_adapter.class_weight_to_sample_weight(np.array(fy[0]), class_weight)
             sw = cw if sw is None else np.asarray(sw, dtype=np.float32) * cw
-        return data_adapter.ArrayBatches(fx, fy, sw, batch_size, shuffle, steps)
+        return data_adapter.ArrayBatches(fx, fy, sw, batch_size, shuffle, steps,
+                                         names=self._data_names())
+
+    def _data_names(self):
+        """``(input names, output names)``, for data errors to say which array."""
+        return self._training_input_names(), self._training_output_names()
 
     # -- fit -------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -138,6 +144,12 @@ class Trainer(StepCalls, StepMethods):
         from ..callbacks import CallbackList
 
         self._require_compiled("fit")
+        (batch_size, epochs, verbose, validation_split, initial_epoch, steps_per_epoch,
+         validation_steps, validation_batch_size, validation_freq) = \
+            argument_checks.fit_arguments(
+                batch_size, epochs, verbose, validation_split, initial_epoch, steps_per_epoch,
+                validation_steps, validation_batch_size, validation_freq)
+        argument_checks.require_x(x, "fit")
         parallel = distribute_lib.resolve(distribute)
         batch_size = batch_size or 32
         if validation_split and validation_data is None:
@@ -149,10 +161,12 @@ class Trainer(StepCalls, StepMethods):
         else:
             train = self._batches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
                                   class_weight)
+        argument_checks.require_samples(train, "fit")
         val = None
         if validation_data is not None:
             val = self._validation_batches(validation_data, validation_batch_size or batch_size,
                                            validation_steps)
+            argument_checks.require_samples(val, "fit", "validation_data's x")
         verbose = _verbosity(verbose, parallel)
         with self._data_parallel(parallel, "fit"), self._step_call("train"):
             if parallel is not None:
@@ -276,8 +290,12 @@ class Trainer(StepCalls, StepMethods):
         from ..callbacks import CallbackList
 
         self._require_compiled("evaluate")
+        batch_size, verbose, steps = argument_checks.inference_arguments(
+            "evaluate", batch_size, verbose, steps)
+        argument_checks.require_x(x, "evaluate")
         parallel = distribute_lib.resolve(distribute)
         data = self._batches(x, y, sample_weight, batch_size or 32, False, steps)
+        argument_checks.require_samples(data, "evaluate")
         verbose = _verbosity(verbose, parallel)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=data.steps_per_epoch)
@@ -332,6 +350,9 @@ class Trainer(StepCalls, StepMethods):
         """
         from ..callbacks import CallbackList
 
+        batch_size, verbose, steps = argument_checks.inference_arguments(
+            "predict", batch_size, verbose, steps)
+        argument_checks.require_x(x, "predict")
         parallel = distribute_lib.resolve(distribute)
         if data_adapter.is_iterable_data(x):
             def standardize(bx, by, bsw):
@@ -341,7 +362,9 @@ class Trainer(StepCalls, StepMethods):
             data = data_adapter.IterableBatches(x, standardize, steps)
         else:
             fx = self._flat_inputs(x)
-            data = data_adapter.ArrayBatches(fx, batch_size=batch_size or 32, steps=steps)
+            data = data_adapter.ArrayBatches(fx, batch_size=batch_size or 32, steps=steps,
+                                             names=self._data_names())
+            argument_checks.require_samples(data, "predict")
         verbose = _verbosity(verbose, parallel)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=1, steps=data.steps_per_epoch)
@@ -381,7 +404,7 @@ class Trainer(StepCalls, StepMethods):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns that batch's loss and metrics."""
         self._require_compiled("train_on_batch")
-        data = self._batches(x, y, sample_weight, _len(x), False, 1, class_weight)
+        data = self._on_batch(x, y, sample_weight, "train_on_batch", class_weight)
         with self._step_call("train"):
             self.reset_metrics()
             batches = list(data.batches())
@@ -390,12 +413,20 @@ class Trainer(StepCalls, StepMethods):
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
-        data = self._batches(x, y, sample_weight, _len(x), False, 1)
+        data = self._on_batch(x, y, sample_weight, "test_on_batch")
         with self._step_call("test"):
             return self._format(self._evaluate_batches(data, None), return_dict)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=_len(x), verbose=0)
+        argument_checks.require_x(x, "predict_on_batch")
+        return self.predict(x, batch_size=max(_len(x), 1), verbose=0)
+
+    def _on_batch(self, x, y, sample_weight, method, class_weight=None):
+        """The data of a ``*_on_batch`` call: all of it as one batch."""
+        argument_checks.require_x(x, method)
+        data = self._batches(x, y, sample_weight, max(_len(x), 1), False, 1, class_weight)
+        argument_checks.require_samples(data, method)
+        return data
 
     @staticmethod
     def _format(logs, return_dict):
@@ -418,10 +449,11 @@ def _numpy_ready(outputs):
 
 
 def _verbosity(verbose, parallel):
-    """Keras' ``verbose`` as an int; 0 on every process but rank 0 of a data-parallel job."""
+    """Keras' ``verbose`` (checked) as an int; 0 on every process but rank 0 of a
+    data-parallel job."""
     if parallel is not None and parallel.rank != 0:
         return 0
-    return 1 if verbose == "auto" else int(verbose)
+    return 1 if verbose == "auto" else verbose
 
 
 def _sharded(batches, parallel, mode):
