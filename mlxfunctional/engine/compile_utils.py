@@ -11,6 +11,7 @@ import mlx.core as mx
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from ..metrics_base import result_arrays
+from . import target_checks
 
 
 def _per_output(value, output_names, what):
@@ -63,11 +64,22 @@ class CompiledLoss:
         return [i for i, l in enumerate(self.losses) if l is not None]
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        """Returns ``(total, [per-output loss, ...])`` for the outputs that have a loss."""
+        """Returns ``(total, [per-output loss, ...])`` for the outputs that have a loss.
+
+        Each output's targets are first checked against its predictions and its
+        loss (``target_checks.py``: Python on shapes, run when a compiled step
+        is traced); an error a loss raises on them is re-raised naming the
+        loss, the output and both shapes.
+        """
         total = None
         per_output = []
         for i in self.active:
-            value = self.losses[i](y_true[i], y_pred[i], sample_weight=sample_weight)
+            loss, name = self.losses[i], self.output_names[i]
+            target_checks.check(loss, name, y_true[i], y_pred[i])
+            try:
+                value = loss(y_true[i], y_pred[i], sample_weight=sample_weight)
+            except ValueError as e:
+                raise target_checks.explain(e, loss, name, y_true[i], y_pred[i]) from e
             per_output.append(value)
             # (no kernels for the common weight 1 of a single output)
             weighted = value if self.weights[i] == 1.0 else self.weights[i] * value
