@@ -69,7 +69,7 @@ def count(value, name, method, minimum=1, optional=True):
     return int(value)
 
 
-def validation_freq(value, method="fit"):
+def frequency(value, method="fit"):
     """An int >= 1 (validate every that many epochs) or a collection of epochs >= 1."""
     if _is_int(value) or isinstance(value, (bool, float, str)) or value is None:
         return count(value, "validation_freq", method, optional=False)
@@ -85,7 +85,7 @@ def validation_freq(value, method="fit"):
     return [int(e) for e in epochs]
 
 
-def validation_split(value, method="fit"):
+def fraction(value, method="fit"):
     """A number in [0, 1): the fraction of the data held out for validation."""
     if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{method}(): `validation_split` must be a number in [0, 1); "
@@ -111,18 +111,18 @@ def verbosity(value, method):
     return int(value)
 
 
-def fit_arguments(batch_size, epochs, verbose, validation_split_, initial_epoch,
-                  steps_per_epoch, validation_steps, validation_batch_size, validation_freq_):
+def fit_arguments(batch_size, epochs, verbose, validation_split, initial_epoch,
+                  steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
     """Checks ``fit``'s arguments; returns them normalized, in the same order."""
     return (count(batch_size, "batch_size", "fit"),
             count(epochs, "epochs", "fit", minimum=0, optional=False),
             verbosity(verbose, "fit"),
-            validation_split(validation_split_),
+            fraction(validation_split),
             count(initial_epoch, "initial_epoch", "fit", minimum=0, optional=False),
             count(steps_per_epoch, "steps_per_epoch", "fit"),
             count(validation_steps, "validation_steps", "fit"),
             count(validation_batch_size, "validation_batch_size", "fit"),
-            validation_freq(validation_freq_))
+            frequency(validation_freq))
 
 
 def inference_arguments(method, batch_size, verbose, steps):

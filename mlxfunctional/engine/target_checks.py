@@ -26,6 +26,8 @@ checked; an error it raises on the targets is re-raised naming the loss, the
 output and both shapes (:func:`explain`).
 """
 
+import numpy as np
+
 from .. import loss_functions as lf
 
 _SPARSE = (lf.sparse_categorical_crossentropy,)
@@ -39,7 +41,12 @@ _SAME_SHAPE = (
 
 
 def _shape(x):
-    return tuple(int(d) for d in x.shape)
+    # (a custom train_step may hand compute_loss numpy arrays or lists)
+    return tuple(int(d) for d in getattr(x, "shape", None) or np.shape(x))
+
+
+def _dtype(x):
+    return getattr(x, "dtype", None) or np.asarray(x).dtype
 
 
 def _same_shape_forms(pred):
@@ -99,5 +106,5 @@ def explain(error, loss, output_name, y_true, y_pred):
     """A ValueError naming the loss, the output and both shapes, for ``error``
     raised by a loss on these targets (e.g. MLX's ``[broadcast_shapes]``)."""
     return ValueError(f'Loss "{_name(loss)}" of output "{output_name}" failed on targets of '
-                      f"shape {_shape(y_true)} ({y_true.dtype}) and predictions of shape "
-                      f"{_shape(y_pred)} ({y_pred.dtype}): {error}")
+                      f"shape {_shape(y_true)} ({_dtype(y_true)}) and predictions of shape "
+                      f"{_shape(y_pred)} ({_dtype(y_pred)}): {error}")
