@@ -97,8 +97,8 @@ class ArrayBatches:
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None,
                  names=None):
         x_names, y_names = names or ([None] * len(x), [None] * len(y or []))
-        self.x = [_read(a, _where("x", "input", n)) for a, n in zip(x, x_names)]
-        self.y = None if y is None else [_read(a, _where("y", "output", n))
+        self.x = [_read(a, where("x", "input", n)) for a, n in zip(x, x_names)]
+        self.y = None if y is None else [_read(a, where("y", "output", n))
                                          for a, n in zip(y, y_names)]
         self.sample_weight = None if sample_weight is None else \
             _read(sample_weight, "sample_weight").astype(mx.float32)
@@ -145,7 +145,8 @@ class ArrayBatches:
         return mx.random.permutation(self.num_samples, key=key)
 
 
-def _where(argument, kind, name):
+def where(argument, kind, name):
+    """How an error names an array: ``x (for input "img")``, or just ``x``."""
     return argument if name is None else f'{argument} (for {kind} "{name}")'
 
 

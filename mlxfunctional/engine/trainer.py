@@ -101,10 +101,15 @@ class Trainer(StepCalls, StepMethods):
                 raise ValueError("When x is a generator or iterable of batches, y must be None "
                                  "(each batch carries its targets).")
 
+            x_names, y_names = self._data_names()
+
             def standardize(bx, by, bsw):
                 fx, fy, fsw = self._flat_xy(bx, by, bsw)
-                fx = [data_adapter.as_array(a) for a in fx]
-                fy = None if fy is None else [data_adapter.as_array(a) for a in fy]
+                fx = [data_adapter.as_array(a, where=data_adapter.where("x", "input", n))
+                      for a, n in zip(fx, x_names)]
+                fy = None if fy is None else [
+                    data_adapter.as_array(a, where=data_adapter.where("y", "output", n))
+                    for a, n in zip(fy, y_names)]
                 if class_weight is not None and fy is not None:
                     fsw = data_adapter.class_weight_to_sample_weight(np.array(fy[0]), class_weight)
                 fsw = None if fsw is None else data_adapter.as_array(fsw).astype(mx.float32)
@@ -355,9 +360,12 @@ class Trainer(StepCalls, StepMethods):
         argument_checks.require_x(x, "predict")
         parallel = distribute_lib.resolve(distribute)
         if data_adapter.is_iterable_data(x):
+            x_names = self._training_input_names()
+
             def standardize(bx, by, bsw):
                 fx = self._flat_inputs(bx)
-                return [data_adapter.as_array(a) for a in fx], None, None
+                return [data_adapter.as_array(a, where=data_adapter.where("x", "input", n))
+                        for a, n in zip(fx, x_names)], None, None
 
             data = data_adapter.IterableBatches(x, standardize, steps)
         else:

@@ -140,6 +140,9 @@ STRINGS = {
                  ['y (for output "value")', "dtype object"]),
     "string x to predict": (lambda m: m.predict(np.array([["a"] * 4] * N), verbose=0),
                             ['x (for input "x")', "dtype <U1"]),
+    "string y from a generator": (
+        lambda m: m.fit(iter([(X, np.array([["a"]] * N))]), verbose=0),
+        ['y (for output "value")', "dtype <U1"]),
 }
 
 
