@@ -128,10 +128,11 @@ def int_list(owner, name, value, error=ValueError):
     raise error(str(_error(owner, name, "an integer or a list of integers", value)))
 
 
-def shape(owner, name, value):
-    """A shape: a sequence of non-negative integers or None (unknown sizes)."""
+def shape(owner, name, value, allow_scalar=False):
+    """A shape: a sequence of non-negative integers or None (unknown sizes); with
+    ``allow_scalar`` an integer ``n`` is the 1-D shape ``(n,)``."""
     expected = "a tuple of non-negative integers or None"
-    dims = as_tuple(value)
+    dims = (value,) if allow_scalar and is_integer(value) else as_tuple(value)
     if dims is None or not all(d is None or (is_integer(d) and d >= 0) for d in dims):
         raise _error(owner, name, expected, value)
     return tuple(None if d is None else int(d) for d in dims)

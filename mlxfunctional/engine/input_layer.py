@@ -32,9 +32,7 @@ class InputLayer(Layer):
         if batch_shape is None:
             if shape is None:
                 raise ValueError("Input needs `shape` or `batch_shape`, e.g. Input(shape=(784,)).")
-            if argument_validation.is_integer(shape):
-                shape = (shape,)
-            shape = argument_validation.shape("Input", "shape", shape)
+            shape = argument_validation.shape("Input", "shape", shape, allow_scalar=True)
             if batch_size is not None:
                 batch_size = argument_validation.non_negative_int("Input", "batch_size",
                                                                   batch_size)

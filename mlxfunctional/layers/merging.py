@@ -249,10 +249,10 @@ class Dot(_Merge):
         if check.is_integer(axes):
             axes = int(axes)
         elif not isinstance(axes, (list, tuple)):
-            raise TypeError(f"{type(self).__name__}: axes must be an integer or a pair of "
+            raise TypeError(f"{type(self).__name__}: axes must be an integer or a list of two "
                             f"integers; received axes={axes!r}")
         elif len(axes) != 2 or not all(check.is_integer(a) for a in axes):
-            raise ValueError(f"{type(self).__name__}: axes must be an integer or a pair of "
+            raise ValueError(f"{type(self).__name__}: axes must be an integer or a list of two "
                              f"integers; received axes={axes!r}")
         else:
             axes = [int(a) for a in axes]

@@ -218,14 +218,15 @@ class ActivityRegularization(Layer):
     """Returns its inputs and adds ``l1 * sum(|x|) + l2 * sum(x^2)`` to ``losses``.
 
     Args:
-        l1: L1 factor (>= 0).
-        l2: L2 factor (>= 0).
+        l1: L1 factor (>= 0; None counts as 0).
+        l2: L2 factor (>= 0; None counts as 0).
     """
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.l1 = check.non_negative_float(self, "l1", l1)
-        self.l2 = check.non_negative_float(self, "l2", l2)
+        # None counts as 0, as in Keras' L1L2.
+        self.l1 = check.non_negative_float(self, "l1", 0.0 if l1 is None else l1)
+        self.l2 = check.non_negative_float(self, "l2", 0.0 if l2 is None else l2)
         self.activity_regularizer = regularizers.L1L2(l1=self.l1, l2=self.l2)
         self.supports_masking = True
 
