@@ -102,10 +102,10 @@ def non_negative_float(owner, name, value):
     return float(value)
 
 
-def real(owner, name, value):
-    """A finite real number (a threshold, a scale)."""
-    if not _is_real(value) or not math.isfinite(value):
-        raise _error(owner, name, "a finite number", value)
+def real(owner, name, value, allow_inf=False):
+    """A finite real number (a threshold, a scale); ``allow_inf`` admits +-inf, never NaN."""
+    if not _is_real(value) or math.isnan(value) or (not allow_inf and math.isinf(value)):
+        raise _error(owner, name, "a number" if allow_inf else "a finite number", value)
     return float(value)
 
 

@@ -155,6 +155,7 @@ TABLE = [
     (L.Softmax, {}, {"axis": AXIS + ((1, 2.5),)}),
     (L.PReLU, {}, {"shared_axes": (1.5, "1", True, (1, 2.5), (True,))}),
     (L.ELU, {}, {"alpha": REAL}),
+    (L.Masking, {}, {"mask_value": ("0", True, None, math.nan)}),
     (L.LeakyReLU, {}, {"negative_slope": NON_NEGATIVE}),
     (L.ReLU, {}, {"max_value": (-1, "6", True, math.nan),
                   "negative_slope": NON_NEGATIVE, "threshold": REAL}),
@@ -237,6 +238,7 @@ def test_valid_edge_values_still_make_the_layer():
     assert L.Dot(axes=(np.int64(1), -1)).axes == [1, -1]
     assert L.ReLU(max_value=6, negative_slope=0, threshold=-1).max_value == 6
     assert L.ActivityRegularization(l1=np.float64(0.5), l2=0).l1 == 0.5
+    assert L.Masking(-math.inf).mask_value == -math.inf
 
 
 def test_the_message_is_one_sentence_with_layer_argument_expectation_and_value():
