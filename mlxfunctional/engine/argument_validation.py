@@ -81,9 +81,10 @@ def int_tuple(owner, name, value, n, allow_zero=False):
     kind = "non-negative" if allow_zero else "positive"
     plural = "integer" if n == 1 else "integers"
     expected = f"a {kind} integer or a tuple of {n} {kind} {plural}"
+    low = 0 if allow_zero else 1
     values = (value,) * n if is_integer(value) else as_tuple(value)
-    if values is None or len(values) != n or not all(is_integer(v) and (v >= 0 if allow_zero else v > 0)
-                                   for v in values):
+    if values is None or len(values) != n or not all(is_integer(v) and v >= low
+                                                     for v in values):
         raise _error(owner, name, expected, value)
     return tuple(int(v) for v in values)
 
