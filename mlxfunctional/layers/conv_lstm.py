@@ -44,8 +44,8 @@ class ConvLSTM(Layer):
             bias_initializer ``"zeros"``.
         unit_forget_bias: add 1 to the forget gate's bias at initialization.
         kernel/recurrent/bias/activity_regularizer, kernel/recurrent/bias_constraint.
-        dropout, recurrent_dropout: fractions of the input / state channels dropped
-            in training; one mask per sequence, as in Keras.
+        dropout, recurrent_dropout: fractions (in [0, 1)) of the input / state channels
+            dropped in training; one mask per sequence, as in Keras.
         seed: kept in the config; masks come from MLX's global generator
             (``mx.random.seed``).
         return_sequences: output every step ``(batch, time, *spatial, filters)``

@@ -171,8 +171,8 @@ class SimpleRNNCell(_RNNCell):
         kernel_initializer: ``"glorot_uniform"``; recurrent_initializer:
             ``"orthogonal"``; bias_initializer: ``"zeros"``.
         kernel/recurrent/bias_regularizer, kernel/recurrent/bias_constraint.
-        dropout: fraction of the input units dropped (training only).
-        recurrent_dropout: fraction of the state units dropped (training only).
+        dropout: fraction of the input units dropped (training only), in [0, 1].
+        recurrent_dropout: fraction of the state units dropped, in [0, 1].
         seed: int for a reproducible stream of dropout masks, or None.
 
     Weights: ``kernel (features, units)``, ``recurrent_kernel (units, units)``,
@@ -218,8 +218,8 @@ class GRUCell(_RNNCell):
         kernel_initializer: ``"glorot_uniform"``; recurrent_initializer:
             ``"orthogonal"``; bias_initializer: ``"zeros"``.
         kernel/recurrent/bias_regularizer, kernel/recurrent/bias_constraint.
-        dropout: fraction of the input units dropped (training only).
-        recurrent_dropout: fraction of the state units dropped (training only).
+        dropout: fraction of the input units dropped (training only), in [0, 1].
+        recurrent_dropout: fraction of the state units dropped, in [0, 1].
         seed: int for a reproducible stream of dropout masks, or None.
         recurrent_activation: ``"sigmoid"`` by default.
         reset_after: apply the reset gate after the recurrent matmul (True, the
@@ -302,8 +302,8 @@ class LSTMCell(_RNNCell):
         kernel_initializer: ``"glorot_uniform"``; recurrent_initializer:
             ``"orthogonal"``; bias_initializer: ``"zeros"``.
         kernel/recurrent/bias_regularizer, kernel/recurrent/bias_constraint.
-        dropout: fraction of the input units dropped (training only).
-        recurrent_dropout: fraction of the state units dropped (training only).
+        dropout: fraction of the input units dropped (training only), in [0, 1].
+        recurrent_dropout: fraction of the state units dropped, in [0, 1].
         seed: int for a reproducible stream of dropout masks, or None.
         recurrent_activation: ``"sigmoid"`` by default.
         unit_forget_bias: initialize the forget-gate bias to 1 (the others with
