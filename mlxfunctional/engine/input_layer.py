@@ -2,6 +2,7 @@
 
 from .. import backend
 from .. import registry
+from . import argument_validation
 from .keras_tensor import KerasTensor
 from .layer import Layer
 from .node import Node
@@ -12,8 +13,9 @@ class InputLayer(Layer):
     """The layer behind ``Input()``: holds the graph's entry tensor.
 
     Args:
-        shape: shape without the batch dimension, ``None`` for unknown sizes.
-        batch_size: a fixed batch size, if any.
+        shape: shape without the batch dimension: non-negative ints, ``None`` for
+            unknown sizes.
+        batch_size: a fixed batch size (a non-negative int), if any.
         dtype: the input's dtype (``"float32"``; ``"int32"`` for token ids).
         batch_shape: full shape, batch included (instead of shape/batch_size).
         name: by default ``input_layer``, ``input_layer_1``...
@@ -30,12 +32,14 @@ class InputLayer(Layer):
         if batch_shape is None:
             if shape is None:
                 raise ValueError("Input needs `shape` or `batch_shape`, e.g. Input(shape=(784,)).")
-            if isinstance(shape, int):
-                shape = (shape,)
-            batch_shape = (batch_size,) + tuple(shape)
+            shape = argument_validation.shape("Input", "shape", shape, allow_scalar=True)
+            if batch_size is not None:
+                batch_size = argument_validation.non_negative_int("Input", "batch_size",
+                                                                  batch_size)
+            batch_shape = (batch_size,) + shape
         elif shape is not None:
             raise ValueError("Pass either `shape` or `batch_shape` to Input, not both.")
-        self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+        self.batch_shape = argument_validation.shape("Input", "batch_shape", batch_shape)
         self.built = True
         tensor = KerasTensor(self.batch_shape, self.dtype, name=self.name)
         Node(self, (), {}, tensor)

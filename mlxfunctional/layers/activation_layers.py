@@ -4,6 +4,7 @@ import mlx.core as mx
 
 from .. import constraints, initializers, regularizers
 from ..engine.input_spec import InputSpec
+from ..engine import argument_validation as check
 from ..engine.layer import Layer
 from .. import registry
 
@@ -23,15 +24,11 @@ class ReLU(Layer):
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
-        if max_value is not None and max_value < 0.0:
-            raise ValueError("max_value of a ReLU layer cannot be a negative value. "
-                             f"Received: max_value={max_value}")
-        if negative_slope is None or negative_slope < 0.0:
-            raise ValueError("negative_slope of a ReLU layer cannot be a negative value. "
-                             f"Received: negative_slope={negative_slope}")
-        if threshold is None:
-            raise ValueError("threshold of a ReLU layer cannot be None. "
-                             f"Received: threshold={threshold}")
+        # Checked, but kept as given: the config holds the user's numbers.
+        if max_value is not None:
+            check.non_negative_float(self, "max_value", max_value)
+        check.non_negative_float(self, "negative_slope", negative_slope)
+        check.real(self, "threshold", threshold)
         self.max_value = max_value
         self.negative_slope = negative_slope
         self.threshold = threshold
@@ -63,9 +60,7 @@ class LeakyReLU(Layer):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
         super().__init__(**kwargs)
-        if negative_slope is None or negative_slope < 0:
-            raise ValueError("The negative_slope value of a Leaky ReLU layer cannot be None or "
-                             f"negative. Received: negative_slope={negative_slope}")
+        check.non_negative_float(self, "negative_slope", negative_slope)
         self.negative_slope = negative_slope
         self.supports_masking = True
 
@@ -100,10 +95,9 @@ class PReLU(Layer):
         self.alpha_constraint = constraints.get(alpha_constraint)
         if shared_axes is None:
             self.shared_axes = None
-        elif isinstance(shared_axes, (list, tuple)):
-            self.shared_axes = [int(a) for a in shared_axes]
         else:
-            self.shared_axes = [int(shared_axes)]
+            axes = check.int_list(self, "shared_axes", shared_axes)
+            self.shared_axes = axes if isinstance(axes, list) else [axes]
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -151,7 +145,7 @@ class ELU(Layer):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        self.alpha = check.real(self, "alpha", alpha)
         self.supports_masking = True
 
     def call(self, inputs):
@@ -184,7 +178,7 @@ class Softmax(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
+        self.axis = check.int_list(self, "axis", axis)
         self.supports_masking = True
 
     def call(self, inputs, mask=None):

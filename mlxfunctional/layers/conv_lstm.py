@@ -1,9 +1,9 @@
 """Convolutional LSTM layers: ConvLSTM1D, ConvLSTM2D, ConvLSTM3D."""
 
 import mlx.core as mx
-import numpy as np
 
 from .. import initializers
+from ..engine import argument_validation as check
 from ..engine import trace
 from ..engine.input_spec import InputSpec
 from ..engine.input_standardization import convert_to_array
@@ -11,14 +11,6 @@ from ..engine.layer import Layer
 from .. import registry
 from .. import tree
 from . import common
-
-
-def _as_tuple(value, rank, name):
-    values = (value,) * rank if isinstance(value, int) else tuple(value)
-    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and v > 0 for v in values):
-        raise ValueError(f"`{name}` must be a positive int or a tuple of {rank} positive ints. "
-                         f"Received: {name}={value!r}")
-    return tuple(int(v) for v in values)
 
 
 def _same_padding(size, kernel, stride, dilation):
@@ -52,8 +44,8 @@ class ConvLSTM(Layer):
             bias_initializer ``"zeros"``.
         unit_forget_bias: add 1 to the forget gate's bias at initialization.
         kernel/recurrent/bias/activity_regularizer, kernel/recurrent/bias_constraint.
-        dropout, recurrent_dropout: fractions of the input / state channels dropped
-            in training; one mask per sequence, as in Keras.
+        dropout, recurrent_dropout: fractions (in [0, 1)) of the input / state channels
+            dropped in training; one mask per sequence, as in Keras.
         seed: kept in the config; masks come from MLX's global generator
             (``mx.random.seed``).
         return_sequences: output every step ``(batch, time, *spatial, filters)``
@@ -84,12 +76,10 @@ class ConvLSTM(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         rank = self.rank
-        if not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"`filters` must be a positive int. Received: filters={filters!r}")
-        self.filters = int(filters)
-        self.kernel_size = _as_tuple(kernel_size, rank, "kernel_size")
-        self.strides = _as_tuple(strides, rank, "strides")
-        self.dilation_rate = _as_tuple(dilation_rate, rank, "dilation_rate")
+        self.filters = check.positive_int(self, "filters", filters)
+        self.kernel_size = check.int_tuple(self, "kernel_size", kernel_size, rank)
+        self.strides = check.int_tuple(self, "strides", strides, rank)
+        self.dilation_rate = check.int_tuple(self, "dilation_rate", dilation_rate, rank)
         self.padding = str(padding).lower()
         if self.padding not in ("valid", "same"):
             raise ValueError(f'`padding` must be "valid" or "same". Received: padding={padding!r}')
@@ -99,9 +89,8 @@ class ConvLSTM(Layer):
                 f"(batch, time, *spatial, channels)). Received: data_format={data_format!r}"
             )
         self.data_format = "channels_last"
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0.0 <= rate < 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={rate!r}")
+        self.dropout = check.rate(self, "dropout", dropout)
+        self.recurrent_dropout = check.rate(self, "recurrent_dropout", recurrent_dropout)
         self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
         common.set_objects(
@@ -111,9 +100,7 @@ class ConvLSTM(Layer):
             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
-        self.dropout = float(dropout)
-        self.recurrent_dropout = float(recurrent_dropout)
-        self.seed = seed
+        self.seed = check.seed(self, seed)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)

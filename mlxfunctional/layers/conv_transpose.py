@@ -5,6 +5,7 @@ the convolution being transposed); it is stored as ``(filters, *kernel_size,
 in_channels)`` for ``mx.conv_general``.
 """
 
+from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
@@ -23,23 +24,20 @@ class BaseConvTranspose(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         rank = self.rank
-        self.filters = int(filters)
-        self.kernel_size = conv_utils.normalize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
+        self.filters = check.positive_int(self, "filters", filters)
+        self.kernel_size = check.int_tuple(self, "kernel_size", kernel_size, rank)
+        self.strides = check.int_tuple(self, "strides", strides, rank)
         self.padding = conv_utils.normalize_padding(padding)
-        self.output_padding = None if output_padding is None else conv_utils.normalize_tuple(
-            output_padding, rank, "output_padding", allow_zero=True)
+        self.output_padding = None if output_padding is None else check.int_tuple(
+            self, "output_padding", output_padding, rank, allow_zero=True)
         self.data_format = conv_utils.normalize_data_format(data_format)
-        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
+        self.dilation_rate = check.int_tuple(self, "dilation_rate", dilation_rate, rank)
         self.use_bias = use_bias
         common.set_objects(
             self, activation=activation, kernel_initializer=kernel_initializer,
             bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        if self.filters <= 0:
-            raise ValueError("Invalid value for argument `filters`. Expected a strictly "
-                             f"positive value. Received filters={filters}.")
         if self.output_padding is not None and any(
                 p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError("`output_padding` must be < `strides`. "

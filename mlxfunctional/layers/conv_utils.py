@@ -6,30 +6,16 @@ output sizes match Keras/TensorFlow to the element, asymmetric pads included.
 """
 
 import math
-import operator
 
 import mlx.core as mx
 
+from ..engine import argument_validation as check
+
 
 def normalize_tuple(value, rank, name, allow_zero=False):
-    """``value`` (int or sequence of ``rank`` ints) as a tuple of ``rank`` ints."""
-    try:
-        values = (operator.index(value),) * rank
-    except TypeError:
-        try:
-            values = tuple(operator.index(v) for v in value)  # numpy ints welcome
-        except TypeError:
-            values = None
-        if values is None or len(values) != rank:
-            raise ValueError(f"The `{name}` argument must be a tuple of {rank} integers. "
-                             f"Received {name}={value}") from None
-    bad = [v for v in values if (v < 0 if allow_zero else v <= 0)]
-    if bad:
-        cond = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"The `{name}` argument must be a tuple of {rank} integers. Received "
-                         f"{name}={value} including values {bad} that do not satisfy "
-                         f"`value {cond}`")
-    return values
+    """``value`` (int or sequence of ``rank`` ints) as a tuple of ``rank`` ints (for the ops;
+    the layers call ``argument_validation.int_tuple`` with their class)."""
+    return check.int_tuple(None, name, value, rank, allow_zero=allow_zero)
 
 
 def normalize_padding(padding, allow_causal=False):

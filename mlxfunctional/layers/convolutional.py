@@ -7,6 +7,7 @@ for ``get_weights``/``set_weights`` and are stored as MLX's
 ``mx.conv_general``; see ``conv_utils``.
 """
 
+from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
@@ -25,25 +26,19 @@ class BaseConv(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         rank = self.rank
-        self.filters = int(filters)
-        self.kernel_size = conv_utils.normalize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
+        self.filters = check.positive_int(self, "filters", filters)
+        self.kernel_size = check.int_tuple(self, "kernel_size", kernel_size, rank)
+        self.strides = check.int_tuple(self, "strides", strides, rank)
         self.padding = conv_utils.normalize_padding(padding, allow_causal=rank == 1)
         self.data_format = conv_utils.normalize_data_format(data_format)
-        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
-        self.groups = int(groups)
+        self.dilation_rate = check.int_tuple(self, "dilation_rate", dilation_rate, rank)
+        self.groups = check.positive_int(self, "groups", groups)
         self.use_bias = use_bias
         common.set_objects(
             self, activation=activation, kernel_initializer=kernel_initializer,
             bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        if self.filters <= 0:
-            raise ValueError("Invalid value for argument `filters`. Expected a strictly "
-                             f"positive value. Received filters={filters}.")
-        if self.groups <= 0:
-            raise ValueError("The number of groups must be a positive integer. "
-                             f"Received: groups={groups}.")
         if self.filters % self.groups:
             raise ValueError("The number of filters must be evenly divisible by the number "
                              f"of groups. Received: groups={groups}, filters={filters}.")

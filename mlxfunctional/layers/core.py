@@ -5,6 +5,7 @@ import inspect
 import mlx.core as mx
 
 from .. import activations
+from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer, _is_plain
 from .. import registry
@@ -32,7 +33,7 @@ class Dense(Layer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        self.units = int(units)
+        self.units = check.positive_int(self, "units", units)
         self.use_bias = use_bias
         common.set_objects(
             self, activation=activation, kernel_initializer=kernel_initializer,
@@ -125,13 +126,8 @@ class Embedding(Layer):
                  weights=None, activity_regularizer=None, **kwargs):
         kwargs.pop("input_length", None)
         super().__init__(**kwargs)
-        if int(input_dim) <= 0 or int(output_dim) <= 0:
-            raise ValueError(
-                "Both `input_dim` and `output_dim` of an Embedding must be positive. "
-                f"Received input_dim={input_dim} and output_dim={output_dim}."
-            )
-        self.input_dim = int(input_dim)
-        self.output_dim = int(output_dim)
+        self.input_dim = check.positive_int(self, "input_dim", input_dim)
+        self.output_dim = check.positive_int(self, "output_dim", output_dim)
         common.set_objects(self, embeddings_initializer=embeddings_initializer,
                            embeddings_regularizer=embeddings_regularizer,
                            activity_regularizer=activity_regularizer,

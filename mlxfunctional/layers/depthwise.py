@@ -9,6 +9,7 @@ the kernel is stored ``(in, dm, *kernel_size)`` so the weight is a free reshape.
 
 import mlx.core as mx
 
+from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
@@ -29,21 +30,17 @@ class _DepthwiseBase(Layer):
                      dilation_rate, activation, use_bias, bias_initializer, bias_regularizer,
                      activity_regularizer, bias_constraint):
         rank = self.rank
-        self.kernel_size = conv_utils.normalize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
+        self.kernel_size = check.int_tuple(self, "kernel_size", kernel_size, rank)
+        self.strides = check.int_tuple(self, "strides", strides, rank)
         self.padding = conv_utils.normalize_padding(padding)
-        self.depth_multiplier = int(depth_multiplier)
+        self.depth_multiplier = check.positive_int(self, "depth_multiplier", depth_multiplier)
         self.data_format = conv_utils.normalize_data_format(data_format)
-        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
+        self.dilation_rate = check.int_tuple(self, "dilation_rate", dilation_rate, rank)
         self.use_bias = use_bias
         common.set_objects(self, activation=activation, bias_initializer=bias_initializer,
                            bias_regularizer=bias_regularizer,
                            activity_regularizer=activity_regularizer,
                            bias_constraint=bias_constraint)
-        if self.depth_multiplier <= 0:
-            raise ValueError("Invalid value for argument `depth_multiplier`. Expected a "
-                             f"strictly positive value. Received "
-                             f"depth_multiplier={depth_multiplier}.")
         conv_utils.check_strides_dilation(self.strides, self.dilation_rate)
         self.input_spec = InputSpec(ndim=rank + 2)
 
@@ -120,10 +117,7 @@ class BaseSeparableConv(_DepthwiseBase):
         self._init_common(kernel_size, strides, padding, depth_multiplier, data_format,
                           dilation_rate, activation, use_bias, bias_initializer,
                           bias_regularizer, activity_regularizer, bias_constraint)
-        self.filters = int(filters)
-        if self.filters <= 0:
-            raise ValueError("Invalid value for argument `filters`. Expected a strictly "
-                             f"positive value. Received filters={filters}.")
+        self.filters = check.positive_int(self, "filters", filters)
         common.set_objects(
             self, depthwise_initializer=depthwise_initializer,
             pointwise_initializer=pointwise_initializer,

@@ -3,6 +3,7 @@
 import mlx.core as mx
 
 from .. import registry
+from ..engine import argument_validation as check
 from ..engine.layer import Layer
 
 
@@ -15,12 +16,13 @@ class Masking(Layer):
     timesteps set to 0, and carries the mask ``any(inputs != mask_value, axis=-1)``.
 
     Args:
-        mask_value: the padding value, 0.0 by default.
+        mask_value: the padding value (a number, +-inf allowed), 0.0 by default.
     """
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.mask_value = float(mask_value)
+        # NaN equals nothing: it would mask no timestep, so it is refused.
+        self.mask_value = check.real(self, "mask_value", mask_value, allow_inf=True)
         self.supports_masking = True
 
     def compute_mask(self, inputs, mask=None):

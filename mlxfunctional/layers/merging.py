@@ -7,6 +7,7 @@ a mismatch raises a ValueError naming the layer and every received shape.
 
 import mlx.core as mx
 
+from ..engine import argument_validation as check
 from ..engine.layer import Layer
 from .. import registry
 
@@ -180,7 +181,7 @@ class Concatenate(_Merge):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis = check.integer(self, "axis", axis)
 
     def build(self, input_shape):
         self._check_list(input_shape)
@@ -245,14 +246,16 @@ class Dot(_Merge):
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(axes, int):
-            if not isinstance(axes, (list, tuple)):
-                raise TypeError("Invalid type for argument `axes`: it should be a list or an "
-                                f"int. Received: axes={axes}")
-            if len(axes) != 2 or not all(isinstance(a, int) for a in axes):
-                raise ValueError("Invalid format for argument `axes`: it should contain two "
-                                 f"integers. Received: axes={axes}")
-            axes = list(axes)
+        if check.is_integer(axes):
+            axes = int(axes)
+        elif not isinstance(axes, (list, tuple)):
+            raise TypeError(f"{type(self).__name__}: axes must be an integer or a list of two "
+                            f"integers; received axes={axes!r}")
+        elif len(axes) != 2 or not all(check.is_integer(a) for a in axes):
+            raise ValueError(f"{type(self).__name__}: axes must be an integer or a list of two "
+                             f"integers; received axes={axes!r}")
+        else:
+            axes = [int(a) for a in axes]
         self.axes = axes
         self.normalize = bool(normalize)
 

@@ -3,6 +3,7 @@
 import mlx.core as mx
 
 from ..engine.input_spec import InputSpec
+from ..engine import argument_validation as check
 from ..engine.layer import Layer
 from .. import registry
 from . import common
@@ -72,13 +73,13 @@ class BatchNormalization(Layer):
                 raise ValueError("BatchNormalization normalizes along one axis. "
                                  f"Received: axis={axis}")
             axis = axis[0]
-        self.axis = int(axis)
+        self.axis = check.integer(self, "axis", axis)
         if synchronized:
             raise ValueError("Argument synchronized=True is not supported: mlxfunctional "
                              "computes batch statistics on one device.")
         self.synchronized = False
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        self.momentum = check.rate(self, "momentum", momentum, include_one=True)
+        self.epsilon = check.non_negative_float(self, "epsilon", epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
         common.set_objects(
@@ -177,14 +178,9 @@ class LayerNormalization(Layer):
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
                  rms_scaling=False, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = [int(a) for a in axis]
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError("Expected an int or a list/tuple of ints for the argument 'axis', "
-                            f"but received: {axis!r}")
-        self.epsilon = float(epsilon)
+        # A TypeError for an axis of the wrong type, as Keras.
+        self.axis = check.int_list(self, "axis", axis, error=TypeError)
+        self.epsilon = check.non_negative_float(self, "epsilon", epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
         self.rms_scaling = bool(rms_scaling)
@@ -237,13 +233,7 @@ class UnitNormalization(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = [int(a) for a in axis]
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError("Invalid value for `axis` argument: expected an int or a "
-                            f"list/tuple of ints. Received: axis={axis}")
+        self.axis = check.int_list(self, "axis", axis, error=TypeError)  # as Keras
         self.supports_masking = True
 
     def build(self, input_shape):

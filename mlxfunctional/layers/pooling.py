@@ -24,11 +24,11 @@ tied cells (blocks) or goes to the later cell (slices); TensorFlow picks the fir
 """
 
 import math
-import operator
 
 import mlx.core as mx
 import numpy as np
 
+from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
@@ -48,19 +48,9 @@ def standardize_data_format(data_format, layer_cls):
 
 
 def standardize_tuple(value, n, name, allow_zero=False):
-    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (lists from JSON too)."""
-    try:
-        values = (operator.index(value),) * n
-    except TypeError:
-        try:
-            values = tuple(operator.index(v) for v in value)
-        except TypeError:
-            values = ()
-    if len(values) != n or any(v < 0 or (v == 0 and not allow_zero) for v in values):
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"The `{name}` argument must be a {kind} int or a tuple of {n} "
-                         f"{kind} ints. Received: {name}={value!r}")
-    return values
+    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (for the ops; the
+    layers call ``argument_validation.int_tuple`` with their class)."""
+    return check.int_tuple(None, name, value, n, allow_zero=allow_zero)
 
 
 def _pool_geometry(n, k, s, padding):
@@ -140,9 +130,9 @@ class _Pooling(Layer):
         super().__init__(**kwargs)
         self._rank = rank
         self._mode = mode
-        self.pool_size = standardize_tuple(pool_size, rank, "pool_size")
-        self.strides = standardize_tuple(pool_size if strides is None else strides, rank,
-                                         "strides")
+        self.pool_size = check.int_tuple(self, "pool_size", pool_size, rank)
+        self.strides = check.int_tuple(self, "strides",
+                                       pool_size if strides is None else strides, rank)
         mode_ = padding.lower() if isinstance(padding, str) else padding
         if mode_ not in ("valid", "same"):
             raise ValueError(f"{type(self).__name__}: `padding` must be 'valid' or 'same'. "

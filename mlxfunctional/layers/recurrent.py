@@ -21,7 +21,7 @@ from .. import registry
 from ..engine import serialization
 from .. import tree
 from . import common
-from .rnn_cells import CELL_ARGS, GRUCell, LSTMCell, SimpleRNNCell
+from .rnn_cells import CELL_ARGS, GRUCell, LSTMCell, SimpleRNNCell, check_cell_args
 
 
 @registry.builtin
@@ -335,6 +335,9 @@ class _CellRNN(RNN):
         if kwargs.pop("time_major", False):
             raise ValueError("time_major=True is not supported; inputs are (batch, time, ...).")
         layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_KWARGS if k in kwargs}
+        # Checked here first so that errors name this layer, not the cell it makes.
+        check_cell_args(self, cell_args["units"], cell_args["dropout"],
+                        cell_args["recurrent_dropout"], cell_args["seed"])
         rnn_args.update(kwargs)  # zero_output_for_mask; unknown names fail in RNN/Layer
         cell = self._cell_class(name=self._cell_name, dtype=layer_kwargs.get("dtype"),
                                 trainable=layer_kwargs.get("trainable", True), **cell_args)

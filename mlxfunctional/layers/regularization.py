@@ -12,37 +12,23 @@ import math
 import mlx.core as mx
 
 from .. import regularizers
+from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
 from .common import add_activity_loss
 
 
-def _check_rate(layer_cls, rate):
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise ValueError(
-            f"Invalid value received for argument `rate` of {layer_cls}. Expected a float "
-            f"value in [0, 1). Received: rate={rate}"
-        )
-    return float(rate)
-
-
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}")
-    return seed
-
-
 class _RandomLayer(Layer):
     """Holds the key stream of a seeded random layer."""
 
     def _init_seed(self, seed):
-        self.seed = _check_seed(seed)
+        self.seed = check.seed(self, seed)
         if seed is not None:
             # A leading underscore keeps the key out of parameters() (never
             # trained nor saved as a weight) but inside the module state, so a
             # compiled step that captures `model.state` advances it.
-            self._seed_state = mx.random.key(seed)
+            self._seed_state = mx.random.key(self.seed)
 
     def _next_key(self):
         if self.seed is None:
@@ -65,8 +51,8 @@ class Dropout(_RandomLayer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _check_rate(type(self).__name__, rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.rate = check.rate(self, "rate", rate)
+        self.noise_shape = None if noise_shape is None else _noise_shape(self, noise_shape)
         self._init_seed(seed)
         self.supports_masking = True
 
@@ -89,6 +75,15 @@ class Dropout(_RandomLayer):
         config.update(rate=self.rate, noise_shape=None if self.noise_shape is None
                       else list(self.noise_shape), seed=self.seed)
         return config
+
+
+def _noise_shape(layer, noise_shape):
+    """Dropout's ``noise_shape``: positive ints, or None for the input's size."""
+    dims = check.as_tuple(noise_shape)
+    if dims is None or not all(d is None or (check.is_integer(d) and d > 0) for d in dims):
+        raise ValueError(f"{type(layer).__name__}: noise_shape must be a tuple of positive "
+                         f"integers or None; received noise_shape={noise_shape!r}")
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 def _channels_last(data_format):
@@ -174,10 +169,7 @@ class GaussianNoise(_RandomLayer):
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= stddev <= 1:
-            raise ValueError("Invalid value received for argument `stddev`. Expected a float "
-                             f"value between 0 and 1. Received: stddev={stddev}")
-        self.stddev = float(stddev)
+        self.stddev = check.rate(self, "stddev", stddev, include_one=True)
         self._init_seed(seed)
         self.supports_masking = True
 
@@ -204,7 +196,7 @@ class GaussianDropout(_RandomLayer):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _check_rate(type(self).__name__, rate)
+        self.rate = check.rate(self, "rate", rate)
         self._init_seed(seed)
         self.supports_masking = True
 
@@ -226,14 +218,15 @@ class ActivityRegularization(Layer):
     """Returns its inputs and adds ``l1 * sum(|x|) + l2 * sum(x^2)`` to ``losses``.
 
     Args:
-        l1: L1 factor (>= 0).
-        l2: L2 factor (>= 0).
+        l1: L1 factor (>= 0; None counts as 0).
+        l2: L2 factor (>= 0; None counts as 0).
     """
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.l1 = float(l1)
-        self.l2 = float(l2)
+        # None counts as 0, as in Keras' L1L2.
+        self.l1 = check.non_negative_float(self, "l1", 0.0 if l1 is None else l1)
+        self.l2 = check.non_negative_float(self, "l2", 0.0 if l2 is None else l2)
         self.activity_regularizer = regularizers.L1L2(l1=self.l1, l2=self.l2)
         self.supports_masking = True
 

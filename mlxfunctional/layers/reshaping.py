@@ -6,15 +6,15 @@ does not describe the reshaped output.
 """
 
 import math
-import operator
 
 import mlx.core as mx
 
+from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..engine.trace import in_trace
 from .. import registry
-from .pooling import _along, standardize_data_format, standardize_tuple
+from .pooling import _along, standardize_data_format
 
 
 @registry.builtin
@@ -40,6 +40,16 @@ class Flatten(Layer):
         return config
 
 
+def _target_shape(layer, target_shape):
+    """Reshape's ``target_shape``: positive ints and at most one -1, as a tuple."""
+    dims = check.as_tuple(target_shape)
+    if (dims is None or not all(check.is_integer(d) and (d > 0 or d == -1) for d in dims)
+            or dims.count(-1) > 1):
+        raise ValueError(f"{type(layer).__name__}: target_shape must be a tuple of positive "
+                         f"integers with at most one -1; received target_shape={target_shape!r}")
+    return tuple(int(d) for d in dims)
+
+
 @registry.builtin
 class Reshape(Layer):
     """Reshapes every sample to ``target_shape``: output ``(batch, *target_shape)``.
@@ -51,11 +61,7 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        target_shape = tuple(operator.index(d) for d in target_shape)
-        if target_shape.count(-1) > 1 or any(d < -1 or d == 0 for d in target_shape):
-            raise ValueError("Reshape: `target_shape` must hold positive ints and at most one "
-                             f"-1. Received: target_shape={target_shape}")
-        self.target_shape = target_shape
+        self.target_shape = _target_shape(self, target_shape)
 
     def _resolve(self, input_shape):
         """The output shape for an input shape (batch included); ValueError on mismatch."""
@@ -109,10 +115,12 @@ class Permute(Layer):
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
-        self.dims = tuple(operator.index(d) for d in dims)
-        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
-            raise ValueError("Permute: `dims` must be a permutation of 1..n (the batch axis "
-                             f"is not included). Received: dims={tuple(dims)}")
+        values = check.as_tuple(dims)
+        if (values is None or not all(check.is_integer(d) for d in values)
+                or sorted(values) != list(range(1, len(values) + 1))):
+            raise ValueError(f"{type(self).__name__}: dims must be a permutation of 1..n (the "
+                             f"batch axis is not included); received dims={dims!r}")
+        self.dims = tuple(int(d) for d in values)
         self.input_spec = InputSpec(ndim=len(self.dims) + 1)
 
     def call(self, inputs):
@@ -134,7 +142,7 @@ class RepeatVector(Layer):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        self.n = operator.index(n)
+        self.n = check.positive_int(self, "n", n)
         self.input_spec = InputSpec(ndim=2)
 
     def call(self, inputs):
@@ -182,7 +190,7 @@ def _bilinear(x, axis, size):
 class _UpSampling(Layer):
     def __init__(self, rank, size, data_format=None, interpolation="nearest", **kwargs):
         super().__init__(**kwargs)
-        self._factors = standardize_tuple(size, rank, "size")
+        self._factors = check.int_tuple(self, "size", size, rank)
         self.size = self._factors[0] if rank == 1 else self._factors  # Keras' attribute
         self.data_format = standardize_data_format(data_format, type(self))
         self.interpolation = interpolation.lower()
@@ -250,27 +258,32 @@ class UpSampling3D(_UpSampling):
         super().__init__(3, size, data_format, **kwargs)
 
 
-def _pairs(value, rank, name):
-    """Keras' padding/cropping forms as ``rank`` ``(before, after)`` pairs.
+def _pairs(layer, value, rank, name):
+    """Keras' padding/cropping forms as ``rank`` ``(before, after)`` pairs of ints >= 0.
 
     An int (same everywhere), ``rank`` ints (symmetric per axis) or ``rank`` pairs;
     for rank 1 an int or one ``(before, after)`` pair.
     """
-    if rank == 1:
-        return (standardize_tuple(value, 2, name, allow_zero=True),)
-    if isinstance(value, int):
-        return (standardize_tuple(value, 2, name, allow_zero=True),) * rank
-    if not hasattr(value, "__len__") or len(value) != rank:
-        raise ValueError(f"`{name}` must be an int, a tuple of {rank} ints or a tuple of "
-                         f"{rank} tuples of 2 ints. Received: {name}={value!r}")
-    return tuple(standardize_tuple(v, 2, f"{name}[{i}]", allow_zero=True)
-                 for i, v in enumerate(value))
+    try:
+        if rank == 1:
+            return (check.int_tuple(layer, name, value, 2, allow_zero=True),)
+        if check.is_integer(value):
+            return (check.int_tuple(layer, name, value, 2, allow_zero=True),) * rank
+        if isinstance(value, (str, bytes)) or len(value) != rank:
+            raise TypeError
+        return tuple(check.int_tuple(layer, name, v, 2, allow_zero=True) for v in value)
+    except (TypeError, ValueError):
+        forms = ("a non-negative integer or a tuple of 2 (before, after)" if rank == 1 else
+                 f"a non-negative integer, a tuple of {rank} of them or a tuple of {rank} "
+                 "(before, after) pairs")
+        raise ValueError(f"{type(layer).__name__}: {name} must be {forms}; received "
+                         f"{name}={value!r}") from None
 
 
 class _ZeroPadding(Layer):
     def __init__(self, rank, padding, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self._pads = _pairs(padding, rank, "padding")
+        self._pads = _pairs(self, padding, rank, "padding")
         self.padding = self._pads[0] if rank == 1 else self._pads  # Keras' attribute
         self.data_format = standardize_data_format(data_format, type(self))
         self.input_spec = InputSpec(ndim=rank + 2)
@@ -329,7 +342,7 @@ class ZeroPadding3D(_ZeroPadding):
 class _Cropping(Layer):
     def __init__(self, rank, cropping, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self._crops = _pairs(cropping, rank, "cropping")
+        self._crops = _pairs(self, cropping, rank, "cropping")
         self.cropping = self._crops[0] if rank == 1 else self._crops  # Keras' attribute
         self.data_format = standardize_data_format(data_format, type(self))
         self.input_spec = InputSpec(ndim=rank + 2)

@@ -11,11 +11,10 @@ the two halves separately: ``project_inputs`` once on the whole sequence
 (one matmul for all timesteps) and only ``step`` inside the loop over time.
 """
 
-import numbers
-
 import mlx.core as mx
 
 from .. import activations
+from ..engine import argument_validation as check
 from ..engine.layer import Layer
 from .. import registry
 from . import common
@@ -27,10 +26,17 @@ CELL_ARGS = ("units", "activation", "use_bias", "kernel_initializer", "recurrent
              "dropout", "recurrent_dropout", "seed")
 
 
-def _check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"`{name}` must be a float in [0, 1]. Received: {name}={value!r}")
-    return min(1.0, max(0.0, float(value)))  # Keras clips
+def check_cell_args(owner, units, dropout, recurrent_dropout, seed):
+    """The checked ``units, dropout, recurrent_dropout, seed`` of a cell (or of the
+    layer ``owner`` that makes one, so that errors name the layer the user wrote).
+
+    Keras documents the rates in [0, 1] and silently clips values outside; they are
+    errors here. At 1 Keras (and these cells) apply no dropout at all.
+    """
+    return (check.positive_int(owner, "units", units),
+            check.rate(owner, "dropout", dropout, include_one=True),
+            check.rate(owner, "recurrent_dropout", recurrent_dropout, include_one=True),
+            check.seed(owner, seed))
 
 
 def _broadcast_to_rank(mask, ndim):
@@ -52,12 +58,8 @@ class _RNNCell(Layer):
                  recurrent_dropout, seed, **kwargs):
         kwargs.pop("implementation", None)  # Keras' kernel-fusion switch; one path here
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
-            raise ValueError("Received an invalid value for argument `units`, expected a "
-                             f"positive integer, got {units!r}.")
-        units = int(units)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}")
+        units, dropout, recurrent_dropout, seed = check_cell_args(
+            self, units, dropout, recurrent_dropout, seed)
         self.units = units
         self.use_bias = bool(use_bias)
         common.set_objects(
@@ -66,8 +68,8 @@ class _RNNCell(Layer):
             kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
             bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
         self.seed = seed
         if seed is not None:
             # Private array: outside parameters() but inside the module state, so
@@ -169,8 +171,8 @@ class SimpleRNNCell(_RNNCell):
         kernel_initializer: ``"glorot_uniform"``; recurrent_initializer:
             ``"orthogonal"``; bias_initializer: ``"zeros"``.
         kernel/recurrent/bias_regularizer, kernel/recurrent/bias_constraint.
-        dropout: fraction of the input units dropped (training only).
-        recurrent_dropout: fraction of the state units dropped (training only).
+        dropout: fraction of the input units dropped (training only), in [0, 1].
+        recurrent_dropout: fraction of the state units dropped, in [0, 1].
         seed: int for a reproducible stream of dropout masks, or None.
 
     Weights: ``kernel (features, units)``, ``recurrent_kernel (units, units)``,
@@ -216,8 +218,8 @@ class GRUCell(_RNNCell):
         kernel_initializer: ``"glorot_uniform"``; recurrent_initializer:
             ``"orthogonal"``; bias_initializer: ``"zeros"``.
         kernel/recurrent/bias_regularizer, kernel/recurrent/bias_constraint.
-        dropout: fraction of the input units dropped (training only).
-        recurrent_dropout: fraction of the state units dropped (training only).
+        dropout: fraction of the input units dropped (training only), in [0, 1].
+        recurrent_dropout: fraction of the state units dropped, in [0, 1].
         seed: int for a reproducible stream of dropout masks, or None.
         recurrent_activation: ``"sigmoid"`` by default.
         reset_after: apply the reset gate after the recurrent matmul (True, the
@@ -300,8 +302,8 @@ class LSTMCell(_RNNCell):
         kernel_initializer: ``"glorot_uniform"``; recurrent_initializer:
             ``"orthogonal"``; bias_initializer: ``"zeros"``.
         kernel/recurrent/bias_regularizer, kernel/recurrent/bias_constraint.
-        dropout: fraction of the input units dropped (training only).
-        recurrent_dropout: fraction of the state units dropped (training only).
+        dropout: fraction of the input units dropped (training only), in [0, 1].
+        recurrent_dropout: fraction of the state units dropped, in [0, 1].
         seed: int for a reproducible stream of dropout masks, or None.
         recurrent_activation: ``"sigmoid"`` by default.
         unit_forget_bias: initialize the forget-gate bias to 1 (the others with
