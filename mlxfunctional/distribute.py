@@ -202,7 +202,8 @@ class DataParallel:
     @contextlib.contextmanager
     def running(self, what):
         """Marks this group active for ``what`` (``fit``...): rank-0-only output and
-        files, the hang watchdog, and collective failures raised as DistributedError."""
+        files, the hang watchdog, any error reported on stderr with this rank, and
+        collective failures raised as DistributedError."""
         _active.append(self)
         self._last_step = time.monotonic()
         stop = threading.Event()
@@ -214,8 +215,9 @@ class DataParallel:
         except (Exception, KeyboardInterrupt) as e:
             collective = isinstance(e, RuntimeError) and _is_collective_failure(e)
             if _active[0] is self:  # once, for the call the user made (not a nested one)
+                cause = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
                 self._report(what, "the connection to another process was lost"
-                             if collective else f"{type(e).__name__}: {e}")
+                             if collective else cause)
             if not collective or isinstance(e, DistributedError):
                 raise
             raise DistributedError(
