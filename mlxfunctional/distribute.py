@@ -33,12 +33,20 @@ What happens (MLX provides the transport: ring over TCP, MPI, NCCL, JACCL):
   batches (the flag is then summed after every batch), else at the epoch's end.
 - Only rank 0 prints the progress bar and writes files (``model.save``,
   ``save_weights``, ModelCheckpoint, CSVLogger); see :func:`is_chief`.
-- A peer that dies makes the backend fail the next collective; that error
+- An error inside ``fit``/``evaluate``/``predict`` on any rank is written to
+  that rank's stderr as one line, ``mlxfunctional: fit() failed on rank R of N:
+  <cause>``, before it propagates. The other ranks then fail too: a peer that
+  exits or dies makes the backend fail the next collective, and that error
   is raised as :class:`DistributedError` naming the rank. A peer that hangs
   (or a machine that vanishes without closing its sockets) is caught by a
   watchdog: no step finished for ``timeout`` seconds (default 600,
   ``MLXF_DISTRIBUTED_TIMEOUT``) ends the process with an error (exit code 75)
   instead of blocking forever.
+- ``mlx.launch`` (0.32) exits 0 even when every rank fails, and waits forever
+  for a rank that is stopped (SIGSTOP): check each rank's exit status, not the
+  launcher's -- in its output (``[WARN] Node with rank R exited with code C``,
+  and the line above) or by starting the ranks yourself with ``MLX_RANK`` and
+  ``MLX_HOSTFILE`` set, as ``tests/test_distributed.py`` does.
 """
 
 import contextlib
@@ -194,7 +202,8 @@ class DataParallel:
     @contextlib.contextmanager
     def running(self, what):
         """Marks this group active for ``what`` (``fit``...): rank-0-only output and
-        files, the hang watchdog, and collective failures raised as DistributedError."""
+        files, the hang watchdog, any error reported on stderr with this rank, and
+        collective failures raised as DistributedError."""
         _active.append(self)
         self._last_step = time.monotonic()
         stop = threading.Event()
@@ -203,8 +212,13 @@ class DataParallel:
                              name="mlxf-distributed-watchdog").start()
         try:
             yield self
-        except RuntimeError as e:
-            if isinstance(e, DistributedError) or not _is_collective_failure(e):
+        except (Exception, KeyboardInterrupt) as e:
+            collective = isinstance(e, RuntimeError) and _is_collective_failure(e)
+            if _active[0] is self:  # once, for the call the user made (not a nested one)
+                cause = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+                self._report(what, "the connection to another process was lost"
+                             if collective else cause)
+            if not collective or isinstance(e, DistributedError):
                 raise
             raise DistributedError(
                 f"{what}() failed on rank {self.rank} of {self.size}: {e}. Another process of "
@@ -214,6 +228,13 @@ class DataParallel:
         finally:
             stop.set()
             _active.remove(self)
+
+    def _report(self, what, cause):
+        # One line per failing rank, whatever catches the error afterwards: mlx.launch
+        # 0.32 exits 0 even when ranks fail, so the output is where a failure shows.
+        sys.stderr.write(f"mlxfunctional: {what}() failed on rank {self.rank} of "
+                         f"{self.size}: {cause}\n")
+        sys.stderr.flush()
 
     def _watch(self, what, stop):
         while not stop.wait(min(5.0, self.timeout / 4)):

@@ -24,6 +24,7 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
 - ``hang``: rank 1 freezes (SIGSTOP) at its 4th training step, as a process on a
   machine that went to sleep would: its sockets stay open and its own watchdog
   cannot run, so only rank 0's watchdog can end the job.
+- ``raise``: a callback raises a ValueError on rank 1 at its 4th training step.
 """
 
 import json
@@ -91,7 +92,7 @@ class BatchLosses(callbacks.Callback):
 
 
 class Trouble(callbacks.Callback):
-    """Rank 1 dies or freezes at its 4th step."""
+    """Rank 1 dies, freezes or raises at its 4th step."""
 
     def __init__(self):
         super().__init__()
@@ -99,6 +100,8 @@ class Trouble(callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
+        if RANK == 1 and self.steps == 4 and SCENARIO == "raise":
+            raise ValueError("label 7 is out of range for 3 classes")
         if RANK == 1 and self.steps == 4:
             # A hang inside Python would be ended by this rank's own watchdog, which
             # races rank 0's (whichever fires first decides rank 0's exit code).
@@ -200,7 +203,7 @@ def main():
         report(resumed, stored=stored, exact=all(
             np.array_equal(a, b) for a, b in zip(m.get_weights(), resumed.get_weights())))
         return
-    if SCENARIO in ("die", "hang"):
+    if SCENARIO in ("die", "hang", "raise"):
         try:
             m.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[Trouble()])
         except distribute.DistributedError as e:

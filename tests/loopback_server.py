@@ -3,7 +3,14 @@
 Serves ``files`` (name -> bytes) with ``Content-Length`` and ``Range`` support,
 records every request, and can misbehave on purpose: ``cut_after[name] = (n, times)``
 sends the full ``Content-Length`` header but closes the connection after ``n`` body
-bytes, for the next ``times`` requests of that file.
+bytes, for the next ``times`` requests of that file. Hostile servers (tests/hostile/):
+
+- ``endless[name] = cap``: no ``Content-Length``, zeros until the client hangs up
+  (or ``cap`` bytes, so that a client without a bound still ends);
+- ``trickle[name] = seconds``: the body one byte at a time, ``seconds`` apart;
+- ``declared_length[name] = value``: this ``Content-Length`` header, true or not.
+
+``sent[name]`` counts the body bytes the server managed to write, all requests together.
 """
 
 import http.server
@@ -19,6 +26,7 @@ class LoopbackServer:
         self.cut_after = {}
         self.delay = 0.0     # seconds to wait before answering (a slow server)
         self.requests = []   # (path, Range header or None)
+        self.endless, self.trickle, self.declared_length, self.sent = {}, {}, {}, {}
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -31,6 +39,11 @@ class LoopbackServer:
                 server.requests.append((name, rng))
                 if server.delay:  # (not time.sleep: tests replace it to record backoffs)
                     threading.Event().wait(server.delay)
+                if name in server.endless:
+                    self.send_response(200)
+                    self.end_headers()
+                    self.send_body(name, bytes(1 << 16), repeat=server.endless[name])
+                    return
                 if name not in server.files:
                     self.send_error(404)
                     return
@@ -48,8 +61,15 @@ class LoopbackServer:
                 else:
                     self.send_response(200)
                 payload = body[start:]
-                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Content-Length",
+                                 str(server.declared_length.get(name, len(payload))))
                 self.end_headers()
+                if name in server.trickle:
+                    for i in range(len(payload)):
+                        if not self.send_body(name, payload[i:i + 1]):
+                            return
+                        threading.Event().wait(server.trickle[name])
+                    return
                 cut = server.cut_after.get(name)
                 if cut and cut[1] > 0:
                     server.cut_after[name] = (cut[0], cut[1] - 1)
@@ -57,7 +77,23 @@ class LoopbackServer:
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                self.wfile.write(payload)
+                self.send_body(name, payload)
+
+            def send_body(self, name, chunk, repeat=None):
+                """Writes ``chunk`` (again and again up to ``repeat`` bytes); False once
+                the client has hung up."""
+                total = len(chunk) if repeat is None else repeat
+                written = 0
+                try:
+                    while written < total:
+                        piece = chunk[:total - written]
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        written += len(piece)
+                        server.sent[name] = server.sent.get(name, 0) + len(piece)
+                except (BrokenPipeError, ConnectionResetError):
+                    return False
+                return True
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -20,7 +20,8 @@ _EPILOG = f"""exit codes:
   {EXIT_MISSING}  a file does not exist, or pretrained weights cannot be downloaded
      (or the command line is wrong)
   {EXIT_CORRUPT}  a model file is corrupt or unreadable
-  {EXIT_MISMATCH}  input data cannot be read or does not match the model's inputs
+  {EXIT_MISMATCH}  input data cannot be read, does not match the model's inputs, or cannot
+     be batched as asked (--batch-size)
   {EXIT_NO_GRAPHVIZ}  Graphviz's `dot` is needed and not installed
 """
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from .errors import (EXIT_FAILURE, EXIT_MISMATCH, EXIT_NO_GRAPHVIZ, CLIError,
-                     load_model_file, require_file)
+                     load_model_file, require_positive)
+from .inputs import load_inputs
 
 
 def add_parsers(sub):
@@ -51,6 +52,7 @@ def run_summary(args):
 def run_plot(args):
     from ..utils.plot import GraphvizNotFoundError, plot_model
 
+    require_positive(args.dpi, "--dpi", EXIT_FAILURE)
     model = load_model_file(args.file)
     out = args.output or os.path.splitext(os.path.basename(args.file.rstrip("/\\")))[0] + ".svg"
     try:
@@ -66,33 +68,6 @@ def run_plot(args):
     except OSError as e:
         raise CLIError(f"cannot write {out!r}: {e}", EXIT_FAILURE) from None
     print(f"Wrote {out}")
-
-
-def _load_inputs(path, model):
-    """The arrays in ``path`` as the model's inputs (a list, one per model input)."""
-    import numpy as np
-
-    require_file(path, "input file")
-    try:
-        # allow_pickle=False: an input file is data; an object array is refused.
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise CLIError(f"cannot read input file {path!r} as a .npy/.npz array: {e}",
-                       EXIT_MISMATCH) from None
-    names = [t.name for t in model.inputs]
-    if isinstance(data, np.ndarray):
-        if len(names) != 1:
-            raise CLIError(f"the model has {len(names)} inputs {names}: give a .npz file "
-                           "with one array per input name", EXIT_MISMATCH)
-        return [data]
-    with data:
-        keys = sorted(data.files)
-        if len(names) == 1 and len(keys) == 1:
-            return [data[keys[0]]]
-        if sorted(names) != keys:
-            raise CLIError(f"the arrays in {path!r} are named {keys}; the model's inputs "
-                           f"are {names}", EXIT_MISMATCH)
-        return [data[n] for n in names]
 
 
 def _check_input(array, tensor):
@@ -115,8 +90,13 @@ def _check_input(array, tensor):
 def run_predict(args):
     import numpy as np
 
+    # A batch size is how the input is fed: a bad one is an input error (exit 4).
+    require_positive(args.batch_size, "--batch-size", EXIT_MISMATCH)
     model = load_model_file(args.file)
-    arrays = _load_inputs(args.input, model)
+    names = list(model.output_names)
+    if args.output:
+        _check_output_name(args.output, names)
+    arrays = load_inputs(args.input, [t.name for t in model.inputs])
     for array, tensor in zip(arrays, model.inputs):
         _check_input(array, tensor)
     arrays = [a.astype(t.dtype, copy=False) for a, t in zip(arrays, model.inputs)]
@@ -128,7 +108,6 @@ def run_predict(args):
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     outputs = [np.asarray(o) for o in outputs]
-    names = list(model.output_names)
     for name, out in zip(names, outputs):
         print(f"{name}: shape {out.shape}, dtype {out.dtype}")
         with np.printoptions(precision=4, suppress=True, threshold=50, edgeitems=3):
@@ -137,16 +116,25 @@ def run_predict(args):
         _write_outputs(args.output, names, outputs)
 
 
+def _check_output_name(path, names):
+    """Refuses, before any work, an ``-o`` name numpy would not write as given (it
+    appends ``.npy``/``.npz`` to any other name)."""
+    if path.endswith(".npz") or (len(names) == 1 and path.endswith(".npy")):
+        return
+    if len(names) == 1:
+        raise CLIError(f"-o {path!r}: predictions are written to a .npy file (or a .npz); "
+                       "give a name ending in .npy", EXIT_FAILURE)
+    raise CLIError(f"the model has {len(names)} outputs: write them to a .npz file, not "
+                   f"{path!r}", EXIT_FAILURE)
+
+
 def _write_outputs(path, names, outputs):
     import numpy as np
 
     try:
-        if len(outputs) == 1 and not path.endswith(".npz"):
+        if path.endswith(".npy"):
             np.save(path, outputs[0])
         else:
-            if not path.endswith(".npz"):
-                raise CLIError(f"the model has {len(outputs)} outputs: write them to a .npz "
-                               f"file, not {path!r}", EXIT_FAILURE)
             np.savez(path, **dict(zip(names, outputs)))
     except OSError as e:
         raise CLIError(f"cannot write {path!r}: {e}", EXIT_FAILURE) from None

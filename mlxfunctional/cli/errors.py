@@ -28,6 +28,12 @@ def require_file(path, what="file"):
         raise CLIError(f"{what} {str(path)!r} does not exist", EXIT_MISSING)
 
 
+def require_positive(value, option, code):
+    """Raises ``CLIError(code)`` unless the integer option ``value`` is at least 1."""
+    if value < 1:
+        raise CLIError(f"{option} must be a positive integer, received {value}", code)
+
+
 def load_model_file(path):
     """``models.load_model(path, compile=False)`` with the CLI's errors.
 

@@ -7,12 +7,29 @@ unverified. A connection cut mid-transfer is resumed with an HTTP ``Range`` requ
 exponential backoff. A checksum mismatch deletes the download and raises
 ``ChecksumError`` naming the expected and actual digests. Only ``urllib.request``.
 
+Every download is bounded, whatever the server does (a server may stream forever,
+lie in ``Content-Length`` or send a byte a minute):
+
+- size: a known file (``KNOWN_SIZES``) is read to its size + 1 byte at most, any
+  other to ``MLXF_DOWNLOAD_MAX_BYTES``; a ``Content-Length`` beyond the bound is
+  refused before the body is read;
+- time: ``MLXF_DOWNLOAD_DEADLINE`` seconds per file, retries included;
+- rate: a connection slower than ``MLXF_DOWNLOAD_MIN_RATE`` bytes/s over
+  ``RATE_WINDOW`` seconds is dropped (and resumed, within the attempts), and one
+  silent for ``TIMEOUT`` seconds too.
+
+Going past the size or the deadline is not retried; the partial file is deleted.
+
 Configuration (tests use the module attributes, users the environment):
 
 - ``MLXF_HOME`` (default ``~/.mlxfunctional``): the cache is ``$MLXF_HOME/datasets/``.
 - ``MLXF_DATASETS_URL``: a base URL that replaces every dataset's canonical folder,
   e.g. a mirror or a loopback test server (``<base>/<file name>``).
+- ``MLXF_DOWNLOAD_MAX_BYTES`` (default ``MAX_BYTES``, 8 GiB), ``MLXF_DOWNLOAD_DEADLINE``
+  (default ``DEADLINE``, 2 hours), ``MLXF_DOWNLOAD_MIN_RATE`` (default ``MIN_RATE``,
+  1024 bytes/s; 0 turns the check off): the bounds above, read at each call.
 - ``KNOWN_FILES``: file name -> ``(canonical URL, sha256)``, read at each call.
+- ``KNOWN_SIZES``: sha256 -> size in bytes of the file with that digest.
 """
 
 import hashlib
@@ -38,9 +55,20 @@ KNOWN_FILES = {
     ),
 }
 
+# The size belongs to the digest, not the name: a file given another hash (a
+# mirror's, a test's) falls back to MAX_BYTES rather than a size that is not its own.
+KNOWN_SIZES = {
+    "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1": 11_490_434,
+    "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce": 170_498_071,
+}
+
 MAX_ATTEMPTS = 4          # connections tried per download, resumes included
 RETRY_BACKOFF = 1.0       # seconds before the 2nd attempt; doubled each time
 TIMEOUT = 30.0            # seconds a socket may stay silent
+MAX_BYTES = 8 << 30       # the size bound of a file whose size is not known
+DEADLINE = 7200.0         # seconds per file, all attempts together
+MIN_RATE = 1024           # bytes/s a connection must keep up ...
+RATE_WINDOW = 60.0        # ... over each window of this many seconds
 PROGRESS_MIN_BYTES = 1 << 20   # smaller files download without a bar
 _CHUNK = 1 << 16
 
@@ -51,6 +79,25 @@ class DownloadError(OSError):
 
 class ChecksumError(ValueError):
     """A downloaded file's SHA-256 is not the expected one (it has been deleted)."""
+
+
+class _Slow(Exception):
+    """A connection fell below the minimum rate: dropped, and resumed if attempts remain."""
+
+
+def _setting(variable, default, kind):
+    """``$variable`` read as ``kind`` (non-negative), or ``default`` when unset."""
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = -1
+    if not value >= 0:
+        raise ValueError(f"{variable} must be a non-negative {kind.__name__}; received "
+                         f"{text!r}.")
+    return value
 
 
 def mlxf_home():
@@ -81,7 +128,7 @@ def sha256_of(path):
 
 
 def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="datasets",
-             verbose=None):
+             verbose=None, max_bytes=None, deadline=None):
     """Returns the local path of ``fname``, downloading and verifying it if needed.
 
     Args:
@@ -92,14 +139,21 @@ def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="d
         cache_subdir: subfolder of ``cache_dir`` holding the file (``"datasets"``).
         verbose: 0 silent, 1 a progress bar on stderr (files over
             ``PROGRESS_MIN_BYTES``); ``None``: 1 when stderr is a terminal or a notebook, else 0.
+        max_bytes: the most bytes the file may have; default its ``KNOWN_SIZES``
+            entry, else ``$MLXF_DOWNLOAD_MAX_BYTES`` or ``MAX_BYTES``.
+        deadline: seconds the download may take, retries included; default
+            ``$MLXF_DOWNLOAD_DEADLINE`` or ``DEADLINE``.
 
     Raises:
-        DownloadError: after ``MAX_ATTEMPTS`` failed connections, or an HTTP 4xx.
+        DownloadError: after ``MAX_ATTEMPTS`` failed connections, an HTTP 4xx, a
+            file larger than ``max_bytes`` or a download past its ``deadline``.
         ChecksumError: the download's SHA-256 differs (the download is deleted).
     """
     name = os.path.basename(str(fname))
     if file_hash is None and name in KNOWN_FILES:
         file_hash = KNOWN_FILES[name][1]
+    # Settings are read first: a bad one is reported before any connection is made.
+    limits = _Limits(name, file_hash, max_bytes, deadline)
     if origin is None:
         origin = origin_for(name)
     if verbose is None:
@@ -122,14 +176,60 @@ def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="d
             warnings.warn(f"{final} does not match its SHA-256 {file_hash}; downloading it "
                           "again.")
             final.unlink()
-        _download(origin, final, name, file_hash, verbose)
+        _download(origin, final, name, file_hash, verbose, limits)
     return final
 
 
-def _download(origin, final, name, file_hash, verbose):
+class _Limits:
+    """The size, time and rate bounds of one file's download.
+
+    Args:
+        name: the file's name (for messages).
+        file_hash: its expected SHA-256 (a ``KNOWN_SIZES`` key), or None.
+        max_bytes, deadline: explicit bounds, or None for the defaults.
+    """
+
+    def __init__(self, name, file_hash, max_bytes, deadline):
+        if max_bytes is not None:
+            self.max_bytes, self.source = int(max_bytes), "max_bytes"
+        elif file_hash in KNOWN_SIZES:
+            self.max_bytes, self.source = KNOWN_SIZES[file_hash], f"the known size of {name}"
+        else:
+            self.max_bytes = _setting("MLXF_DOWNLOAD_MAX_BYTES", MAX_BYTES, int)
+            self.source = "MLXF_DOWNLOAD_MAX_BYTES"
+        self.seconds = float(deadline) if deadline is not None else _setting(
+            "MLXF_DOWNLOAD_DEADLINE", DEADLINE, float)
+        self.min_rate = _setting("MLXF_DOWNLOAD_MIN_RATE", MIN_RATE, float)
+        self.name = name
+        self.ends = None
+
+    def start(self):
+        self.ends = time.monotonic() + self.seconds
+
+    def remaining(self):
+        return self.ends - time.monotonic()
+
+    def check_time(self, origin, done):
+        if self.remaining() <= 0:
+            raise DownloadError(
+                f"Could not download {origin}: not finished after {self.seconds:g} s "
+                f"(received {done} bytes); the deadline is MLXF_DOWNLOAD_DEADLINE (or "
+                "get_file's `deadline`).")
+
+    def check_size(self, origin, size, declared=False):
+        if size > self.max_bytes:
+            what = (f"declares {size} bytes (Content-Length)" if declared
+                    else f"sent {size} bytes")
+            raise DownloadError(
+                f"Could not download {origin}: the server {what}, more than the "
+                f"{self.max_bytes} bytes allowed for {self.name} ({self.source}); the "
+                "download has been stopped and deleted.")
+
+
+def _download(origin, final, name, file_hash, verbose, limits):
     part = final.with_name(final.name + ".part")
     try:
-        _fetch(origin, part, verbose)
+        _fetch(origin, part, verbose, limits)
         if file_hash is not None:
             got = sha256_of(part)
             if got != file_hash:  # (the part file is deleted below)
@@ -145,38 +245,36 @@ def _download(origin, final, name, file_hash, verbose):
         raise
 
 
-def _fetch(origin, part, verbose):
+def _fetch(origin, part, verbose, limits):
     """Downloads ``origin`` into ``part``, resuming after cuts; raises DownloadError."""
     part.write_bytes(b"")
     last_error = None
     bar = None
+    limits.start()
     for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            time.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))
         have = part.stat().st_size
+        if attempt:
+            time.sleep(max(0.0, min(RETRY_BACKOFF * 2 ** (attempt - 1), limits.remaining())))
+        limits.check_time(origin, have)
         request = urllib.request.Request(origin, headers={"User-Agent": "mlxfunctional"})
         if have:
             request.add_header("Range", f"bytes={have}-")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            # The socket's silence timeout never outlasts the deadline at connection time.
+            timeout = max(0.01, min(TIMEOUT, limits.remaining()))
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 if have and response.status != 206:
                     have = 0   # the server ignored the range: start again from zero
-                length = response.headers.get("Content-Length")
-                total = have + int(length) if length is not None else None
+                length = _content_length(response)
+                total = have + length if length is not None else None
+                if total is not None:
+                    limits.check_size(origin, total, declared=True)
                 if bar is None and verbose and (total is None or total >= PROGRESS_MIN_BYTES):
                     bar = Progbar(total, verbose=verbose, unit_name="B", stream="stderr")
                 with open(part, "r+b" if have else "wb") as f:
                     f.seek(have)
                     f.truncate()
-                    done = have
-                    while True:
-                        chunk = response.read(_CHUNK)
-                        if not chunk:
-                            break
-                        f.write(chunk)
-                        done += len(chunk)
-                        if bar is not None:
-                            bar.update(done, finalize=False)
+                    done = _copy(response, f, have, origin, limits, bar)
             # urllib returns b"" (no exception) when a connection closes early,
             # so the length is checked here.
             if total is not None and done < total:
@@ -185,6 +283,10 @@ def _fetch(origin, part, verbose):
             if bar is not None:
                 bar.update(done, finalize=True)
             return
+        except DownloadError:
+            raise   # a bound was crossed: not worth another attempt
+        except _Slow as e:
+            last_error = e
         except urllib.error.HTTPError as e:
             if e.code == 416 and have:       # range past the end: restart from zero
                 part.write_bytes(b"")
@@ -198,3 +300,42 @@ def _fetch(origin, part, verbose):
             last_error = getattr(e, "reason", None) or e
     raise DownloadError(
         f"Could not download {origin} after {MAX_ATTEMPTS} attempts: {last_error}")
+
+
+def _content_length(response):
+    """The response's ``Content-Length`` as an int, or None when absent or not a
+    valid length (the body up to the connection's end is then the truth)."""
+    text = response.headers.get("Content-Length")
+    try:
+        length = int(text) if text is not None else None
+    except ValueError:
+        return None
+    return length if length is not None and length >= 0 else None
+
+
+def _copy(response, f, done, origin, limits, bar):
+    """Copies the body of ``response`` into ``f`` (which holds ``done`` bytes already)
+    within the bounds of ``limits``; returns the file's size."""
+    # read1: whatever one read of the socket gives; read(n) would wait for all n bytes,
+    # so a trickling server could hold it far past the deadline.
+    read = getattr(response, "read1", response.read)
+    window_start, window_done = time.monotonic(), done
+    while True:
+        # Never ask for more than one byte past the bound: a stream that does not end
+        # there is stopped with at most max_bytes + 1 bytes on disk.
+        chunk = read(min(_CHUNK, limits.max_bytes + 1 - done))
+        if not chunk:
+            return done
+        f.write(chunk)
+        done += len(chunk)
+        limits.check_size(origin, done)
+        if bar is not None:
+            bar.update(done, finalize=False)
+        limits.check_time(origin, done)
+        elapsed = time.monotonic() - window_start
+        if elapsed >= RATE_WINDOW:
+            rate = (done - window_done) / elapsed
+            if rate < limits.min_rate:
+                raise _Slow(f"the server sent {rate:.0f} bytes/s over {elapsed:.1f} s, "
+                            f"slower than {limits.min_rate:g} bytes/s (MLXF_DOWNLOAD_MIN_RATE)")
+            window_start, window_done = time.monotonic(), done

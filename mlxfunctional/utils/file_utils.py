@@ -3,9 +3,11 @@
 The download itself (resume after a cut, retries, atomic rename, SHA-256 check,
 a lock per file) is ``datasets.download.get_file``; this adds what Keras' name
 promises: the file name taken from the URL, md5 hashes, ``force_download`` and
-archive extraction. Archives are extracted member by member, refusing any
-member that would land outside the extraction folder (absolute paths, ``..``,
-links), a classic tar/zip attack.
+archive extraction. Downloads are bounded in size, time and rate as the
+downloader documents (``MLXF_DOWNLOAD_MAX_BYTES`` for a file whose size is not
+known, ``MLXF_DOWNLOAD_DEADLINE``, ``MLXF_DOWNLOAD_MIN_RATE``). Archives are
+extracted member by member, refusing any member that would land outside the
+extraction folder (absolute paths, ``..``, links), a classic tar/zip attack.
 """
 
 import hashlib
@@ -45,7 +47,8 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     Raises:
         ValueError: no ``origin``, a ``fname`` holding a folder, or a digest mismatch
             (``datasets.download.ChecksumError``; the download is deleted).
-        datasets.download.DownloadError: the server could not be reached or refused.
+        datasets.download.DownloadError: the server could not be reached or refused, or
+            the file went past its size bound or its deadline (nothing is kept).
     """
     # Imported here: keras.datasets loads on first use, not with keras.utils.
     from ..datasets import download
