@@ -37,6 +37,14 @@ so between calls they are at their initial value; ``clear_session()`` leaves the
   (``"sequential/dense/kernel"``; ``scopes.py``, ``engine/variables.py``).
 - ``loss_shards``: in a data-parallel train step, this process's share of the global
   batch, by which losses are scaled (``engine/global_batch.py``).
+- ``index_recording``: one flag, True while a step of fit/evaluate/predict runs: an
+  out-of-range index is then counted in ``index_tally`` instead of raising
+  (``engine/index_bounds.py``).
+- ``index_callers``: the losses and metrics being called, innermost last, named in
+  errors about their labels (``engine/index_bounds.py``).
+- ``index_tally``: the out-of-range indices counted by the steps of fit's epoch (of
+  evaluate, of a predict batch) in progress, put back when it ends: arrays every
+  step captures as state, so counting costs no sync (``engine/index_bounds.py``).
 
 Caches, which change no result and so outlive ``clear_session()``:
 
@@ -45,6 +53,8 @@ Caches, which change no result and so outlive ``clear_session()``:
 - ``group_data_parallels``: one ``DataParallel`` per group passed as
   ``fit(distribute=group)``: compiled steps are kept per ``DataParallel``
   (``distribute.py``).
+- ``index_sites``: the description of every place that counted an out-of-range
+  index (the tally holds its number) (``engine/index_bounds.py``).
 - ``call_flags``: per layer class, which of ``training``/``mask``/``**kwargs`` its
   ``call`` takes (``engine/layer.py``).
 
@@ -83,10 +93,14 @@ forward_passes = [0]
 data_parallel = []
 loss_shards = []
 name_scopes = []
+index_recording = [False]
+index_callers = []
+index_tally = {}
 
 launched_data_parallel = []
 group_data_parallels = []
 call_flags = {}
+index_sites = []
 
 
 def clear_session():

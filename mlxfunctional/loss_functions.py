@@ -10,6 +10,8 @@ import warnings
 
 import mlx.core as mx
 
+from mlxfunctional.engine import index_bounds
+
 EPSILON = 1e-7
 
 __all__ = [
@@ -193,30 +195,36 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
                                     axis=-1):
     """-log p[label]: integer labels of shape (batch,) or (batch, 1), int or float.
 
-    Labels must lie in [0, num_classes). Entries whose label is ``ignore_class``
-    get loss 0 (the ``SparseCategoricalCrossentropy`` object also leaves them
-    out of the average).
+    Labels must lie in [0, num_classes): another label raises
+    ``IndexOutOfRangeError`` in an eager call and gives a NaN loss inside a step
+    of fit/evaluate or ``mx.compile`` (its gradient is zero). Entries whose label
+    is ``ignore_class`` get loss 0 (the ``SparseCategoricalCrossentropy`` object
+    also leaves them out of the average).
     """
     y_pred = _array(y_pred)
     y_true = _array(y_true)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = mx.squeeze(y_true, -1)
-    valid = None
+    kept = None
     if ignore_class is not None:
-        valid = y_true != ignore_class
-        y_true = mx.where(valid, y_true, mx.zeros_like(y_true))
+        kept = y_true != ignore_class
+        y_true = mx.where(kept, y_true, mx.zeros_like(y_true))
     axis = axis % y_pred.ndim
-    labels = mx.expand_dims(y_true.astype(mx.int32), axis)
-    # The label's log-probability picked by comparison with the class indices, not by a
-    # gather: MLX's gathers do not check bounds, and this way a label outside
-    # [0, num_classes) picks nothing (loss 0), as Keras' one-hot product does. The cost
-    # is that of the log-softmax already computed over every class.
+    labels, valid = index_bounds.bounded(y_true, y_pred.shape[axis],
+                                         "sparse_categorical_crossentropy", what="label",
+                                         outcome="its loss is NaN")
+    labels = mx.expand_dims(labels, axis)
+    # The label's log-probability picked by comparison with the class indices rather
+    # than a gather (the cost is that of the log-softmax already computed over every
+    # class, and no index ever reaches memory).
     classes = mx.arange(y_pred.shape[axis]).reshape(
         [-1 if i == axis else 1 for i in range(y_pred.ndim)])
     log_probs = _log_probs(y_pred, from_logits, axis)
     result = -mx.sum(mx.where(labels == classes, log_probs, 0), axis=axis)
     if valid is not None:
-        result = mx.where(valid, result, mx.zeros_like(result))
+        result = mx.where(valid, result, mx.array(float("nan"), result.dtype))
+    if kept is not None:
+        result = mx.where(kept, result, mx.zeros_like(result))
     return result
 
 

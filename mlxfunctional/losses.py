@@ -18,7 +18,7 @@ import mlx.core as mx
 from mlxfunctional import backend
 from mlxfunctional import loss_functions as lf
 from mlxfunctional._resolve import deserialize_object, get_object, serialize_object
-from mlxfunctional.engine import global_batch
+from mlxfunctional.engine import global_batch, index_bounds
 from mlxfunctional.loss_functions import *  # noqa: F401,F403  (the functions and aliases)
 from mlxfunctional.loss_functions import EPSILON, _array, divide_no_nan, \
     squeeze_or_expand_to_same_rank
@@ -117,7 +117,8 @@ class Loss:
         dtype = backend.mlx_dtype(self.dtype)
         y_pred = _array(y_pred, dtype)
         y_true = _array(y_true, dtype)
-        losses = self.call(y_true, y_pred)
+        with index_bounds.caller(f'loss "{self.name}"'):  # (names itself in label errors)
+            losses = self.call(y_true, y_pred)
         own_mask = self._loss_mask(y_true, y_pred)
         if own_mask is not None:
             mask = own_mask if mask is None else (_array(mask) & own_mask)

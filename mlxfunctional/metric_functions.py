@@ -7,6 +7,8 @@ and ``metrics`` (which wraps them in classes and re-exports them).
 
 import mlx.core as mx
 
+from mlxfunctional.engine import index_bounds
+
 from mlxfunctional import loss_functions as lf
 from mlxfunctional._resolve import resolve
 from mlxfunctional.loss_functions import _array, squeeze_or_expand_to_same_rank
@@ -40,7 +42,12 @@ def sparse_categorical_accuracy(y_true, y_pred):
     y_true, y_pred = _array(y_true), _array(y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = mx.squeeze(y_true, -1)
-    matches = (y_true == mx.argmax(y_pred, axis=-1).astype(y_true.dtype)).astype(mx.float32)
+    labels, valid = index_bounds.bounded(y_true, y_pred.shape[-1], "sparse_categorical_accuracy",
+                                         what="label", outcome="it counts as a miss")
+    matches = labels == mx.argmax(y_pred, axis=-1).astype(mx.int32)
+    if valid is not None:
+        matches = matches & valid
+    matches = matches.astype(mx.float32)
     if matches.ndim > 1 and matches.shape[-1] == 1:
         matches = mx.squeeze(matches, -1)
     return matches
@@ -48,10 +55,14 @@ def sparse_categorical_accuracy(y_true, y_pred):
 
 def in_top_k(targets, predictions, k):
     """True where fewer than k classes score strictly higher than the target's
-    (so ties at the boundary count as in; a NaN target score never does)."""
-    target_score = mx.take_along_axis(predictions, targets.astype(mx.int32)[:, None], axis=-1)
+    (so ties at the boundary count as in; a NaN target score never does). A
+    target out of range raises eagerly and is never in inside a compiled step."""
+    targets, valid = index_bounds.bounded(targets, predictions.shape[-1], "in_top_k",
+                                          what="label", outcome="it counts as a miss")
+    target_score = mx.take_along_axis(predictions, targets[:, None], axis=-1)
     target_score = mx.where(mx.isnan(target_score), -mx.inf, target_score)
-    return mx.sum(predictions > target_score, axis=-1) < k
+    hits = mx.sum(predictions > target_score, axis=-1) < k
+    return hits if valid is None else hits & valid
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):

@@ -11,6 +11,7 @@ compiled step that captures ``[metric.variables]`` as inputs and outputs of
 import mlx.core as mx
 
 from mlxfunctional import backend, initializers, registry
+from mlxfunctional.engine import index_bounds
 from mlxfunctional.loss_functions import _array, divide_no_nan, squeeze_or_expand_to_same_rank
 from mlxfunctional.metric_functions import get_function
 
@@ -248,7 +249,8 @@ class MeanMetricWrapper(Mean):
         y_true, y_pred = _array(y_true), _array(y_pred)
         if y_true.ndim == 1 and y_pred.ndim == 1:
             y_true, y_pred = y_true[:, None], y_pred[:, None]
-        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        with index_bounds.caller(f'metric "{self.name}"'):  # (names itself in label errors)
+            values = self._fn(y_true, y_pred, **self._fn_kwargs)
         super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):

@@ -90,6 +90,8 @@ def _check_input(array, tensor):
 def run_predict(args):
     import numpy as np
 
+    from ..engine.index_bounds import IndexOutOfRangeError
+
     # A batch size is how the input is fed: a bad one is an input error (exit 4).
     require_positive(args.batch_size, "--batch-size", EXIT_MISMATCH)
     model = load_model_file(args.file)
@@ -103,8 +105,11 @@ def run_predict(args):
     if len({len(a) for a in arrays}) > 1:
         raise CLIError("the input arrays have different batch sizes: "
                        f"{[len(a) for a in arrays]}", EXIT_MISMATCH)
-    outputs = model.predict(arrays if len(arrays) > 1 else arrays[0],
-                            batch_size=args.batch_size, verbose=0)
+    try:
+        outputs = model.predict(arrays if len(arrays) > 1 else arrays[0],
+                                batch_size=args.batch_size, verbose=0)
+    except IndexOutOfRangeError as e:  # an id past an Embedding's table, say
+        raise CLIError(f"{e}", EXIT_MISMATCH) from None
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     outputs = [np.asarray(o) for o in outputs]

@@ -20,6 +20,7 @@ import mlx.core as mx
 
 from ..metrics_base import result_arrays
 from .compile_utils import metrics_results, pythonify
+from . import index_bounds
 from .data_adapter import take
 from .step import StepCache, batch_signature
 
@@ -78,7 +79,8 @@ class StepCalls:
             self._init_optimizer()
         done = cache.completed
         try:
-            yield
+            with index_bounds.saved():  # (this call's own count of out-of-range indices)
+                yield
         except BaseException:
             if snapshot is not None and cache.completed == done:
                 snapshot.restore()
@@ -124,10 +126,12 @@ class StepCalls:
         fn = getattr(self, f"_{mode}_function")
         signature = tuple(batch_signature(b) for b in batches)
         try:
-            if len(batches) == count and not any(full.short(rows) for rows, _ in signature) \
-                    and not any(self._whole_batch_of(b) for b in batches):
-                return cache.call((mode, self._parallel, signature), fn, batches)
-            return cache.call_eagerly(mode, fn, batches)
+            # (out-of-range indices are counted, never raised, in a step: index_bounds.py)
+            with index_bounds.recording():
+                if len(batches) == count and not any(full.short(rows) for rows, _ in signature) \
+                        and not any(self._whole_batch_of(b) for b in batches):
+                    return cache.call((mode, self._parallel, signature), fn, batches)
+                return cache.call_eagerly(mode, fn, batches)
         except Exception as e:
             # An error deep in a loss or an op rarely says which data it was given.
             e.add_note(f'(raised by {mode}_step of model "{self.name}" on a batch with '

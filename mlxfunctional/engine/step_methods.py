@@ -51,7 +51,7 @@ from ..distribute import WholeBatch
 from .. import tree
 from ..metrics_base import result_arrays
 from .step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
-from . import global_batch
+from . import global_batch, index_bounds
 from .data_adapter import match_structure, take
 
 
@@ -212,6 +212,7 @@ class StepMethods:
             parts += [opt.state for opt in self._step_optimizers()]
         if mode != "predict":
             parts += [m.variables for m in self._step_metrics()]
+        parts.append(index_bounds.TALLY)  # out-of-range indices, counted without a sync
         parts.append(mx.random.state)
         return parts
 
@@ -233,12 +234,14 @@ class StepMethods:
         for batch in batches:
             logs = self._whole_batch_step(batch) if self._whole_batch_of(batch) \
                 else self.train_step(self._step_data(batch))
+            index_bounds.batch_done()
         return self._unless_metric_results(logs)
 
     def _test_function(self, batches):
         logs = None
         for batch in batches:
             logs = self.test_step(self._step_data(batch))
+            index_bounds.batch_done()
         return self._unless_metric_results(logs)
 
     def _unless_metric_results(self, logs):

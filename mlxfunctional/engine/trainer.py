@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import distribute as distribute_lib
 from .. import global_state, tree
-from . import argument_checks, data_adapter, resume_state
+from . import argument_checks, data_adapter, index_bounds, resume_state
 from .step import StepCache
 from .step_calls import FullRows, StepCalls
 from .step_methods import StepMethods
@@ -188,12 +188,15 @@ class Trainer(StepCalls, StepMethods):
             logs = {}
             for epoch in range(initial_epoch, _capped_epochs(epochs)):
                 self.reset_metrics()
+                index_bounds.reset()
                 cbs.on_epoch_begin(epoch)
                 logs = self._run_epoch(train, cbs, per_batch_logs, parallel)
+                index_bounds.warn_if_counted(f"Epoch {epoch + 1}")  # (one sync per epoch)
                 if parallel is not None:
                     parallel.average_state(self)
                 if val is not None and _due(epoch, validation_freq):
-                    val_logs = self._evaluate_batches(val, cbs, parallel)
+                    val_logs = self._evaluate_batches(val, cbs, parallel,
+                                                      f"Epoch {epoch + 1}, validation")
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 resume_state.record(self, epoch + 1, train, parallel)  # (before checkpoints)
                 cbs.on_epoch_end(epoch, logs)
@@ -311,8 +314,9 @@ class Trainer(StepCalls, StepMethods):
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_batches(self, data, cbs, parallel=None):
-        """One pass over ``data`` in test mode; returns the logs.
+    def _evaluate_batches(self, data, cbs, parallel=None, during="evaluate"):
+        """One pass over ``data`` in test mode; returns the logs. Out-of-range
+        indices met are reported once at the end, as ``during``'s.
 
         ``on_test_batch_end`` gets the running loss and metrics, as in Keras, read
         by the rule of ``_run_epoch``: after every batch when a callback other than
@@ -328,19 +332,21 @@ class Trainer(StepCalls, StepMethods):
         if cbs is not None:
             cbs.on_test_begin()
         full, step_logs, logs, last = FullRows(data, parallel), None, {}, 0.0
-        for step, batch in enumerate(_sharded(data.batches(), parallel, "test")):
-            if hooks:
-                cbs.on_test_batch_begin(step)
-            if batch is not None:  # (None: this process's shard of a tiny batch is empty)
-                step_logs = self._run_step("test", [batch], full)
-                mx.eval(self._step_cache.state("test"))
-            if parallel is not None:
-                parallel.step_done()
-            if per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL):
-                logs, last = self._logs_from(step_logs, batch_parallel), time.monotonic()
-            if hooks:
-                cbs.on_test_batch_end(step, logs)
-        logs = self._logs_from(step_logs, parallel)
+        with index_bounds.saved():  # (a validation pass keeps its epoch's count)
+            for step, batch in enumerate(_sharded(data.batches(), parallel, "test")):
+                if hooks:
+                    cbs.on_test_batch_begin(step)
+                if batch is not None:  # (None: this process's shard of a tiny batch is empty)
+                    step_logs = self._run_step("test", [batch], full)
+                    mx.eval(self._step_cache.state("test"))
+                if parallel is not None:
+                    parallel.step_done()
+                if per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL):
+                    logs, last = self._logs_from(step_logs, batch_parallel), time.monotonic()
+                if hooks:
+                    cbs.on_test_batch_end(step, logs)
+            logs = self._logs_from(step_logs, parallel)
+            index_bounds.warn_if_counted(during)
         if cbs is not None:
             cbs.on_test_end(logs)
         return logs
@@ -382,6 +388,7 @@ class Trainer(StepCalls, StepMethods):
             for step, batch in enumerate(data.batches()):
                 cbs.on_predict_batch_begin(step)
                 outputs, struct = self._predict_batch(batch, parallel, full)
+                index_bounds.raise_if_counted(f"predict, batch {step + 1}")  # (synced anyway)
                 chunks.append(outputs)
                 # As Keras: the batch's outputs in the model's output structure.
                 batch_outputs = tree.pack_sequence_as(struct, outputs)
@@ -417,6 +424,7 @@ class Trainer(StepCalls, StepMethods):
             self.reset_metrics()
             batches = list(data.batches())
             logs = self._train_call(batches, FullRows(data), count=len(batches))
+            index_bounds.warn_if_counted("train_on_batch")
             return self._format(self._logs_from(logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):

@@ -6,6 +6,7 @@ import mlx.core as mx
 
 from .. import activations
 from ..engine import argument_validation as check
+from ..engine import index_bounds
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer, _is_plain
 from .. import registry
@@ -118,7 +119,9 @@ class Embedding(Layer):
         input_length: accepted for Keras 2 code and ignored.
 
     The weight ``embeddings`` has shape ``(input_dim, output_dim)``. Inputs are
-    integer arrays of any shape; float ids are cast to int32.
+    integer arrays of any shape; float ids are truncated to integers. An id
+    outside ``[0, input_dim)`` raises ``IndexOutOfRangeError`` in an eager call;
+    inside a step of fit/evaluate/predict or ``mx.compile`` its vector is zeros.
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
@@ -147,9 +150,14 @@ class Embedding(Layer):
         self.built = True
 
     def call(self, inputs):
-        if inputs.dtype not in (mx.int32, mx.int64):
-            inputs = inputs.astype(mx.int32)
-        return common.add_activity_loss(self, mx.take(self.embeddings, inputs, axis=0))
+        # An id outside [0, input_dim) raises in an eager call; inside fit/evaluate
+        # or mx.compile its vector is zeros (see engine/index_bounds.py).
+        ids, valid = index_bounds.bounded(inputs, self.input_dim, f'Embedding "{self.name}"',
+                                          what="id", outcome="its vector is zeros")
+        outputs = mx.take(self.embeddings, ids, axis=0)
+        if valid is not None:
+            outputs = mx.where(valid[..., None], outputs, 0)
+        return common.add_activity_loss(self, outputs)
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:

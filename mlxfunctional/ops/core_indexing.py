@@ -38,10 +38,14 @@ def _linear_indices(indices, shape, op):
         raise ValueError(f"{op}: `indices` must have shape (..., k) with k <= {len(shape)} "
                          f"(the rank of the target); received shape {tuple(indices.shape)}.")
     k = indices.shape[-1]
-    dims = mx.array(shape[:k], dtype=mx.int32)
-    idx = indices.reshape(-1, k).astype(mx.int32)
+    # Compared before any cast to int32, which would wrap 2**32 + 1 into range.
+    wide = mx.int32 if indices.dtype in (mx.int8, mx.int16, mx.int32, mx.uint8, mx.uint16) \
+        else mx.int64
+    dims = mx.array(shape[:k], dtype=wide)
+    idx = indices.reshape(-1, k).astype(wide)
     idx = mx.where(idx < 0, idx + dims, idx)  # numpy's negative indices
     valid = mx.all((idx >= 0) & (idx < dims), axis=-1)
+    idx = mx.where(valid[:, None], idx, 0).astype(mx.int32)
     if concrete(valid) is not None and not valid.all().item():
         bad = int(mx.argmin(valid.astype(mx.int32)).item())
         raise IndexError(

@@ -5,6 +5,7 @@ log-determinants and complex views; the Fourier-transform ops are in
 import mlx.core as mx
 
 from .. import backend
+from ..engine import index_bounds
 from .control_flow import concrete
 from .dtypes import convert_to_tensor, result_type
 from .math_signal import *  # noqa: F401,F403
@@ -120,20 +121,18 @@ def top_k(x, k, sorted=True):
 def in_top_k(targets, predictions, k):
     """Whether each target's prediction is among the row's ``k`` largest (ties count
     in the target's favour; a NaN prediction never is)."""
-    targets = convert_to_tensor(targets).astype(mx.int32)
     predictions = convert_to_tensor(predictions)
     classes = predictions.shape[-1]
-    valid = (targets >= 0) & (targets < classes)
-    if concrete(valid) is not None and not valid.all().item():
-        bad = int(mx.argmin(valid.astype(mx.int32)).item())
-        raise IndexError(f"in_top_k: target {targets.reshape(-1)[bad].item()} is out of range "
-                         f"for {classes} classes (need 0 <= target < {classes}).")
-    safe = mx.clip(targets, 0, classes - 1)
+    # (engine/index_bounds.py: an eager out-of-range target raises; a traced one is
+    # never in the top k)
+    safe, valid = index_bounds.bounded(convert_to_tensor(targets), classes, "in_top_k",
+                                       what="target", outcome="it is never in the top k")
     at_label = mx.take_along_axis(predictions, safe[..., None], axis=-1)
     if mx.issubdtype(at_label.dtype, mx.floating):
         at_label = mx.where(mx.isnan(at_label), float("-inf"), at_label)
     rank = 1 + (predictions > at_label).astype(mx.int32).sum(axis=-1)
-    return (rank <= k) & valid
+    hits = rank <= k
+    return hits if valid is None else hits & valid
 
 
 # -- elementwise special functions -----------------------------------------------

@@ -5,7 +5,9 @@ The crossentropy math is :mod:`mlxfunctional.loss_functions`' (the
 ``(target, output, from_logits, axis)`` and check shapes as Keras does.
 Labels are user data and MLX's gathers do not check bounds, so labels are
 never used as gather indices: ``one_hot`` compares them with the class
-indices, which also gives Keras' all-zeros row for a label out of range.
+indices, which also gives Keras' all-zeros row for a label out of range
+(never an error). ``sparse_categorical_crossentropy`` checks its labels
+(``engine/index_bounds.py``): an error eagerly, a NaN loss in a compiled step.
 """
 
 import mlx.core as mx
@@ -68,7 +70,8 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 @keras_op
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """-log p[target] with integer labels ``target`` of shape output.shape[:-1] (or with a
-    trailing 1); a label outside [0, num_classes) gives 0, as in Keras."""
+    trailing 1); a label outside [0, num_classes) raises eagerly and gives NaN inside a
+    compiled function (as Keras on JAX)."""
     output = convert_to_tensor(output)
     if not backend.is_float_dtype(output.dtype):
         output = output.astype(backend.mlx_dtype(backend.floatx()))

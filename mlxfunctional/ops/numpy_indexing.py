@@ -12,6 +12,7 @@ reads element ``n - 1``. Negative indices count from the end in both cases.
 
 import mlx.core as mx
 
+from ..engine import index_bounds
 from ..engine.keras_tensor import KerasTensor
 from .numpy_sorting import nonzero
 from .operation import keras_op
@@ -26,26 +27,25 @@ def _int_indices(indices, op):
         if dtype_name(indices) == "bool":
             raise TypeError(f"{op}: `indices` must be integers; received a bool tensor "
                             "(use nonzero() or where() for masks).")
-        indices = indices.astype(mx.int32)  # float indices truncate, as Keras' torch does
-    return indices
+    return indices  # (float indices are truncated by the bounds check, as Keras' torch does)
 
 
 def checked_indices(indices, size, op, axis):
     """``indices`` into an axis of length ``size``, made non-negative and in range:
-    checked (IndexError) when their values can be read, clamped otherwise."""
+    checked (IndexError) when their values can be read, clamped otherwise
+    (``engine/index_bounds.py``)."""
     if indices.size == 0:
         return indices.astype(mx.int32)
     if size == 0:
         raise IndexError(f"{op}: cannot take from axis {axis}, which has size 0.")
-    if values_known(indices):
-        low, high = mx.min(indices).item(), mx.max(indices).item()
-        if low < -size or high >= size:
-            bad = low if low < -size else high
-            raise IndexError(f"{op}: index {bad} is out of range for axis {axis} of size "
-                             f"{size} (valid indices: {-size} to {size - 1}).")
-        return mx.where(indices < 0, indices + size, indices).astype(mx.int32)
-    indices = mx.where(indices < 0, indices + size, indices)
-    return mx.clip(indices, 0, size - 1).astype(mx.int32)
+    try:
+        safe, _ = index_bounds.bounded(indices, size, op, negative=True,
+                                       outcome="it was clamped into range")
+    except index_bounds.IndexOutOfRangeError as e:
+        raise index_bounds.IndexOutOfRangeError(
+            f"{op}: index {e.value} is out of range for axis {axis} of size {size} "
+            f"(valid indices: {-size} to {size - 1}).", e.value, e.low, e.high) from None
+    return safe
 
 
 @keras_op
@@ -95,6 +95,8 @@ def unravel_index(indices, shape):
     """The coordinates in an array of ``shape`` of the flat (row-major) ``indices``:
     a tuple of one array per dimension, of the indices' dtype."""
     indices = _int_indices(indices, "unravel_index")
+    if "int" not in dtype_name(indices):
+        indices = indices.astype(mx.int32)  # float indices truncate
     total = 1
     for d in shape:
         total *= d

@@ -428,10 +428,14 @@ def test_sparse_categorical_crossentropy_and_out_of_range_labels():
           atol=1e-5)
     close(ops.sparse_categorical_crossentropy(labels[:, None], logits, from_logits=True), ref,
           atol=1e-5)
-    # A label outside [0, 5) selects nothing (Keras' one-hot product), never reads memory.
+    # A label outside [0, 5) is an error eagerly and a NaN loss (as Keras on JAX) in a
+    # compiled function; it never reads memory.
     bad = np.array([5, -1, 1000000, 2], np.int32)
-    close(ops.sparse_categorical_crossentropy(bad, logits, from_logits=True),
-          [0, 0, 0, -logp[3, 2]], atol=1e-5)
+    with pytest.raises(IndexError, match="label 5 is out of range; valid labels are 0 to 4"):
+        ops.sparse_categorical_crossentropy(bad, logits, from_logits=True)
+    compiled = mx.compile(lambda t, o: ops.sparse_categorical_crossentropy(t, o, True))
+    close(compiled(mx.array(bad), mx.array(logits[:4])),
+          [np.nan, np.nan, np.nan, -logp[3, 2]], atol=1e-5)
     with pytest.raises(ValueError, match="without its class axis"):
         ops.sparse_categorical_crossentropy(labels[:3], logits)
 

@@ -1,0 +1,251 @@
+"""Bounds on the indices the package gathers with: ids, labels, ``take``'s indices.
+
+MLX's gathers do not check bounds: id 100 in a 10-row table reads whatever
+memory follows it, id 2e9 crashes the process. So every gather on indices a
+user supplies (``Embedding``, the sparse losses and metrics, ``ops.take``...)
+first passes them through :func:`bounded`, which returns indices that are
+always in range and a mask of the ones that were. What happens to an index
+out of range depends on where the call runs:
+
+- **eagerly** (concrete arrays, no step of fit/evaluate/predict running): an
+  :class:`IndexOutOfRangeError` naming the layer, loss or op, the bad value and
+  the valid range;
+- **in a step of fit/evaluate/predict**, compiled or not: reading the indices
+  would force a sync every step, so the step never raises. The index is made
+  safe (the caller decides the result: a zero embedding, a NaN loss) and
+  counted in a small tally the step captures with its state; ``fit`` and
+  ``evaluate`` read it when an epoch ends and warn once (:class:`IndexRangeWarning`),
+  ``predict`` reads it with each batch's outputs and raises;
+- **in any other trace** (the user's own ``mx.compile``, ``mx.vmap``, shape
+  inference on placeholders): made safe the same way, not counted.
+
+Made safe means clamped into ``[0, size)`` (an index past the end reads the
+last element, as XLA's gather does); NaN float indices read element 0.
+"""
+
+import collections
+import contextlib
+import warnings
+
+import mlx.core as mx
+
+from .. import global_state
+
+__all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "caller", "recording",
+           "batch_done", "reset", "report", "saved", "warn_if_counted", "raise_if_counted"]
+
+_RECORDING = global_state.index_recording  # [flag]
+_CALLERS = global_state.index_callers
+TALLY = global_state.index_tally
+_SITES = global_state.index_sites
+
+_COMPARED = {"bool": mx.int32, "int8": mx.int32, "int16": mx.int32, "int32": mx.int32,
+             "uint8": mx.int32, "uint16": mx.int32, "uint32": mx.int64, "int64": mx.int64,
+             "uint64": mx.int64, "float16": mx.float32, "bfloat16": mx.float32,
+             "float32": mx.float32}
+
+
+class IndexOutOfRangeError(IndexError, ValueError):
+    """An id, label or index outside the range its table, class count or axis allows.
+
+    Attributes: ``value`` (the first bad one), ``low`` and ``high`` (the valid range,
+    both included); None when unknown.
+    """
+
+    def __init__(self, message, value=None, low=None, high=None):
+        super().__init__(message)
+        self.value, self.low, self.high = value, low, high
+
+
+class IndexRangeWarning(UserWarning):
+    """fit/evaluate met out-of-range indices (made safe and counted; see the module)."""
+
+
+Report = collections.namedtuple("Report", "count site value batch")
+
+
+def _comparable(indices):
+    """``indices`` in a dtype where comparing with any size is exact: small ints
+    widen to int32 (MLX refuses ``int8 < 1000``), 32-bit unsigned and 64-bit ints
+    stay 64-bit (a cast to int32 would wrap 2**32 + 1 into range), floats are
+    truncated toward zero (as a cast to int would)."""
+    name = str(indices.dtype).rsplit(".", 1)[-1]
+    target = _COMPARED.get(name)
+    if target is None:
+        raise TypeError(f"indices must be integers or floats; received dtype {name}.")
+    x = indices.astype(target) if indices.dtype != target else indices
+    if target == mx.float32:
+        x = mx.where(x < 0, mx.ceil(x), mx.floor(x))
+    return x
+
+
+def _values_known(x):
+    """True when ``x``'s values can be read now (not inside a trace)."""
+    if global_state.tracing:
+        return False
+    try:
+        mx.eval(x)
+    except ValueError as e:
+        if "function transformations" in str(e):
+            return False
+        raise
+    return True
+
+
+def _message(where, what, value, low, high):
+    return (f"{where}: {what} {value} is out of range; valid {what}s are {low} to {high}"
+            + (" (negative ones count from the end)." if low < 0 else "."))
+
+
+def bounded(indices, size, where, what="index", negative=False, outcome=None):
+    """``(safe, valid)``: ``indices`` as int32 in ``[0, size)``, and a bool mask of the
+    ones that were in range (None when every one was checked in range).
+
+    Args:
+        indices: an array of integer (or float) indices.
+        size: the number of rows / classes / elements they index.
+        where: who gathers, for messages (``'Embedding "emb"'``); a loss or metric
+            being called (:func:`caller`) names itself instead.
+        what: the indices' name in messages: ``"id"``, ``"label"``, ``"index"``.
+        negative: whether ``-size <= i < 0`` is valid and counts from the end.
+        outcome: what becomes of an out-of-range one in a step, for the warning
+            (``"its embedding is zeros"``).
+    """
+    indices = indices if isinstance(indices, mx.array) else mx.array(indices)
+    if _CALLERS:
+        where = _CALLERS[-1]
+    if indices.size == 0:
+        return indices.astype(mx.int32), None
+    size = int(size)
+    low = -size if negative else 0
+    if size <= 0:
+        raise IndexOutOfRangeError(f"{where}: no {what} is valid: the axis it indexes "
+                                   "has size 0.")
+    x = _comparable(indices)
+    valid = (x >= low) & (x < size)  # (False for NaN)
+    if not _RECORDING[0] and _values_known(x):
+        if not valid.all().item():
+            bad = x.reshape(-1)[mx.argmin(valid.reshape(-1).astype(mx.int32))].item()
+            bad = int(bad) if bad == bad else bad
+            raise IndexOutOfRangeError(_message(where, what, bad, low, size - 1), bad, low,
+                                       size - 1)
+        valid = None
+    if negative:
+        x = mx.where(x < 0, x + size, x)
+    safe = mx.clip(x, 0, size - 1)
+    if safe.dtype == mx.float32:
+        safe = mx.where(mx.isnan(safe), 0, safe)
+    safe = safe.astype(mx.int32)
+    if valid is not None and _RECORDING[0]:
+        _count(x, valid, (where, what, low, size - 1, outcome))
+    return safe, valid
+
+
+def _site(site):
+    try:
+        return _SITES.index(site)
+    except ValueError:
+        _SITES.append(site)
+        return len(_SITES) - 1
+
+
+def _count(x, valid, site):
+    """Adds the step's out-of-range indices to the tally (no sync: arrays only)."""
+    flat = valid.reshape(-1)
+    bad = (~flat).astype(mx.int32).sum()
+    first = mx.argmin(flat.astype(mx.int32))
+    value = x.reshape(-1)[first]
+    if value.dtype == mx.float32:  # (the value only fills a message)
+        value = mx.clip(mx.where(mx.isnan(value), -1, value), -2.0 ** 62, 2.0 ** 62)
+    fresh = (TALLY["site"] < 0) & (bad > 0)
+    TALLY["count"] = TALLY["count"] + bad
+    TALLY["site"] = mx.where(fresh, _site(site), TALLY["site"])
+    TALLY["value"] = mx.where(fresh, value.astype(mx.int64), TALLY["value"])
+    TALLY["batch"] = mx.where(fresh, TALLY["batches"], TALLY["batch"])
+
+
+def batch_done():
+    """Marks the end of one batch of a step (the tally says which batch was first)."""
+    if _RECORDING[0]:
+        TALLY["batches"] = TALLY["batches"] + 1
+
+
+def reset():
+    """Empties the tally (new arrays of the same shapes: no step traces again)."""
+    TALLY.update(count=mx.array(0, mx.int32), site=mx.array(-1, mx.int32),
+                 value=mx.array(0, mx.int64), batch=mx.array(-1, mx.int32),
+                 batches=mx.array(0, mx.int32))
+
+
+reset()
+
+
+def report():
+    """The tally as a :class:`Report` (a sync), or None when it counted nothing."""
+    mx.eval(TALLY)
+    count = TALLY["count"].item()
+    if count == 0:
+        return None
+    site = TALLY["site"].item()
+    site = _SITES[site] if 0 <= site < len(_SITES) else ("?", "index", 0, 0, None)
+    return Report(count, site, TALLY["value"].item(), TALLY["batch"].item())
+
+
+def describe(rep, during):
+    """A warning's text about a :class:`Report` (``during``: ``"Epoch 3"``...)."""
+    where, what, low, high, outcome = rep.site
+    plural = "index" if rep.count == 1 else "indices"
+    return (f"{during}: {rep.count} out-of-range {plural}, the first in batch "
+            f"{rep.batch + 1}: " + _message(where, what, rep.value, low, high)
+            + (f" Inside fit/evaluate {outcome}." if outcome else ""))
+
+
+def warn_if_counted(during):
+    """Warns once (:class:`IndexRangeWarning`) when the tally counted anything."""
+    rep = report()
+    if rep is not None:
+        warnings.warn(describe(rep, during), IndexRangeWarning, stacklevel=3)
+
+
+def raise_if_counted(during):
+    """Raises :class:`IndexOutOfRangeError` when the tally counted anything."""
+    rep = report()
+    if rep is not None:
+        where, what, low, high, _ = rep.site
+        raise IndexOutOfRangeError(_message(where, what, rep.value, low, high)[:-1]
+                                   + f" ({during}).", rep.value, low, high)
+
+
+@contextlib.contextmanager
+def recording():
+    """The block is a step of fit/evaluate/predict: out-of-range indices are
+    counted, never raised (the step must capture ``TALLY`` with its state)."""
+    previous = _RECORDING[0]
+    _RECORDING[0] = True
+    try:
+        yield
+    finally:
+        _RECORDING[0] = previous
+
+
+@contextlib.contextmanager
+def saved():
+    """A fresh tally for the block; the previous one is put back after it (a
+    validation pass or a callback's predict inside an epoch keeps the epoch's)."""
+    previous = dict(TALLY)
+    reset()
+    try:
+        yield
+    finally:
+        TALLY.update(previous)
+
+
+@contextlib.contextmanager
+def caller(name):
+    """Inside the block, out-of-range labels are reported as ``name``'s (a loss or
+    metric object naming itself rather than the function it calls)."""
+    _CALLERS.append(name)
+    try:
+        yield
+    finally:
+        _CALLERS.pop()
