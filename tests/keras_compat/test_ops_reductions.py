@@ -480,7 +480,7 @@ def test_inside_mx_compile():
     bad = mx.array([9, -9, 2])
     clamped = compiled(x, seq, bad)[3]
     np.testing.assert_array_equal(np.asarray(clamped), np.asarray(x)[:, [4, 0, 2]])
-    with pytest.raises(IndexError, match="take: index -9 is out of range for axis 1 of size 5"):
+    with pytest.raises(IndexError, match="take: index 9 is out of range for axis 1 of size 5"):
         step(x, seq, bad)
     for op, message in ((lambda a: ops.unique(a), "unique: its output length"),
                         (lambda a: ops.nonzero(a), "nonzero: its output length"),

@@ -1,0 +1,288 @@
+"""Out-of-range ids, labels and indices never reach MLX's unchecked gathers (issue 13, item 1).
+
+Before: ``Embedding`` read garbage for id 100 and crashed the process for id 2e9
+(also through ``mlxf predict``); ``sparse_categorical_crossentropy`` gave
+arbitrary losses or aborted. Now (``engine/index_bounds.py``): an eager call raises
+an ``IndexOutOfRangeError`` naming the layer/loss, the value and the valid range;
+inside a compiled function the result is defined (zero embeddings, NaN losses,
+clamped ``take``) and compared here with numpy; fit/evaluate warn once per epoch.
+"""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+import mlxfunctional as keras
+from mlxfunctional import layers, losses, metrics, ops
+from mlxfunctional.engine.index_bounds import IndexOutOfRangeError, IndexRangeWarning
+
+BAD_IDS = [10, -1, 2_000_000_000]  # for a 10-row table
+
+
+def softmax_log(logits):
+    z = logits.astype(np.float64)
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+# -- Embedding -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", BAD_IDS + [2.0e9, 2**33])
+def test_embedding_eager_call_raises_naming_layer_value_and_range(bad):
+    emb = layers.Embedding(10, 3, name="words")
+    ids = mx.array([[1, bad]], dtype=mx.int64 if bad == 2**33 else None)
+    with pytest.raises(IndexOutOfRangeError) as info:
+        emb(ids)
+    text = str(info.value)
+    assert 'Embedding "words"' in text and f"id {int(bad)} " in text
+    assert "valid ids are 0 to 9" in text
+    assert isinstance(info.value, IndexError) and isinstance(info.value, ValueError)
+
+
+def test_embedding_in_range_ids_match_numpy():
+    emb = layers.Embedding(10, 3)
+    ids = np.array([[0, 9], [3, 3]], np.int32)
+    np.testing.assert_array_equal(np.array(emb(ids)), np.array(emb.embeddings)[ids])
+
+
+def test_embedding_compiled_gives_zero_vectors_for_bad_ids():
+    emb = layers.Embedding(10, 3)
+    emb.build()
+    ids = np.array([3, 10, -1, 2_000_000_000, 0, 9], np.int32)
+    got = np.array(mx.compile(lambda i: emb(i))(mx.array(ids)))
+    table = np.array(emb.embeddings)
+    ok = (ids >= 0) & (ids < 10)
+    want = np.where(ok[:, None], table[np.where(ok, ids, 0)], 0.0)
+    np.testing.assert_array_equal(got, want)
+
+
+# -- sparse categorical crossentropy: function, class, op ------------------------------
+
+LOGITS = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+
+
+@pytest.mark.parametrize("bad", [4, -1, 2_000_000_000])
+def test_sparse_crossentropy_eager_raises(bad):
+    labels = np.array([0, 1, bad, 3, 2])
+    with pytest.raises(IndexOutOfRangeError, match=rf"sparse_categorical_crossentropy: "
+                       rf"label {bad} is out of range; valid labels are 0 to 3"):
+        losses.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True)
+    with pytest.raises(IndexOutOfRangeError, match=rf'loss "my_loss": label {bad} is out'):
+        losses.SparseCategoricalCrossentropy(from_logits=True, name="my_loss")(labels, LOGITS)
+    with pytest.raises(IndexOutOfRangeError, match=f"label {bad} is out of range"):
+        ops.sparse_categorical_crossentropy(labels, LOGITS, from_logits=True)
+
+
+def test_sparse_crossentropy_compiled_is_nan_for_bad_labels_only():
+    labels = np.array([0, 4, -1, 3, 2_000_000_000], np.int32)
+    fn = mx.compile(lambda t, p: losses.sparse_categorical_crossentropy(t, p, from_logits=True))
+    got = np.array(fn(mx.array(labels), mx.array(LOGITS)))
+    ok = (labels >= 0) & (labels < 4)
+    want = np.where(ok, -softmax_log(LOGITS)[np.arange(5), np.where(ok, labels, 0)], np.nan)
+    np.testing.assert_allclose(got, want, rtol=1e-5, equal_nan=True)
+    assert np.isnan(got).tolist() == (~ok).tolist()
+
+
+def test_ignore_class_is_not_out_of_range_but_other_labels_are():
+    scce = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
+    labels = np.array([0, -1, 1, 3, 2])
+    want = -softmax_log(LOGITS)[[0, 2, 3, 4], [0, 1, 3, 2]].mean()
+    np.testing.assert_allclose(float(scce(labels, LOGITS)), want, rtol=1e-5)
+    with pytest.raises(IndexOutOfRangeError, match="label 7"):
+        scce(np.array([0, -1, 7, 3, 2]), LOGITS)
+
+
+# -- sparse metrics ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda: metrics.SparseCategoricalAccuracy(name="acc"),
+    lambda: metrics.SparseTopKCategoricalAccuracy(k=2, name="acc"),
+    lambda: metrics.SparseCategoricalCrossentropy(from_logits=True, name="acc"),
+])
+@pytest.mark.parametrize("bad", [4, -1, 2_000_000_000])
+def test_sparse_metric_eager_update_raises(make, bad):
+    with pytest.raises(IndexOutOfRangeError, match=rf'metric "acc": label {bad} is out of '
+                       r"range; valid labels are 0 to 3"):
+        make().update_state(np.array([[0], [bad], [1], [2], [3]]), LOGITS)
+
+
+def test_sparse_metrics_compiled_count_bad_labels_as_misses():
+    labels = np.array([0, 9, 1, -1, 3], np.int32)
+    ok = (labels >= 0) & (labels < 4)
+    safe = np.where(ok, labels, 0)
+    rank = (LOGITS > LOGITS[np.arange(5), safe][:, None]).sum(-1)
+
+    def fn(t, p):
+        from mlxfunctional import metric_functions as mf
+        return (mf.sparse_categorical_accuracy(t, p), mf.sparse_top_k_categorical_accuracy(t, p, 2),
+                ops.in_top_k(t, p, 2))
+
+    acc, top2, in_top = (np.array(a) for a in mx.compile(fn)(mx.array(labels), mx.array(LOGITS)))
+    np.testing.assert_array_equal(acc, (ok & (LOGITS.argmax(-1) == labels)).astype(np.float32))
+    np.testing.assert_array_equal(top2, (ok & (rank < 2)).astype(np.float32))
+    np.testing.assert_array_equal(in_top, ok & (rank < 2))
+
+
+# -- ops ---------------------------------------------------------------------------------
+
+X = np.arange(24, dtype=np.float32).reshape(4, 6)
+
+
+@pytest.mark.parametrize("op, args", [
+    ("take", (np.array([0, 6]), 1)),
+    ("take", (np.array([-7]), 1)),
+    ("take", (np.array([2_000_000_000]), None)),
+    ("take", (mx.array([2**33], dtype=mx.int64), 1)),  # (not wrapped to 0 by an int32 cast)
+    ("take_along_axis", (np.array([[0], [1], [6], [2]]), 1)),
+    ("take_along_axis", (np.array([[0, 1, 2, 3, 4, -9]]), 0)),
+])
+def test_ops_take_eager_raises(op, args):
+    with pytest.raises(IndexOutOfRangeError, match=f"{op}: index .* is out of range"):
+        getattr(ops, op)(X, *args)
+
+
+def test_ops_take_compiled_clamps_like_numpy_clip_mode():
+    idx = np.array([0, 5, 6, -1, -6, -7, 2_000_000_000], np.int32)
+    got = mx.compile(lambda x, i: ops.take(x, i, axis=1))(mx.array(X), mx.array(idx))
+    wrapped = np.where(idx < 0, idx + 6, idx)
+    np.testing.assert_array_equal(np.array(got), np.take(X, np.clip(wrapped, 0, 5), axis=1))
+    along = np.array([[0, 7], [-1, 3], [2_000_000_000, -100], [5, 1]], np.int32)
+    got = mx.compile(lambda x, i: ops.take_along_axis(x, i, axis=1))(mx.array(X),
+                                                                     mx.array(along))
+    wrapped = np.where(along < 0, along + 6, along)
+    np.testing.assert_array_equal(np.array(got),
+                                  np.take_along_axis(X, np.clip(wrapped, 0, 5), axis=1))
+
+
+def test_ops_one_hot_gives_zero_rows_for_bad_labels():
+    labels = np.array([0, 3, 4, -1, 2_000_000_000], np.int32)
+    want = (labels[:, None] == np.arange(4)).astype(np.float32)
+    np.testing.assert_array_equal(np.array(ops.one_hot(labels, 4)), want)
+    got = mx.compile(lambda t: ops.one_hot(t, 4))(mx.array(labels))
+    np.testing.assert_array_equal(np.array(got), want)
+
+
+def test_ops_scatter_does_not_wrap_int64_indices_into_range():
+    # 2**32 + 1 cast to int32 is 1: before, it silently wrote row 1.
+    with pytest.raises(IndexError, match="out of range"):
+        ops.scatter(mx.array([[2**32 + 1]], dtype=mx.int64), np.array([5.0], np.float32), (3,))
+
+
+# -- fit / evaluate / predict ---------------------------------------------------------------
+
+@pytest.fixture
+def model():
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((2,), dtype="int32", name="ids")
+    x = layers.Flatten()(layers.Embedding(10, 4, name="emb")(inputs))
+    m = keras.Model(inputs, layers.Dense(3, activation="softmax", name="out")(x))
+    m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def data(n=32):
+    rng = np.random.default_rng(2)
+    return rng.integers(0, 10, (n, 2)).astype(np.int32), rng.integers(0, 3, n).astype(np.int32)
+
+
+def index_warnings(record):
+    return [str(w.message) for w in record if issubclass(w.category, IndexRangeWarning)]
+
+
+def test_fit_warns_once_per_epoch_naming_layer_value_and_batch(model):
+    x, y = data()
+    x[13, 1] = 100  # batch 2 of 4 (batch size 8, no shuffle)
+    x[30, 0] = -5  # batch 4: the same epoch, no second warning
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    got = index_warnings(record)
+    assert len(got) == 2, got
+    for epoch, text in enumerate(got, 1):
+        assert text.startswith(f"Epoch {epoch}: 2 out-of-range indices, the first in batch 2")
+        assert 'Embedding "emb": id 100 is out of range; valid ids are 0 to 9' in text
+    # Defined result: zero vectors, finite loss and weights.
+    assert np.isfinite(history.history["loss"]).all()
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_fit_bad_labels_give_nan_loss_but_finite_weights(model):
+    x, y = data()
+    y[20] = 3
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        history = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    (text,) = index_warnings(record)
+    assert text.startswith("Epoch 1: 2 out-of-range indices, the first in batch 3")  # loss+metric
+    assert 'loss "sparse_categorical_crossentropy": label 3' in text and "0 to 2" in text
+    assert np.isnan(history.history["loss"][0])
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    # The same labels, minus the bad one, train as before: the process is healthy.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IndexRangeWarning)
+        y[20] = 2
+        assert np.isfinite(model.fit(x, y, batch_size=8, verbose=0).history["loss"][0])
+
+
+def test_fit_in_range_data_gives_no_warning(model):
+    x, y = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IndexRangeWarning)
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, validation_data=(x, y))
+        model.evaluate(x, y, batch_size=8, verbose=0)
+
+
+def test_fit_uncompiled_and_short_last_batch_warn_instead_of_raising(model):
+    model.compile("sgd", "sparse_categorical_crossentropy", jit_compile=False)
+    x, y = data(20)
+    x[18, 0] = 2_000_000_000  # in the short last batch (rows 16..19), run uncompiled
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    (text,) = index_warnings(record)
+    assert "first in batch 3" in text and "id 2000000000" in text
+
+
+def test_validation_and_evaluate_warn_once(model):
+    x, y = data()
+    bad_x = x.copy()
+    bad_x[3, 0] = 10
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, validation_data=(bad_x, y))
+        model.evaluate(bad_x, y, batch_size=8, verbose=0)
+    got = index_warnings(record)
+    assert len(got) == 2, got
+    assert got[0].startswith("Epoch 1, validation: 1 out-of-range index, the first in batch 1")
+    assert got[1].startswith("evaluate: 1 out-of-range index")
+
+
+def test_predict_raises_naming_the_batch(model):
+    x, _ = data()
+    x[17, 1] = 2_000_000_000
+    with pytest.raises(IndexOutOfRangeError, match=r'Embedding "emb": id 2000000000 is out '
+                       r"of range; valid ids are 0 to 9 \(predict, batch 3\)"):
+        model.predict(x, batch_size=8, verbose=0)
+    x[17, 1] = 1
+    assert np.isfinite(model.predict(x, batch_size=8, verbose=0)).all()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_mlxf_predict_exits_4_with_one_line(tmp_path, model):
+    # Defect: the process died of SIGSEGV (exit -11), with no message.
+    model.save(tmp_path / "m.mlxf")
+    np.save(tmp_path / "ids.npy", np.array([[1, 2], [3, 2_000_000_000]], np.int32))
+    done = subprocess.run([sys.executable, "-m", "mlxfunctional.cli", "predict", "m.mlxf",
+                           "ids.npy"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=ROOT))  # (this checkout's package)
+    assert done.returncode == 4, (done.returncode, done.stderr)
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mlxf: error: "), done.stderr
+    assert 'Embedding "emb": id 2000000000 is out of range; valid ids are 0 to 9' in lines[0]
