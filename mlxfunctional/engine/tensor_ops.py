@@ -7,8 +7,9 @@ saved graph holds the op's name, never code.
 
 import mlx.core as mx
 
-from .. import backend
+from .. import backend, global_state
 from .. import registry
+from .index_bounds import IndexOutOfRangeError
 from .keras_tensor import KerasTensor
 from .layer import Layer
 
@@ -130,10 +131,40 @@ class GetItem(Layer):
         self.key = _encode_key(key) if not isinstance(key, (list, dict)) else key
 
     def call(self, inputs):
-        return inputs[_decode_key(self.key)]
+        key = _decode_key(self.key)
+        if not global_state.tracing:  # (placeholders' sizes are not the data's)
+            _check_key(key, inputs.shape, f'GetItem "{self.name}"')
+        return inputs[key]
 
     def get_config(self):
         return {**super().get_config(), "key": self.key}
+
+
+def _check_key(key, shape, where):
+    """Raises unless every int in ``key`` is in range for its axis of ``shape``: MLX
+    does not check (``x[-11]`` on 10 elements crashes the process), and a key read
+    from a model file is anyone's."""
+    key = key if isinstance(key, tuple) else (key,)
+    for k in key:
+        if not (k is None or k is Ellipsis or isinstance(k, (int, slice))):
+            raise TypeError(f"{where}: unsupported index {k!r}: use ints, slices, None and ...")
+    used = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if used > len(shape):
+        raise IndexOutOfRangeError(f"{where}: too many indices ({used}) for a tensor of rank "
+                                   f"{len(shape)}.")
+    axis = 0
+    for k in key:
+        if k is Ellipsis:
+            axis += len(shape) - used
+        elif isinstance(k, int):
+            dim = shape[axis]
+            if not -dim <= k < dim:
+                raise IndexOutOfRangeError(
+                    f"{where}: index {k} is out of range for axis {axis} of size {dim}; "
+                    f"valid indices are {-dim} to {dim - 1}.", k, -dim, dim - 1)
+            axis += 1
+        elif k is not None:
+            axis += 1
 
 
 @registry.builtin

@@ -286,3 +286,31 @@ def test_mlxf_predict_exits_4_with_one_line(tmp_path, model):
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("mlxf: error: "), done.stderr
     assert 'Embedding "emb": id 2000000000 is out of range; valid ids are 0 to 9' in lines[0]
+
+
+# -- integer keys of x[...] on symbolic tensors (kept in model files) --------------------
+
+def test_getitem_int_key_is_checked_against_the_real_shape():
+    # Defect: MLX does not check an int index: x[1] of a batch of 1 read past the end
+    # (x[-11] of 10 elements crashes the process).
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, [x[1], x[:, -3]])
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    first, last = model(data)
+    np.testing.assert_array_equal(np.array(first), data[1])
+    np.testing.assert_array_equal(np.array(last), data[:, -3])
+    with pytest.raises(IndexOutOfRangeError, match=r'GetItem "get_item": index 1 is out of '
+                       r"range for axis 0 of size 1; valid indices are -1 to 0"):
+        model(data[:1])
+
+
+def test_getitem_key_from_a_hostile_config_raises_instead_of_reading_memory():
+    x = keras.Input((3,), name="x")
+    config = keras.Model(x, x[0]).get_config()
+    config["layers"][1]["config"]["key"] = -2_000_000_000  # (on the batch axis, size unknown)
+    model = keras.Model.from_config(config)
+    with pytest.raises(IndexOutOfRangeError, match="index -2000000000 is out of range"):
+        model.predict(np.ones((4, 3), np.float32), verbose=0)
+    config["layers"][1]["config"]["key"] = [{"slice": [None, None, None]}, 2_000_000_000]
+    with pytest.raises(ValueError):  # (axis 1 has a known size: refused when rebuilt)
+        keras.Model.from_config(config)
