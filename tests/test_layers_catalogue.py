@@ -11,6 +11,7 @@ until the whole catalogue is there.
 """
 
 import inspect
+from pathlib import Path
 
 import mlxfunctional.layers as L
 from mlxfunctional import registry
@@ -61,6 +62,12 @@ def test_the_list_is_the_one_read_from_keras_3_15():
     assert len(set(KERAS_3_15_LAYERS)) == len(KERAS_3_15_LAYERS)
     assert list(KERAS_3_15_LAYERS) == sorted(KERAS_3_15_LAYERS)
     assert not set(FRAMEWORK_WRAPPERS) & set(KERAS_3_15_LAYERS)
+    # The same list read another way: keras/api/layers/__init__.py at v3.15.1
+    # (tests/keras_compat/keras_api/layers.txt), less the framework wrappers.
+    api = Path(__file__).parent / "keras_compat" / "keras_api" / "layers.txt"
+    exported = {n.strip() for n in api.read_text().splitlines() if n.strip()}
+    assert exported - set(FRAMEWORK_WRAPPERS) == set(KERAS_3_15_LAYERS)
+    assert set(FRAMEWORK_WRAPPERS) <= exported
 
 
 def test_every_keras_layers_name_exists():
