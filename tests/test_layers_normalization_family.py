@@ -227,6 +227,32 @@ def test_spectralnorm_embedding_and_zero_kernel_and_bad_layer():
         layers.SpectralNormalization("dense")
 
 
+def test_spectralnorm_gradient_flows_through_kernel_over_sigma():
+    import mlx.nn as nn
+    from mlx.utils import tree_flatten
+
+    kernel, u = rand(5, 3), rand(1, 3)
+    wrapper = layers.SpectralNormalization(layers.Dense(3, use_bias=False))
+    x = mx.array(rand(4, 5))
+    wrapper(x)
+    wrapper.set_weights([kernel, u])
+    _, grads = nn.value_and_grad(wrapper, lambda x: mx.sum(wrapper(x, training=True) ** 2))(x)
+    grads = dict(tree_flatten(grads))
+    assert list(grads) == ["layer.kernel"]  # vector_u is not trained
+
+    def by_hand(w):  # L(W / sigma(W)) with u and v held constant
+        v = mx.array(u) @ w.T
+        v = v / mx.sqrt(mx.sum(v * v))
+        new_u = v @ w
+        new_u = new_u / mx.sqrt(mx.sum(new_u * new_u))
+        sigma = (mx.stop_gradient(v) @ w) @ mx.stop_gradient(new_u).T
+        return mx.sum((x @ (w / sigma)) ** 2)
+
+    expected = mx.grad(by_hand)(mx.array(kernel))
+    np.testing.assert_allclose(np.array(grads["layer.kernel"]), np.array(expected),
+                               rtol=1e-4, atol=1e-6)
+
+
 def test_spectralnorm_config_round_trip():
     wrapper = layers.SpectralNormalization(layers.Dense(3, use_bias=False), power_iterations=3,
                                            name="sn")
