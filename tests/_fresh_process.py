@@ -32,8 +32,9 @@ np.savez(paths[0] + ".out.npz", **out)
 
 
 def roundtrip_in_fresh_process(models_and_inputs, tmp_path):
-    """Saves each ``(model, x)`` (``x`` an array or a list of arrays); one new process loads every file and predicts ``x``.
-    Asserts equal predictions and weights (bit for bit); returns nothing."""
+    """Saves each ``(model, x)`` (``x`` an array or a list of arrays); one new process
+    loads every file and predicts its ``x``. Asserts the same predictions and weights
+    (bit for bit) as this process's."""
     args = []
     for i, (model, x) in enumerate(models_and_inputs):
         path = os.path.join(tmp_path, f"m{i}.mlxf")
