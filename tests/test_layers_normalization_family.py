@@ -343,3 +343,25 @@ def test_model_files_read_back_in_a_fresh_process(tmp_path):
     roundtrip_in_fresh_process([(model, rand(3, 6, 6, 4)),
                                 (second, np.array([[1, 2, 3], [4, 5, 6]], np.int32))],
                                tmp_path)
+
+
+# ---------------------------------------------------------------- Wrapper
+
+def test_a_user_wrapper_subclass_builds_its_layer_and_round_trips_keras_config_forms():
+    class Doubled(layers.Wrapper):
+        def call(self, inputs):
+            return 2 * self.layer(inputs)
+
+    wrapper = Doubled(layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros"))
+    x = rand(3, 4)
+    np.testing.assert_allclose(np.array(wrapper(x)), 2 * x.sum(1, keepdims=True).repeat(2, 1),
+                               rtol=1e-5)
+    assert [w.name for w in wrapper.weights] == ["kernel", "bias"]
+    # Keras 3 writes the wrapped layer as serialize_keras_object's dict.
+    keras_form = {"name": "sn", "power_iterations": 2,
+                  "layer": {"module": "keras.layers", "class_name": "Dense",
+                            "config": {"units": 3, "name": "inner"}, "registered_name": None}}
+    again = layers.SpectralNormalization.from_config(keras_form)
+    assert (again.layer.units, again.layer.name, again.power_iterations) == (3, "inner", 2)
+    with pytest.raises(ValueError, match="layer must be a Layer"):
+        layers.Wrapper(None)
