@@ -12,6 +12,8 @@ model gives the state to capture (``Trainer._step_state``), by this rule:
   also inside lists or dicts);
 - train and test steps: the ``variables`` of every metric in ``model.metrics``
   and of every metric held as an attribute;
+- the tally of out-of-range ids and labels (``index_bounds.TALLY``), which the
+  steps count into instead of syncing to check them;
 - ``mx.random.state`` (without it Dropout's mask would freeze).
 
 Anything else a custom step changes (a Python attribute, an array kept outside
