@@ -228,11 +228,29 @@ def convert_to_array(x, dtype=None, where="The value"):
         raise TypeError(f"{where} must hold numbers or booleans; received dtype "
                         f"{values.dtype} ({type(x).__name__}).")
     name = _data_dtype(values.dtype) if dtype is None else backend.standardize_dtype(dtype)
+    _check_fits(values, name, where)
     if name == "bfloat16":  # (numpy has no bfloat16: MLX casts from float32)
         return mx.array(np.asarray(values, np.float32, order="C")).astype(mx.bfloat16)
     # order="C" copies only when needed (a cast, or strides MLX refuses) and, unlike
     # np.ascontiguousarray, keeps a 0-d value 0-d instead of making it shape (1,).
     return mx.array(np.asarray(values, dtype=name, order="C"))
+
+
+def _check_fits(values, name, where):
+    """Raises when casting ``values`` to the integer dtype ``name`` would change them:
+    numpy wraps (id 2**32 + 1 becomes 1, a valid id of the wrong row) and a float
+    past the range casts to anything. (A pass over the data, only for such casts.)"""
+    if name == "bfloat16" or values.size == 0 or values.dtype.kind not in "iuf":
+        return
+    target = np.dtype(name)
+    if target.kind not in "iu" or np.can_cast(values.dtype, target):
+        return
+    info = np.iinfo(target)
+    low, high = values.min().item(), values.max().item()  # (Python numbers compare exactly)
+    if not (info.min <= low and high <= info.max):  # (False for NaN too)
+        raise ValueError(f"{where} holds values from {low} to {high}, which do not fit "
+                         f"its dtype {name} ({info.min} to {info.max}): a cast would "
+                         "change them.")
 
 
 def _data_dtype(np_dtype):

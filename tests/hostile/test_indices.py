@@ -275,6 +275,18 @@ def test_predict_raises_naming_the_batch(model):
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def test_int64_ids_that_an_int32_cast_would_wrap_are_refused(model):
+    # Defect: numpy's cast wrapped 2**32 + 1 to 1, a valid id of the wrong row.
+    x, y = data()
+    x = x.astype(np.int64)
+    x[3, 1] = 2**32 + 1
+    with pytest.raises(ValueError, match=r"values from 0 to 4294967297, which do not fit "
+                       r"its dtype int32"):
+        model.predict(x, verbose=0)
+    with pytest.raises(ValueError, match="do not fit its dtype int32"):
+        model.fit(x, y, verbose=0)
+
+
 def test_mlxf_predict_exits_4_with_one_line(tmp_path, model):
     # Defect: the process died of SIGSEGV (exit -11), with no message.
     model.save(tmp_path / "m.mlxf")
