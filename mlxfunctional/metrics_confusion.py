@@ -101,8 +101,10 @@ def _bucket_counts(y_pred, true_w, false_w, thresholds, multi_label):
     bucket = mx.ceil(mx.clip(y_pred, 0.0, 1.0) * (n - 1)) - 1
     if with_epsilon:  # every p in [0, 1] exceeds the first threshold, -eps
         bucket = mx.maximum(bucket, 0)
-    valid = (bucket >= 0).astype(true_w.dtype)  # p == 0 exceeds no threshold
-    index = mx.maximum(bucket, 0).astype(mx.int32)
+    above = bucket >= 0  # p == 0 exceeds no threshold, nor does a NaN p
+    valid = above.astype(true_w.dtype)
+    # (a NaN p would cast to index -2**31: MLX's scatter does not check bounds)
+    index = mx.where(above, bucket, 0).astype(mx.int32)
     size = n
     if multi_label:  # one bucket row per label: flat index bucket * L + label
         labels = y_pred.shape[-1]

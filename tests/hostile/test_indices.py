@@ -326,3 +326,25 @@ def test_getitem_key_from_a_hostile_config_raises_instead_of_reading_memory():
     config["layers"][1]["config"]["key"] = [{"slice": [None, None, None]}, 2_000_000_000]
     with pytest.raises(ValueError):  # (axis 1 has a known size: refused when rebuilt)
         keras.Model.from_config(config)
+
+
+def test_auc_with_nan_predictions_never_scatters_out_of_bounds():
+    # Defect: a NaN prediction became bucket index -2**31 in the scatter-add that
+    # counts evenly spaced thresholds (AUC's default), a write far outside the
+    # buckets. Now a NaN exceeds no threshold, as numpy's comparison says.
+    from mlxfunctional.metrics_confusion import confusion_counts
+    y_true = np.array([1, 0, 1, 0, 1, 1], np.float32)
+    y_pred = np.array([0.9, np.nan, 0.3, 0.6, np.nan, 0.0], np.float32)
+    thresholds = [-1e-7] + [i / 10 for i in range(1, 10)] + [1 + 1e-7]
+    got = confusion_counts(["tp", "fp", "tn", "fn"], y_true, y_pred, thresholds,
+                           thresholds_distributed_evenly=True)
+    with np.errstate(invalid="ignore"):
+        above = y_pred[None, :] > np.array(thresholds, np.float32)[:, None]
+    label = y_true[None, :] == 1
+    want = {"tp": (above & label).sum(1), "fp": (above & ~label).sum(1),
+            "tn": (~above & ~label).sum(1), "fn": (~above & label).sum(1)}
+    for key in want:
+        np.testing.assert_array_equal(np.array(got[key]), want[key], err_msg=key)
+    auc = metrics.AUC(num_thresholds=11)
+    auc.update_state(y_true, y_pred)
+    assert np.isfinite(float(auc.result()))
