@@ -37,9 +37,9 @@ so between calls they are at their initial value; ``clear_session()`` leaves the
   (``"sequential/dense/kernel"``; ``scopes.py``, ``engine/variables.py``).
 - ``loss_shards``: in a data-parallel train step, this process's share of the global
   batch, by which losses are scaled (``engine/global_batch.py``).
-- ``index_recording``: one flag, True while a step of fit/evaluate/predict runs: an
-  out-of-range index is then counted in ``index_tally`` instead of raising
-  (``engine/index_bounds.py``).
+- ``index_recording``: one value, ``"compiled"`` or ``"eager"`` while a step of
+  fit/evaluate/predict runs (else None): an out-of-range index is then counted in
+  ``index_tally`` instead of raising (``engine/index_bounds.py``).
 - ``index_callers``: the losses and metrics being called, innermost last, named in
   errors about their labels (``engine/index_bounds.py``).
 - ``index_tally``: the out-of-range indices counted by the steps of fit's epoch (of
@@ -93,7 +93,7 @@ forward_passes = [0]
 data_parallel = []
 loss_shards = []
 name_scopes = []
-index_recording = [False]
+index_recording = [None]
 index_callers = []
 index_tally = {}
 

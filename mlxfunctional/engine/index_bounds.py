@@ -93,7 +93,8 @@ def _values_known(x):
 
 
 def _message(where, what, value, low, high):
-    return (f"{where}: {what} {value} is out of range; valid {what}s are {low} to {high}"
+    plural = "indices" if what == "index" else f"{what}s"
+    return (f"{where}: {what} {value} is out of range; valid {plural} are {low} to {high}"
             + (" (negative ones count from the end)." if low < 0 else "."))
 
 
@@ -123,7 +124,9 @@ def bounded(indices, size, where, what="index", negative=False, outcome=None):
                                    "has size 0.")
     x = _comparable(indices)
     valid = (x >= low) & (x < size)  # (False for NaN)
-    if not _RECORDING[0] and _values_known(x):
+    step = _RECORDING[0]  # None, "compiled" or "eager" (see recording())
+    known = step != "compiled" and _values_known(x)
+    if step is None and known:
         if not valid.all().item():
             bad = x.reshape(-1)[mx.argmin(valid.reshape(-1).astype(mx.int32))].item()
             bad = int(bad) if bad == bad else bad
@@ -136,7 +139,10 @@ def bounded(indices, size, where, what="index", negative=False, outcome=None):
     if safe.dtype == mx.float32:
         safe = mx.where(mx.isnan(safe), 0, safe)
     safe = safe.astype(mx.int32)
-    if valid is not None and _RECORDING[0]:
+    # An eager step counts only what it computes itself: inside a transformation of
+    # the user's (their own mx.compile) the tally is not captured, and writing a
+    # tracer into it would poison every later step.
+    if valid is not None and (step == "compiled" or (step == "eager" and known)):
         _count(x, valid, (where, what, low, size - 1, outcome))
     return safe, valid
 
@@ -217,11 +223,12 @@ def raise_if_counted(during):
 
 
 @contextlib.contextmanager
-def recording():
-    """The block is a step of fit/evaluate/predict: out-of-range indices are
-    counted, never raised (the step must capture ``TALLY`` with its state)."""
+def recording(compiled):
+    """The block is a step of fit/evaluate/predict, run under ``mx.compile`` or not:
+    out-of-range indices are counted, never raised (a compiled step must capture
+    ``TALLY`` with its state)."""
     previous = _RECORDING[0]
-    _RECORDING[0] = True
+    _RECORDING[0] = "compiled" if compiled else "eager"
     try:
         yield
     finally:

@@ -126,10 +126,12 @@ class StepCalls:
         fn = getattr(self, f"_{mode}_function")
         signature = tuple(batch_signature(b) for b in batches)
         try:
+            compiled = cache.jit and len(batches) == count \
+                and not any(full.short(rows) for rows, _ in signature) \
+                and not any(self._whole_batch_of(b) for b in batches)
             # (out-of-range indices are counted, never raised, in a step: index_bounds.py)
-            with index_bounds.recording():
-                if len(batches) == count and not any(full.short(rows) for rows, _ in signature) \
-                        and not any(self._whole_batch_of(b) for b in batches):
+            with index_bounds.recording(compiled):
+                if compiled:
                     return cache.call((mode, self._parallel, signature), fn, batches)
                 return cache.call_eagerly(mode, fn, batches)
         except Exception as e:
