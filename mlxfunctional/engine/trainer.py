@@ -195,8 +195,9 @@ class Trainer(StepCalls, StepMethods):
                 if parallel is not None:
                     parallel.average_state(self)
                 if val is not None and _due(epoch, validation_freq):
-                    val_logs = self._evaluate_batches(val, cbs, parallel,
-                                                      f"Epoch {epoch + 1}, validation")
+                    with index_bounds.saved():  # (its own count; the epoch's is read)
+                        val_logs = self._evaluate_batches(val, cbs, parallel,
+                                                          f"Epoch {epoch + 1}, validation")
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 resume_state.record(self, epoch + 1, train, parallel)  # (before checkpoints)
                 cbs.on_epoch_end(epoch, logs)
@@ -316,7 +317,8 @@ class Trainer(StepCalls, StepMethods):
 
     def _evaluate_batches(self, data, cbs, parallel=None, during="evaluate"):
         """One pass over ``data`` in test mode; returns the logs. Out-of-range
-        indices met are reported once at the end, as ``during``'s.
+        indices counted since the caller's fresh tally are reported once at the
+        end, as ``during``'s.
 
         ``on_test_batch_end`` gets the running loss and metrics, as in Keras, read
         by the rule of ``_run_epoch``: after every batch when a callback other than
@@ -332,21 +334,20 @@ class Trainer(StepCalls, StepMethods):
         if cbs is not None:
             cbs.on_test_begin()
         full, step_logs, logs, last = FullRows(data, parallel), None, {}, 0.0
-        with index_bounds.saved():  # (a validation pass keeps its epoch's count)
-            for step, batch in enumerate(_sharded(data.batches(), parallel, "test")):
-                if hooks:
-                    cbs.on_test_batch_begin(step)
-                if batch is not None:  # (None: this process's shard of a tiny batch is empty)
-                    step_logs = self._run_step("test", [batch], full)
-                    mx.eval(self._step_cache.state("test"))
-                if parallel is not None:
-                    parallel.step_done()
-                if per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL):
-                    logs, last = self._logs_from(step_logs, batch_parallel), time.monotonic()
-                if hooks:
-                    cbs.on_test_batch_end(step, logs)
-            logs = self._logs_from(step_logs, parallel)
-            index_bounds.warn_if_counted(during)
+        for step, batch in enumerate(_sharded(data.batches(), parallel, "test")):
+            if hooks:
+                cbs.on_test_batch_begin(step)
+            if batch is not None:  # (None: this process's shard of a tiny batch is empty)
+                step_logs = self._run_step("test", [batch], full)
+                mx.eval(self._step_cache.state("test"))
+            if parallel is not None:
+                parallel.step_done()
+            if per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL):
+                logs, last = self._logs_from(step_logs, batch_parallel), time.monotonic()
+            if hooks:
+                cbs.on_test_batch_end(step, logs)
+        logs = self._logs_from(step_logs, parallel)
+        index_bounds.warn_if_counted(during)
         if cbs is not None:
             cbs.on_test_end(logs)
         return logs
