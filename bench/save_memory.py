@@ -6,7 +6,8 @@ Each measurement runs in a fresh subprocess:
   2. free MLX's buffer cache and reset the kernel's peak-RSS mark
      (``/proc/self/clear_refs``), then read the resident size: the baseline;
   3. run one operation (``model.save``, ``save_weights``, ``load_weights``, ``load_model``);
-  4. ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` - baseline, divided by the model's bytes.
+  4. the peak resident size (``VmHWM``: ``ru_maxrss`` without the parent's mark from
+     before exec) - baseline, divided by the model's bytes.
 
 For ``load_model`` the baseline holds no model, so its ratio includes the loaded model
 itself (1.0 at the least); the other ratios are the memory the operation needs on top
@@ -84,8 +85,20 @@ def _child(tree, op, mib, workdir):
         model = keras.models.load_model(path(FILES[op]))
         mx.eval(model.parameters())
         nbytes = sum(v.nbytes for _, v in _leaves(model.parameters()))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _high_water()
     return {"ratio": (peak - base) / nbytes, "model_mib": nbytes / 2**20}
+
+
+def _high_water():
+    # The kernel's peak-RSS mark (VmHWM, reset by clear_refs); ru_maxrss is the same
+    # number except that it also keeps the parent's mark from before exec.
+    import resource
+
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _leaves(tree):
