@@ -39,7 +39,7 @@ FILES = {"load_weights .mlxf": "m.mlxf", "load_weights .npz": "w.npz",
 
 def _child(tree, op, mib, workdir):
     sys.path.insert(0, tree)
-    import resource
+    import gc
 
     import mlxfunctional as keras  # (before mlx.core: the fast BLAS)
     import mlx.core as mx
@@ -58,6 +58,7 @@ def _child(tree, op, mib, workdir):
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
     def reset_peak():
+        gc.collect()
         mx.clear_cache()
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -108,9 +109,12 @@ def _leaves(tree):
 
 
 def _run(tree, op, mib, workdir):
+    # Large blocks are mmapped and unmapped when freed, so the resident size shows
+    # what is in use, not what glibc keeps for reuse.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(1 << 16))
     out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", op,
                           "--tree", tree, "--mib", str(mib), "--workdir", workdir],
-                         capture_output=True, text=True, timeout=1800)
+                         capture_output=True, text=True, timeout=1800, env=env)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1:] or ["?"]}
     return json.loads(out.stdout.strip().splitlines()[-1])
