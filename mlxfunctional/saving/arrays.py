@@ -1,22 +1,27 @@
-"""Arrays to and from ``.npy``/``.npz`` bytes, without pickle.
+"""Arrays to and from ``.npy``/``.npz``, without pickle, one array at a time.
 
 Reading parses each ``.npy`` header here (not ``np.load``): the header must
 be a small dict literal with a plain numeric dtype (no object, structured or
 big-endian types), a shape of non-negative ints, and exactly
-``prod(shape) * itemsize`` bytes of data after it. Arrays are built with
-``np.frombuffer`` on those bytes: nothing is unpickled, nothing is executed.
+``prod(shape) * itemsize`` bytes of data after it. ``index_npz`` reads only
+the headers (what checks against a model need); each array's data is read
+later into a numpy array of its declared size (``NpyMember.load``), so an
+archive is never held in memory whole: nothing is unpickled, nothing is
+executed, and a member whose array is not wanted is never inflated.
 
-Writing uses numpy's own writer with ``allow_pickle=False``, inside a zip
-whose members are stored uncompressed (weights do not compress) with a
-fixed timestamp, so ``np.load("weights.npz")`` reads the result.
+Writing (``write_npz``) uses numpy's own writer with ``allow_pickle=False``,
+one array at a time, into a zip whose members are stored uncompressed
+(weights do not compress) with a fixed timestamp, so ``np.load`` reads the
+result. Written into a stream that cannot seek (a member of the model file
+being written), each member's sizes and CRC follow its data.
 
 ``bfloat16`` has no numpy dtype: ``.npz`` files hold such weights as
 ``float32`` (exact), and loading casts them back.
 """
 
 import ast
-import math
 import io
+import math
 import zipfile
 
 import mlx.core as mx

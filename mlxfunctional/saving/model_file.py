@@ -34,6 +34,15 @@ Loading rebuilds the model from ``config.json`` through the registry only
 key, re-compiles and restores the optimizer state, and reports every
 problem found in one ``ModelFileError``. See ``safe_io.py`` for the bounds
 on what is read; nothing in a file is ever imported, called or used as a path.
+
+Arrays stream (``streams.py``): a save writes each array straight into its
+member, hashing on the way, and a load checks each ``.npz`` member's size and
+SHA-256 in one pass over it, then reads its arrays one at a time into the
+model. Peak memory beyond the model: about one array to save; the model's size
+once more (plus one array) to load, because every value is read before any is
+assigned. A stored ``.npz`` member is read in place in the ``.mlxf``; its
+bytes are read twice (hash, then arrays), so a file changed between the two
+reads is caught only by the zip CRC of each array.
 """
 
 import contextlib
@@ -49,13 +58,13 @@ import numpy as np
 
 from ..distribute import is_chief
 from . import atomic
-from .arrays import index_npz, write_npz, zip_info
+from .arrays import index_npz, zip_info
 from .compile_config import compile_config, compile_from_config
 from .errors import ModelFileError, Problems
 from .optimizer_state import optimizer_arrays, restore_optimizer
+from .members import Member
 from .model_sources import DirSource, ZipSource
 from .safe_io import ReadError, parse_json
-from .streams import HashingWriter
 from ..engine.resume_state import ResumeState, for_save as resume_config
 from ..engine.functional import Functional
 from ..engine.model import Model
@@ -112,33 +121,8 @@ def _json_bytes(value, what):
         raise ValueError(f"Cannot save the model: its {what} is not plain data ({e}).") from e
 
 
-class _Member:
-    """One member of a model file, streamed into its destination by ``write_to(f)``:
-    bytes (the JSON members), an ``.npz`` of arrays written one array at a time,
-    or bytes made only when their turn comes (metadata.json, from the sizes and
-    SHA-256s of the members written before it). ``digest`` is then ``(bytes, sha256)``."""
-
-    def __init__(self, data=None, arrays=None, make=None):
-        self.data, self.arrays, self.make, self.digest = data, arrays, make, None
-        # Bytes to expect (zipfile chooses zip64 headers from it): a bound for an .npz.
-        if data is not None:
-            self.size_hint = len(data)
-        elif arrays is not None:
-            self.size_hint = sum(a.nbytes + (16 << 10) for a in arrays.values()) + (1 << 16)
-        else:
-            self.size_hint = 1 << 20
-
-    def write_to(self, f):
-        out = HashingWriter(f)
-        if self.arrays is not None:
-            write_npz(out, self.arrays)
-        else:
-            out.write(self.data if self.data is not None else self.make())
-        self.digest = (out.nbytes, out.hexdigest())
-
-
 def model_members(model):
-    """``{member name: _Member}`` of a saved model, in the order they are written.
+    """``{member name: Member}`` of a saved model, in the order they are written.
 
     The JSON and the arrays to write are gathered first, so a model that cannot be
     saved fails before any file is touched; the arrays are the model's own (lazy
@@ -152,13 +136,13 @@ def model_members(model):
     config = serialize_layer(model)
     compile_cfg = compile_config(model)
     config["compile_config"] = compile_cfg
-    members = {CONFIG: _Member(_json_bytes(config, "config"))}
-    members[WEIGHTS] = _Member(arrays=read_weights(model))
+    members = {CONFIG: Member(_json_bytes(config, "config"))}
+    members[WEIGHTS] = Member(arrays=read_weights(model))
     if compile_cfg is not None:
         optimizer = model.optimizer
         if "slots" not in optimizer.state:  # compiled but never trained: the slots the
             optimizer.init(model.trainable_parameters())  # first step would create
-        members[OPTIMIZER] = _Member(arrays=optimizer_arrays(model))
+        members[OPTIMIZER] = Member(arrays=optimizer_arrays(model))
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -179,7 +163,7 @@ def model_members(model):
         return _json_bytes(metadata, "metadata")
 
     _json_bytes(metadata, "metadata")  # (fails now, not mid-save, if it cannot be written)
-    members[METADATA] = _Member(make=make_metadata)
+    members[METADATA] = Member(make=make_metadata)
     return {name: members[name] for name in MEMBERS if name in members}
 
 
