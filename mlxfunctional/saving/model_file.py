@@ -383,7 +383,7 @@ def open_model_weights(filepath, expected_bytes=0):
 
 def weight_bytes(refs):
     """Bytes of the arrays a file needs for these weights (bfloat16 is stored as float32)."""
-    return sum(math.prod(r.shape) * max(r.dtype.size, 4 if r.dtype == mx.bfloat16 else 1)
+    return sum(math.prod(r.shape) * (4 if r.dtype == mx.bfloat16 else r.dtype.size)
                for r in refs.values())
 
 
@@ -399,9 +399,12 @@ def load_model(filepath, custom_objects=None, compile=True):
         resume = _resume_state(metadata, problems)
         model = _rebuild(config, custom_objects, problems)
         try:
-            source.budget.expect(weight_bytes(weight_refs(model)))
-        except ValueError:  # two weights share a key: reported by assign_weights below
-            pass
+            refs = weight_refs(model)
+        except ValueError as e:  # e.g. two weights of the rebuilt model share a key
+            refs = None
+            problems.add(str(e))
+        else:  # (the arrays this model needs may inflate, whatever the file's size)
+            source.budget.expect(weight_bytes(refs))
         arrays = {}
         for name in (WEIGHTS, OPTIMIZER):
             if name in opened:
@@ -410,11 +413,8 @@ def load_model(filepath, custom_objects=None, compile=True):
                     problems.extend(found)
                 except ReadError as e:
                     problems.add(str(e))
-        if WEIGHTS in arrays:
-            try:
-                found, _ = assign_weights(model, arrays[WEIGHTS], WEIGHTS)
-            except ValueError as e:  # e.g. two weights of the rebuilt model share a key
-                found = [str(e)]
+        if WEIGHTS in arrays and refs is not None:
+            found, _ = assign_weights(model, arrays[WEIGHTS], WEIGHTS, refs=refs)
             problems.extend(found)
         if compile and config.get("compile_config") is not None and OPTIMIZER in arrays:
             try:

@@ -49,6 +49,33 @@ MiB = 1 << 20
 
 
 # -- building bombs ------------------------------------------------------------------
+def _crc32_zeros(crc, nbytes):
+    """``zlib.crc32(bytes(nbytes), crc)`` in O(log nbytes) steps: feeding zero bytes to
+    the CRC register is a linear map, raised to the power ``nbytes`` by squaring."""
+    def times(matrix, vector):
+        out, i = 0, 0
+        while vector:
+            if vector & 1:
+                out ^= matrix[i]
+            vector >>= 1
+            i += 1
+        return out
+
+    def square(matrix):
+        return [times(matrix, matrix[n]) for n in range(32)]
+
+    op = [0xEDB88320] + [1 << n for n in range(31)]  # the register after one zero bit
+    for _ in range(3):
+        op = square(op)  # ... after one zero byte
+    state = crc ^ 0xFFFFFFFF
+    while nbytes:
+        if nbytes & 1:
+            state = times(op, state)
+        op = square(op)
+        nbytes >>= 1
+    return state ^ 0xFFFFFFFF
+
+
 def _deflated_zeros(prefix, nbytes):
     """(raw deflate stream, CRC-32) of ``prefix`` followed by ``nbytes`` zero bytes
     (``nbytes`` a multiple of 1 MiB), without compressing ``nbytes`` of anything."""
@@ -56,10 +83,7 @@ def _deflated_zeros(prefix, nbytes):
     head = c.compress(prefix) + c.flush(zlib.Z_FULL_FLUSH)
     block = c.compress(bytes(MiB)) + c.flush(zlib.Z_FULL_FLUSH)  # the same every time
     stream = head + block * (nbytes // MiB) + c.flush(zlib.Z_FINISH)
-    crc, zeros = zlib.crc32(prefix), bytes(MiB)
-    for _ in range(nbytes // MiB):
-        crc = zlib.crc32(zeros, crc)
-    return stream, crc
+    return stream, _crc32_zeros(zlib.crc32(prefix), nbytes)
 
 
 def _zip(entries):
@@ -132,7 +156,9 @@ def _weights_npz():
             _stored("dense/bias.npy", _npy_header((2,)) + bytes(8))]
 
 
-def _bombs(tmp_path):
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("bombs")
     level1_npz, crc1 = _deflated_zeros(b"", PAYLOAD)
     inner = _zip(_weights_npz() + [_bomb_npy(PAYLOAD)])
     return {
@@ -143,8 +169,16 @@ def _bombs(tmp_path):
     }
 
 
-def test_the_bombs_are_what_they_claim(tmp_path):
-    bombs = _bombs(tmp_path)
+def test_the_bomb_makers_are_right():
+    for n in (0, 1, 1000, 3 * MiB + 5):
+        for crc in (0, zlib.crc32(b"header")):
+            assert _crc32_zeros(crc, n) == zlib.crc32(bytes(n), crc)
+    stream, crc = _deflated_zeros(b"header", 3 * MiB)
+    data = zlib.decompress(stream, -15)
+    assert data == b"header" + bytes(3 * MiB) and zlib.crc32(data) == crc
+
+
+def test_the_bombs_are_what_they_claim(bombs):
     sizes = {level: path.stat().st_size for level, path in bombs.items()}
     assert sizes[1] < 2 * MiB and sizes[2] < 2 * MiB and sizes[3] < 16 << 10, sizes
     with zipfile.ZipFile(bombs[3]) as zf:  # level 3: ratios multiplied
@@ -209,8 +243,7 @@ print(json.dumps(out))
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"),
                     reason="measuring a load's peak memory needs Linux's /proc/self/clear_refs")
-def test_nested_bombs_are_refused_with_bounded_memory(tmp_path):
-    bombs = _bombs(tmp_path)
+def test_nested_bombs_are_refused_with_bounded_memory(bombs):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                MLX_DISABLE_COMPILE="1")
     run = subprocess.run([sys.executable, "-c", _CHILD] + [str(p) for p in bombs.values()],
@@ -230,39 +263,37 @@ def test_nested_bombs_are_refused_with_bounded_memory(tmp_path):
         assert "decompression budget" in results[f"{bombs[level]} read_weights_file"][0]
 
 
-def test_one_budget_spans_the_levels(tmp_path):
-    # Each level inflates less than the budget alone (2 x ~60 KB + 32 MiB), together more.
-    pad = _stored("pad.npy", _npy_header((5 * MiB,)) + bytes(20 * MiB))
-    inner = _zip(_weights_npz() + [pad, _bomb_npy(20 * MiB)])
-    assert 20 * MiB < len(inner) < 21 * MiB  # (then deflated below)
+def test_one_budget_spans_the_levels(tmp_path, monkeypatch):
+    # Each level inflates less than the budget alone (2 x ~10 KB + 4 MiB), together more.
+    monkeypatch.setattr(safe_io, "INFLATE_SLACK", 4 * MiB)
+    pad = _stored("pad.npy", _npy_header((3 * MiB // 4,)) + bytes(3 * MiB))
+    inner = _zip(_weights_npz() + [pad, _bomb_npy(3 * MiB)])
+    assert 3 * MiB < len(inner) < 4 * MiB  # (then deflated below)
     path = _model_file(tmp_path / "m.mlxf", _deflated("weights.npz", inner))
-    assert path.stat().st_size < 200 << 10
+    assert path.stat().st_size < 32 << 10
     with pytest.raises(ModelFileError, match=r"'bomb.npy' of weights.npz would inflate to "
-                       r"20,971,6\d\d bytes, past .* \(20,9\d\d,\d+ of 3\d,\d+,\d+ bytes used"):
+                       r"3,145,8\d\d bytes, past .* \(3,1\d\d,\d+ of 4,\d+,\d+ bytes used"):
         read_weights_file(path)
     # load_model never inflates what the model has no use for, and says why
     with pytest.raises(ModelFileError, match="holds 2 weight.*'pad', 'bomb'"):
         keras.models.load_model(path)
 
 
-def test_the_arrays_a_model_needs_may_compress_well(tmp_path):
-    # np.savez_compressed of zero weights: 1000:1, far past 2 x file + 32 MiB, yet
-    # exactly what the model needs, so load_weights reads it; without a model to
-    # say so, the budget refuses it.
-    inputs = keras.Input((2500,))
-    model = keras.Model(inputs, keras.layers.Dense(4000, name="dense")(inputs))
+def test_the_arrays_a_model_needs_may_compress_well(tmp_path, monkeypatch):
+    # np.savez_compressed of zero weights: ~1000:1, far past 2 x file + the slack (1 MiB
+    # here), yet exactly what the model needs, so load_weights reads it; without a
+    # model to say so, the budget refuses it.
+    monkeypatch.setattr(safe_io, "INFLATE_SLACK", MiB)
+    inputs = keras.Input((500,))
+    model = keras.Model(inputs, keras.layers.Dense(1000, name="dense")(inputs))
     path = tmp_path / "zeros.npz"
-    np.savez_compressed(path, **{"dense/kernel": np.zeros((2500, 4000), np.float32),
-                                 "dense/bias": np.ones(4000, np.float32)})
-    assert path.stat().st_size < 100 << 10
+    np.savez_compressed(path, **{"dense/kernel": np.zeros((500, 1000), np.float32),
+                                 "dense/bias": np.ones(1000, np.float32)})
+    assert path.stat().st_size < 16 << 10
     model.load_weights(path)
     assert float(np.abs(model.get_weights()[0]).max()) == 0.0
-    np.testing.assert_array_equal(model.get_weights()[1], np.ones(4000, np.float32))
+    np.testing.assert_array_equal(model.get_weights()[1], np.ones(1000, np.float32))
     with pytest.raises(ModelFileError, match="decompression budget"):
         read_weights_file(path)
-    old = safe_io.INFLATE_SLACK
-    try:  # the message's advice works
-        safe_io.INFLATE_SLACK = 64 << 20
-        assert read_weights_file(path)["dense/kernel"].shape == (2500, 4000)
-    finally:
-        safe_io.INFLATE_SLACK = old
+    monkeypatch.setattr(safe_io, "INFLATE_SLACK", 4 * MiB)  # the message's advice works
+    assert read_weights_file(path)["dense/kernel"].shape == (500, 1000)
