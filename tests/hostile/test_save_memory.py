@@ -20,12 +20,19 @@ model's bytes:
 
 The loaded weights are compared with the saved ones, so a load that skipped
 work would fail. ``bench/save_memory.py`` measures the same at 1 GiB.
+
+Streaming keeps every check of whole-member reads: the SHA-256 of each member
+(one pass over it), the zip CRC of each array as it is read, and the CRC of
+a stored ``weights.npz`` read in place inside the ``.mlxf``.
 """
 
+import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -122,3 +129,59 @@ def test_big_saves_and_loads_stream_their_arrays(tmp_path):
                                f"(limit {limit}x); all: {ratios}"
     # a loaded model is in memory once: the loads cannot be below 1x
     assert all(ratios[op] >= 0.99 for op in ratios if op.startswith("load")), ratios
+
+
+def _flip_array_byte(npz, member):
+    """``npz`` bytes with one byte of ``member``'s array data changed, its CRC kept."""
+    with zipfile.ZipFile(io.BytesIO(npz)) as zf:
+        info = zf.getinfo(member)
+    out = bytearray(npz)
+    data = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    out[data + info.file_size - 1] ^= 0x40  # the last byte: array data, past the header
+    return bytes(out)
+
+
+@pytest.mark.parametrize("form", ["m.mlxf", "m/"])
+def test_streamed_reads_still_check_every_crc_and_checksum(tmp_path, form):
+    import mlxfunctional as keras
+    from mlxfunctional.saving import ModelFileError
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="dense")(inputs))
+    path = tmp_path / form
+    model.save(str(path) + ("/" if form.endswith("/") else ""))
+    if form.endswith("/"):
+        read = lambda name: (path / name).read_bytes()  # noqa: E731
+    else:
+        with zipfile.ZipFile(path) as zf:
+            members = {n: zf.read(n) for n in zf.namelist()}
+        read = members.__getitem__
+    npz = _flip_array_byte(read("weights.npz"), "dense/kernel.npy")
+    meta = json.loads(read("metadata.json"))
+    # As an attacker would: the checksum in metadata.json matches the altered member,
+    # so only the zip CRC of the array, checked as the array streams in, can tell.
+    meta["members"]["weights.npz"]["sha256"] = hashlib.sha256(npz).hexdigest()
+    if form.endswith("/"):
+        (path / "weights.npz").write_bytes(npz)
+        (path / "metadata.json").write_text(json.dumps(meta))
+    else:
+        members["weights.npz"], members["metadata.json"] = npz, json.dumps(meta).encode()
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+    with pytest.raises(ModelFileError, match="'dense/kernel.npy' of weights.npz is corrupt "
+                                             r"\(Bad CRC-32"):
+        keras.models.load_model(str(path))
+    with pytest.raises(ModelFileError, match="'dense/kernel.npy' of weights.npz is corrupt"):
+        model.load_weights(str(path))
+    # and the model file's own CRC of weights.npz, when the checksum is left alone
+    if not form.endswith("/"):
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("weights.npz")
+        data = bytearray(path.read_bytes())
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        data[start + info.compress_size - 30] ^= 1  # inside the inner central directory
+        path.write_bytes(bytes(data))
+        with pytest.raises(ModelFileError, match="member 'weights.npz' of the model file is "
+                                                 r"corrupt \(its CRC-32 does not match\)"):
+            keras.models.load_model(str(path))
