@@ -13,6 +13,7 @@ loaded, so members are streamed:
 - ``digest`` reads a stream once, in chunks, for its size, SHA-256 and CRC-32.
 """
 
+import errno
 import hashlib
 import io
 import os
@@ -69,8 +70,8 @@ class Window(io.RawIOBase):
 
     def seek(self, offset, whence=os.SEEK_SET):
         base = {os.SEEK_SET: 0, os.SEEK_CUR: self.pos, os.SEEK_END: self.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
+        if base + offset < 0:  # (as a file does: zipfile probes small archives this way)
+            raise OSError(errno.EINVAL, "negative seek position")
         self.pos = base + offset
         return self.pos
 

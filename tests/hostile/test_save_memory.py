@@ -185,3 +185,30 @@ def test_streamed_reads_still_check_every_crc_and_checksum(tmp_path, form):
         with pytest.raises(ModelFileError, match="member 'weights.npz' of the model file is "
                                                  r"corrupt \(its CRC-32 does not match\)"):
             keras.models.load_model(str(path))
+
+
+def test_a_model_without_weights_streams_an_empty_archive(tmp_path):
+    # weights.npz is then a 22-byte zip, read in place: zipfile probes it with seeks
+    # before its start, which must fail as they do on a file (OSError), not otherwise.
+    import numpy as np
+
+    import mlxfunctional as keras
+    from mlxfunctional.saving.streams import Window
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Activation("relu")(inputs))
+    for form in ("m.mlxf", "m/"):
+        model.save(os.path.join(tmp_path, form))
+        loaded = keras.models.load_model(os.path.join(tmp_path, form))
+        np.testing.assert_array_equal(np.array(loaded(np.array([[-1.0, 0.0, 2.0]]))),
+                                      [[0.0, 0.0, 2.0]])
+    (tmp_path / "f").write_bytes(b"0123456789")
+    with open(tmp_path / "f", "rb") as f:
+        window = Window(f, 2, 5)  # "23456"
+        assert window.read() == b"23456" and window.read() == b""
+        assert window.seek(-2, os.SEEK_END) == 3 and window.read(10) == b"56"
+        assert window.seek(1) == 1 and window.read(2) == b"34" and window.tell() == 3
+        with pytest.raises(OSError):
+            window.seek(-6, os.SEEK_END)
+        with pytest.raises(OSError):
+            f.seek(-11, os.SEEK_END)  # (the same as the file itself)
