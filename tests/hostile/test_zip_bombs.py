@@ -253,7 +253,6 @@ def test_nested_bombs_are_refused_with_bounded_memory(bombs):
     assert len(results) == 9
     for case, (outcome, extra) in results.items():
         assert outcome.startswith("ModelFileError"), (case, outcome)
-        print(f"{case}: {extra / MiB:.1f} MiB")
         assert extra < BOUND, f"{case}: the load took {extra / MiB:.0f} MiB ({outcome})"
     # Refused for the right reasons: the budget, before inflating, or the bomb's key.
     level1 = results[f"{bombs[1]} load_model"][0]
