@@ -1,22 +1,27 @@
-"""Arrays to and from ``.npy``/``.npz`` bytes, without pickle.
+"""Arrays to and from ``.npy``/``.npz``, without pickle, one array at a time.
 
 Reading parses each ``.npy`` header here (not ``np.load``): the header must
 be a small dict literal with a plain numeric dtype (no object, structured or
 big-endian types), a shape of non-negative ints, and exactly
-``prod(shape) * itemsize`` bytes of data after it. Arrays are built with
-``np.frombuffer`` on those bytes: nothing is unpickled, nothing is executed.
+``prod(shape) * itemsize`` bytes of data after it. ``index_npz`` reads only
+the headers (what checks against a model need); each array's data is read
+later into a numpy array of its declared size (``NpyMember.load``), so an
+archive is never held in memory whole: nothing is unpickled, nothing is
+executed, and a member whose array is not wanted is never inflated.
 
-Writing uses numpy's own writer with ``allow_pickle=False``, inside a zip
-whose members are stored uncompressed (weights do not compress) with a
-fixed timestamp, so ``np.load("weights.npz")`` reads the result.
+Writing (``write_npz``) uses numpy's own writer with ``allow_pickle=False``,
+one array at a time, into a zip whose members are stored uncompressed
+(weights do not compress) with a fixed timestamp, so ``np.load`` reads the
+result. Written into a stream that cannot seek (a member of the model file
+being written), each member's sizes and CRC follow its data.
 
 ``bfloat16`` has no numpy dtype: ``.npz`` files hold such weights as
 ``float32`` (exact), and loading casts them back.
 """
 
 import ast
-import math
 import io
+import math
 import zipfile
 
 import mlx.core as mx
@@ -25,6 +30,7 @@ import numpy as np
 from ..backend import mlx_dtype
 from . import safe_io
 from .safe_io import ReadError, ZipReader
+from .streams import read_exactly_into
 
 MAX_NPY_HEADER = 16 << 10  # numpy's own headers are < 1 KB
 _MAX_NDIM = 32
@@ -91,8 +97,13 @@ def encode_npy(array):
     return buf.getvalue()
 
 
-def decode_npy(data):
-    """``.npy`` bytes -> ``Stored``; raises ``ReadError`` naming what is wrong."""
+def parse_npy_header(data):
+    """The start of a ``.npy`` (at least its header) -> ``(data offset, dtype name,
+    fortran_order, shape, element count)``; ``ReadError`` naming what is wrong.
+
+    ``data`` may be just the first bytes: a header longer than ``data`` (or than
+    ``MAX_NPY_HEADER``) is an error.
+    """
     data = memoryview(data)
     if len(data) < 10 or bytes(data[:6]) != b"\x93NUMPY":
         raise ReadError("is not a .npy array (bad magic bytes)")
@@ -122,15 +133,28 @@ def decode_npy(data):
     if not isinstance(fortran, bool):
         raise ReadError("has a .npy header whose fortran_order is not a bool")
     count = element_count(shape)
-    dtype = _NUMPY[NPY_DTYPES[descr]]
-    nbytes = count * dtype.itemsize
-    body = data[start + size:]
-    if nbytes > safe_io.MAX_FILE_BYTES or len(body) != nbytes:
-        raise ReadError(f"declares shape {shape} of {NPY_DTYPES[descr]} ({nbytes:,} bytes) "
-                        f"but holds {len(body):,} bytes of data")
-    array = np.frombuffer(body, dtype=dtype, count=count)
-    array = array.reshape(shape, order="F" if fortran else "C")
-    return Stored(_c_order(array))
+    return start + size, NPY_DTYPES[descr], fortran, tuple(shape), count
+
+
+def _check_body(dtype, shape, count, body_bytes):
+    nbytes = count * _NUMPY[dtype].itemsize
+    if nbytes > safe_io.MAX_FILE_BYTES or body_bytes != nbytes:
+        raise ReadError(f"declares shape {shape} of {dtype} ({nbytes:,} bytes) "
+                        f"but holds {body_bytes:,} bytes of data")
+    return nbytes
+
+
+def _shaped(flat, shape, fortran):
+    return Stored(_c_order(flat.reshape(shape, order="F" if fortran else "C")))
+
+
+def decode_npy(data):
+    """``.npy`` bytes -> ``Stored``; raises ``ReadError`` naming what is wrong."""
+    data = memoryview(data)
+    start, dtype, fortran, shape, count = parse_npy_header(data)
+    body = data[start:]
+    _check_body(dtype, shape, count, len(body))
+    return _shaped(np.frombuffer(body, dtype=_NUMPY[dtype], count=count), shape, fortran)
 
 
 def element_count(shape):
@@ -151,20 +175,78 @@ def zip_info(name, compress_type=zipfile.ZIP_STORED):
     return info
 
 
-def encode_npz(arrays):
-    """``{name: array}`` -> ``.npz`` bytes (members ``<name>.npy``, in the dict's order)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", allowZip64=True) as zf:
+def write_npz(f, arrays):
+    """Writes ``{name: array}`` to the binary stream ``f`` as an ``.npz`` (members
+    ``<name>.npy``, in the dict's order), one array at a time: the arrays may be lazy
+    views of a model's weights, and at most one of them is copied to the host at once.
+
+    ``f`` need not be seekable (a member of the zip being written): the sizes and
+    CRC of each member then follow its data, which every zip reader accepts.
+    """
+    with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
         for name, value in arrays.items():
-            zf.writestr(zip_info(name + ".npy"), encode_npy(to_numpy(value)))
+            array = _c_order(to_numpy(value))
+            info = zip_info(name + ".npy")
+            info.file_size = array.nbytes + MAX_NPY_HEADER  # (a bound: zipfile picks zip64)
+            with zf.open(info, "w") as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+            del array
+
+
+def encode_npz(arrays):
+    """``{name: array}`` -> ``.npz`` bytes (see ``write_npz``)."""
+    buf = io.BytesIO()
+    write_npz(buf, arrays)
     return buf.getvalue()
 
 
-def decode_npz(data, what):
-    """``.npz`` bytes -> (``{name: Stored}``, [problems]). Bad members are problems, not
-    exceptions; an archive that cannot be opened raises ``ReadError``."""
-    reader = ZipReader(data, what)
-    arrays, problems = {}, []
+class NpyMember:
+    """One array of an ``.npz`` whose header has been read and whose data has not.
+
+    ``shape`` and ``dtype`` are what a check against a model needs; ``load()``
+    reads the data (a ``Stored``), ``to_mlx()`` reads it straight into an
+    ``mx.array``, so an archive's arrays are held one at a time on the way in.
+    The archive must stay open until then.
+    """
+
+    __slots__ = ("reader", "member", "what", "key", "start", "dtype", "fortran", "shape",
+                 "count")
+
+    def __init__(self, reader, member, what, key, header):
+        self.reader, self.member, self.what, self.key = reader, member, what, key
+        self.start, self.dtype, self.fortran, self.shape, self.count = header
+
+    def load(self):
+        """The array, read now; ``ReadError`` (a sentence) when the data is corrupt."""
+        flat = np.empty(self.count, _NUMPY[self.dtype])
+        with self.reader.open(self.member, safe_io.MAX_FILE_BYTES) as f:
+            try:
+                skipped = len(f.read(self.start))
+                got = read_exactly_into(f, flat)
+                tail = f.read(1)  # (also what makes zipfile check the CRC)
+            except Exception as e:  # bad CRC, truncated data, zlib errors...
+                raise ReadError(f"member {self.member!r} of {self.what} is corrupt "
+                                f"({safe_io.describe(e)}).") from None
+        if skipped != self.start or got != flat.nbytes or tail:
+            raise ReadError(f"{self.what}: array {self.key!r} does not hold the "
+                            f"{flat.nbytes:,} bytes its header declares.")
+        return _shaped(flat, self.shape, self.fortran)
+
+    def to_mlx(self, dtype=None):
+        return self.load().to_mlx(dtype)
+
+    @property
+    def array(self):
+        return self.load().array
+
+
+def index_npz(source, what, budget=None):
+    """The arrays of an ``.npz`` (a seekable binary file or bytes), headers only:
+    ``({name: NpyMember}, [problems])``. Bad members are problems, not exceptions; an
+    archive that cannot be opened raises ``ReadError``. ``budget``: a ``safe_io.Budget``
+    charged before any compressed member is inflated."""
+    reader = ZipReader(source, what, budget)
+    members, problems = {}, []
     for name in reader.duplicates():
         problems.append(f"{what} holds {name!r} more than once.")
     for name in reader.names():
@@ -175,13 +257,34 @@ def decode_npz(data, what):
             continue
         key = name[:-4]
         try:
-            raw = reader.read(name, safe_io.MAX_FILE_BYTES)
+            size = reader.info(name).file_size
+            # Only the header is inflated here (zipfile inflates as much as is read).
+            with reader.open(name, safe_io.MAX_FILE_BYTES, charge=False) as f:
+                head = f.read(min(size, 12 + MAX_NPY_HEADER))
         except ReadError as e:  # a whole sentence already
             problems.append(str(e))
             continue
+        except Exception as e:  # zlib errors, truncated data...
+            problems.append(f"member {name!r} of {what} is corrupt ({safe_io.describe(e)}).")
+            continue
         try:
-            arrays[key] = decode_npy(raw)
+            header = parse_npy_header(head)
+            _check_body(header[1], header[3], header[4], size - header[0])
         except ReadError as e:  # "has ...", "declares ...": about this array
             problems.append(f"{what}: array {key!r} {e}.")
-    reader.close()
+            continue
+        members[key] = NpyMember(reader, name, what, key, header)
+    return members, problems
+
+
+def decode_npz(data, what, budget=None):
+    """``.npz`` bytes (or a seekable file) -> (``{name: Stored}``, [problems]), every
+    array read (see ``index_npz``)."""
+    members, problems = index_npz(data, what, budget)
+    arrays = {}
+    for key, member in members.items():
+        try:
+            arrays[key] = member.load()
+        except ReadError as e:
+            problems.append(str(e))
     return arrays, problems

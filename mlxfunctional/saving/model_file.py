@@ -34,11 +34,22 @@ Loading rebuilds the model from ``config.json`` through the registry only
 key, re-compiles and restores the optimizer state, and reports every
 problem found in one ``ModelFileError``. See ``safe_io.py`` for the bounds
 on what is read; nothing in a file is ever imported, called or used as a path.
+
+Arrays stream (``streams.py``): a save writes each array straight into its
+member, hashing on the way, and a load checks each ``.npz`` member's size and
+SHA-256 in one pass over it, then reads its arrays one at a time into the
+model. Peak memory beyond the model: about one array to save; the model's size
+once more (plus one array) to load, because every value is read before any is
+assigned. A stored ``.npz`` member is read in place in the ``.mlxf``; its
+bytes are read twice (hash, then arrays), so a file changed between the two
+reads is caught only by the zip CRC of each array.
 """
 
+import contextlib
 import datetime
 import hashlib
 import json
+import math
 import os
 import zipfile
 
@@ -47,19 +58,20 @@ import numpy as np
 
 from ..distribute import is_chief
 from . import atomic
-from .arrays import decode_npz, encode_npz, zip_info
+from .arrays import index_npz, zip_info
 from .compile_config import compile_config, compile_from_config
 from .errors import ModelFileError, Problems
 from .optimizer_state import optimizer_arrays, restore_optimizer
-from . import safe_io
-from .safe_io import ReadError, ZipReader, open_regular_file, parse_json, read_regular_file
+from .members import Member
+from .model_sources import DirSource, ZipSource
+from .safe_io import ReadError, parse_json
 from ..engine.resume_state import ResumeState, for_save as resume_config
 from ..engine.functional import Functional
 from ..engine.model import Model
 from ..engine.sequential import Sequential
 from ..engine.serialization import deserialize_layer, serialize_layer
 from ..version import __version__
-from .weight_map import assign_weights, read_weights
+from .weight_map import assign_weights, read_weights, weight_refs
 
 FORMAT = "mlxfunctional.model"
 FORMAT_VERSION = 1
@@ -110,8 +122,12 @@ def _json_bytes(value, what):
 
 
 def model_members(model):
-    """``{member name: bytes}`` of a saved model, built in memory (so a model that
-    cannot be saved fails before any file is touched)."""
+    """``{member name: Member}`` of a saved model, in the order they are written.
+
+    The JSON and the arrays to write are gathered first, so a model that cannot be
+    saved fails before any file is touched; the arrays are the model's own (lazy
+    reads, no copy) and are written one at a time.
+    """
     if not _is_functional(model):
         raise NotImplementedError(
             f'Model "{model.name}" is a subclassed model: its architecture is Python code, '
@@ -120,13 +136,13 @@ def model_members(model):
     config = serialize_layer(model)
     compile_cfg = compile_config(model)
     config["compile_config"] = compile_cfg
-    members = {CONFIG: _json_bytes(config, "config")}
-    members[WEIGHTS] = encode_npz(read_weights(model))
+    members = {CONFIG: Member(_json_bytes(config, "config"))}
+    members[WEIGHTS] = Member(arrays=read_weights(model))
     if compile_cfg is not None:
         optimizer = model.optimizer
         if "slots" not in optimizer.state:  # compiled but never trained: the slots the
             optimizer.init(model.trainable_parameters())  # first step would create
-        members[OPTIMIZER] = encode_npz(optimizer_arrays(model))
+        members[OPTIMIZER] = Member(arrays=optimizer_arrays(model))
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -135,13 +151,19 @@ def model_members(model):
         "numpy_version": np.__version__,
         "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds").replace("+00:00", "Z"),
-        "members": {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-                    for name, data in members.items()},
     }
     resume = resume_config(model) if compile_cfg is not None else None
     if resume is not None:
         metadata["resume"] = resume
-    members[METADATA] = _json_bytes(metadata, "metadata")
+    written = dict(members)
+
+    def make_metadata():  # called after every other member is written
+        metadata["members"] = {name: {"bytes": m.digest[0], "sha256": m.digest[1]}
+                               for name, m in written.items()}
+        return _json_bytes(metadata, "metadata")
+
+    _json_bytes(metadata, "metadata")  # (fails now, not mid-save, if it cannot be written)
+    members[METADATA] = Member(make=make_metadata)
     return {name: members[name] for name in MEMBERS if name in members}
 
 
@@ -172,10 +194,13 @@ def save_model(model, filepath, overwrite=True):
 def _write_zip(path, members):
     with atomic.atomic_writer(path) as f:
         with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
-            for name, data in members.items():
+            for name, member in members.items():
                 # JSON compresses well; weights (random floats) do not: stored.
-                zf.writestr(zip_info(name, zipfile.ZIP_DEFLATED if name.endswith(".json")
-                                     else zipfile.ZIP_STORED), data)
+                info = zip_info(name, zipfile.ZIP_DEFLATED if name.endswith(".json")
+                                else zipfile.ZIP_STORED)
+                info.file_size = member.size_hint
+                with zf.open(info, "w") as dest:
+                    member.write_to(dest)
 
 
 def _write_dir(path, members):
@@ -191,7 +216,8 @@ def _write_dir(path, members):
                     os.unlink(os.path.join(path, OPTIMIZER))
                 except FileNotFoundError:
                     pass
-            atomic.write_bytes(os.path.join(path, name), data)
+            with atomic.atomic_writer(os.path.join(path, name)) as f:
+                data.write_to(f)
     except BaseException:
         if created:  # leave nothing behind when the folder was ours
             for name in members:
@@ -207,60 +233,9 @@ def _write_dir(path, members):
 
 
 # -- loading -------------------------------------------------------------------
-def _limit(name):
-    # Read at call time: the limits in safe_io may be raised by the user.
-    return safe_io.MAX_JSON_BYTES if name.endswith(".json") else safe_io.MAX_FILE_BYTES
-
-
-class _ZipSource:
-    def __init__(self, path):
-        self.file = open_regular_file(path)
-        try:
-            self.reader = ZipReader(self.file, "the model file")
-        except BaseException:
-            self.file.close()
-            raise
-
-    def names(self):
-        return self.reader.names()
-
-    def problems(self):
-        out = [f"the model file holds member {n!r} more than once."
-               for n in self.reader.duplicates()]
-        out += [f"the model file has an unexpected member {n!r}."
-                for n in self.reader.names() if n not in MEMBERS]
-        return out
-
-    def read(self, name):
-        return self.reader.read(name, _limit(name))
-
-    def close(self):
-        self.reader.close()
-        self.file.close()
-
-
-class _DirSource:
-    def __init__(self, path):
-        self.path = path
-
-    def names(self):
-        return [n for n in MEMBERS if os.path.lexists(os.path.join(self.path, n))]
-
-    def problems(self):
-        return []
-
-    def read(self, name):
-        # A fixed name inside the folder, never through a symlink.
-        return read_regular_file(os.path.join(self.path, name), _limit(name),
-                                 follow_symlinks=False)
-
-    def close(self):
-        pass
-
-
 def _open_source(path):
     if os.path.isdir(path):
-        return _DirSource(path)
+        return DirSource(path, MEMBERS)
     if path.endswith(("/", os.sep)):
         raise ModelFileError(path, f"the model folder {path!r} does not exist.")
     if not path.lower().endswith(SUFFIX):
@@ -270,20 +245,27 @@ def _open_source(path):
         raise ModelFileError(path, f"load_model() reads mlxfunctional model files: {_FORMS}."
                                    + extra)
     try:
-        return _ZipSource(path)
+        return ZipSource(path, MEMBERS)
     except ReadError as e:
         raise ModelFileError(path, str(e)) from None
 
 
 def _read_members(source, problems):
-    """Reads and checks the members; returns ``(config, metadata, {name: bytes})``."""
+    """Reads the JSON members, opens the ``.npz`` ones and checks every member's size
+    and SHA-256 (the ``.npz`` ones in one streaming pass each, nothing kept);
+    returns ``(config, metadata, {name: MemberFile})``."""
     problems.extend(source.problems())
-    raw = {}
+    raw, opened, digests = {}, {}, {}
     for name in MEMBERS:
         if name == OPTIMIZER and name not in source.names():
             continue  # optional; whether it must be there is checked below
         try:
-            raw[name] = source.read(name)
+            if name.endswith(".json"):
+                raw[name] = source.read(name)
+                digests[name] = (len(raw[name]), hashlib.sha256(raw[name]).hexdigest())
+            else:
+                opened[name] = source.open(name)
+                digests[name] = opened[name].verify()
         except ReadError as e:
             problems.add(str(e))
     metadata = config = None
@@ -299,13 +281,13 @@ def _read_members(source, problems):
                 continue
             metadata, config = (value, config) if name == METADATA else (metadata, value)
     if metadata is not None:
-        _check_metadata(metadata, raw, set(source.names()), problems)
+        _check_metadata(metadata, digests, set(source.names()), problems)
     if config is not None:
-        _check_config(config, raw, problems)
-    return config, metadata, raw
+        _check_config(config, digests, problems)
+    return config, metadata, opened
 
 
-def _check_metadata(metadata, raw, present, problems):
+def _check_metadata(metadata, digests, present, problems):
     version = metadata.get("format_version")
     if metadata.get("format") != FORMAT:
         problems.add(f"metadata.json names format {metadata.get('format')!r}, not {FORMAT!r}.")
@@ -317,14 +299,13 @@ def _check_metadata(metadata, raw, present, problems):
     if not isinstance(listed, dict):
         problems.add("metadata.json has no 'members' table of sizes and checksums.")
         return
-    for name, data in raw.items():
+    for name, (nbytes, sha256) in digests.items():
         if name == METADATA:
             continue
         entry = listed.get(name)
         if not isinstance(entry, dict):
             problems.add(f"{name} is not listed in metadata.json.")
-        elif entry.get("bytes") != len(data) or \
-                entry.get("sha256") != hashlib.sha256(data).hexdigest():
+        elif entry.get("bytes") != nbytes or entry.get("sha256") != sha256:
             problems.add(f"{name} does not match its size/SHA-256 in metadata.json (altered, "
                          "or written by a save that did not finish).")
     for name in listed:
@@ -354,16 +335,19 @@ def _rebuild(config, custom_objects, problems):
     return model
 
 
-def _read_checked(path, problems):
-    """``(config, metadata, {member: bytes})`` of a model file whose members all
-    check out."""
+@contextlib.contextmanager
+def _checked_source(path, problems, expected_bytes=0):
+    """``(source, config, metadata, {name: MemberFile})`` of a model file whose members
+    all check out; the source stays open (arrays are read from it) until the block ends.
+    ``expected_bytes``: the arrays the caller's model needs (see ``safe_io.Budget``)."""
     source = _open_source(path)
     try:
-        config, metadata, raw = _read_members(source, problems)
+        source.budget.expect(expected_bytes)
+        config, metadata, opened = _read_members(source, problems)
+        problems.raise_if_any()
+        yield source, config, metadata, opened
     finally:
         source.close()
-    problems.raise_if_any()
-    return config, metadata, raw
 
 
 def _resume_state(metadata, problems):
@@ -377,55 +361,71 @@ def _resume_state(metadata, problems):
         return None
 
 
-def read_model_weights(filepath):
-    """``{key: Stored}``: a model file's ``weights.npz``, after the checks ``load_model``
-    makes (sizes, SHA-256s, format version); the architecture is not rebuilt.
-
-    ``model.load_weights("m.mlxf")`` and ``applications`` (pretrained weights
+@contextlib.contextmanager
+def open_model_weights(filepath, expected_bytes=0):
+    """``with open_model_weights(path) as stored:`` ``{key: NpyMember}``, the arrays of a
+    model file's ``weights.npz`` after the checks ``load_model`` makes (sizes, SHA-256s,
+    format version), each read when used inside the block; the architecture is not
+    rebuilt. ``model.load_weights("m.mlxf")`` and ``applications`` (pretrained weights
     cached as model files) read weights this way.
     """
     path = os.fspath(filepath)
     problems = Problems(path)
-    _, _, raw = _read_checked(path, problems)
-    try:
-        stored, found = decode_npz(raw.pop(WEIGHTS), WEIGHTS)
-    except ReadError as e:
-        problems.fail(str(e))
-    problems.extend(found)
-    problems.raise_if_any()
-    return stored
+    with _checked_source(path, problems, expected_bytes) as (source, _, _, opened):
+        try:
+            stored, found = index_npz(opened[WEIGHTS].file, WEIGHTS, source.budget)
+        except ReadError as e:
+            problems.fail(str(e))
+        problems.extend(found)
+        problems.raise_if_any()
+        yield stored
+
+
+def weight_bytes(refs):
+    """Bytes of the arrays a file needs for these weights (bfloat16 is stored as float32)."""
+    return sum(math.prod(r.shape) * (4 if r.dtype == mx.bfloat16 else r.dtype.size)
+               for r in refs.values())
 
 
 def load_model(filepath, custom_objects=None, compile=True):
     """Loads a model saved by ``model.save()``: architecture, weights, compile settings,
     optimizer state and the training state ``fit(initial_epoch=...)`` resumes from (see
-    the module docstring). Raises ``ModelFileError`` listing every problem found."""
+    the module docstring). Raises ``ModelFileError`` listing every problem found.
+
+    The arrays are read one at a time, straight into the rebuilt model."""
     path = os.fspath(filepath)
     problems = Problems(path)
-    config, metadata, raw = _read_checked(path, problems)
-    resume = _resume_state(metadata, problems)
-    model = _rebuild(config, custom_objects, problems)
-    arrays = {}
-    for name in (WEIGHTS, OPTIMIZER):
-        if name in raw:
-            try:
-                arrays[name], found = decode_npz(raw.pop(name), name)
-                problems.extend(found)
-            except ReadError as e:
-                problems.add(str(e))
-    if WEIGHTS in arrays:
+    with _checked_source(path, problems) as (source, config, metadata, opened):
+        resume = _resume_state(metadata, problems)
+        model = _rebuild(config, custom_objects, problems)
         try:
-            found, _ = assign_weights(model, arrays[WEIGHTS], WEIGHTS)
+            refs = weight_refs(model)
         except ValueError as e:  # e.g. two weights of the rebuilt model share a key
-            found = [str(e)]
-        problems.extend(found)
-    if compile and config.get("compile_config") is not None and OPTIMIZER in arrays:
-        try:
-            compile_from_config(model, config["compile_config"], custom_objects)
-            problems.extend(restore_optimizer(model, arrays[OPTIMIZER], OPTIMIZER))
-        except Exception as e:  # a bad or unknown loss/metric/optimizer: as a bad config
-            problems.add(f"config.json's compile_config cannot be restored: "
-                         f"{type(e).__name__}: {e}")
+            refs = None
+            problems.add(str(e))
+        else:  # (the arrays this model needs may inflate, whatever the file's size)
+            source.budget.expect(weight_bytes(refs))
+        arrays = {}
+        for name in (WEIGHTS, OPTIMIZER):
+            if name in opened:
+                try:
+                    arrays[name], found = index_npz(opened[name].file, name, source.budget)
+                    problems.extend(found)
+                except ReadError as e:
+                    problems.add(str(e))
+        if WEIGHTS in arrays and refs is not None:
+            found, _ = assign_weights(model, arrays[WEIGHTS], WEIGHTS, refs=refs)
+            problems.extend(found)
+        if compile and config.get("compile_config") is not None and OPTIMIZER in arrays:
+            try:
+                compile_from_config(model, config["compile_config"], custom_objects)
+                problems.extend(restore_optimizer(model, arrays[OPTIMIZER], OPTIMIZER,
+                                                  source.budget))
+            except ReadError as e:  # an array of optimizer.npz that cannot be read
+                problems.add(str(e))
+            except Exception as e:  # a bad or unknown loss/metric/optimizer: as a bad config
+                problems.add(f"config.json's compile_config cannot be restored: "
+                             f"{type(e).__name__}: {e}")
     problems.raise_if_any()
     # Kept, not applied: fit(initial_epoch=...) decides (engine/resume_state.py).
     model._resume_state = resume

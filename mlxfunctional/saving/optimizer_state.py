@@ -60,12 +60,16 @@ def optimizer_arrays(model):
     return out
 
 
-def restore_optimizer(model, stored, what):
-    """Gives ``model.optimizer`` the state in ``{key: Stored}``; returns problems
-    (nothing is assigned when there are any)."""
+def restore_optimizer(model, stored, what, budget=None):
+    """Gives ``model.optimizer`` the state in ``{key: Stored}`` (or ``NpyMember``s, read
+    here; ``budget``, a ``safe_io.Budget``, is then told the bytes the state needs);
+    returns problems (nothing is assigned when there are any). ``ReadError`` when an
+    array's data cannot be read."""
     optimizer = model.optimizer
     optimizer.init(model.trainable_parameters())
     fresh = flatten_state(optimizer.state)
+    if budget is not None:
+        budget.expect(sum(v.nbytes for v in fresh.values()))
     key_problems, mismatches, matched = compare_stored(
         {k: (v.shape, v.dtype) for k, v in fresh.items()}, stored, what,
         noun="value", holder="the optimizer")
@@ -73,7 +77,10 @@ def restore_optimizer(model, stored, what):
         return key_problems + mismatches
     # Assigning refills the optimizer's own dict, so the train step compiled later
     # (which calls init() again and keeps existing slots) starts from these values.
-    values = {k: stored[k].to_mlx(fresh[k].dtype) for k in matched}
+    values = {}
+    for k in matched:
+        values[k] = stored[k].to_mlx(fresh[k].dtype)
+        mx.eval(values[k])
     optimizer.state = _replace_leaves(optimizer.state, values)
     mx.eval(optimizer.state)
     return []

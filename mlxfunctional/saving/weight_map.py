@@ -24,6 +24,7 @@ from mlx.utils import tree_flatten, tree_unflatten
 
 from ..engine.weights import WeightSpec, WeightTracking
 from .arrays import dtype_name
+from .safe_io import ReadError
 
 
 class WeightRef:
@@ -161,7 +162,7 @@ def compare_stored(expected, stored, what, noun="weight", holder="the model"):
 
 
 def assign_weights(model, stored, what, strict=True, skip_mismatch=False, refs=None):
-    """Fills ``model``'s weights from ``{key: Stored}``.
+    """Fills ``model``'s weights from ``{key: Stored}`` (or ``NpyMember``s, read here).
 
     Nothing is assigned unless everything checks out. Returns ``(problems,
     skipped)``: problems are missing keys and extra keys (when ``strict``) and
@@ -177,8 +178,20 @@ def assign_weights(model, stored, what, strict=True, skip_mismatch=False, refs=N
         problems += mismatches
     if problems:
         return problems, skipped
+    # Every array is read (one at a time, each evaluated so no host copy lingers)
+    # before any is assigned: a file whose data turns out corrupt changes nothing.
+    values = {}
     for key in matched:
-        refs[key].assign(stored[key].to_mlx(expected[key][1]))
+        try:
+            values[key] = stored[key].to_mlx(expected[key][1])
+        except ReadError as e:
+            problems.append(str(e))
+            continue
+        mx.eval(values[key])
+    if problems:
+        return problems, skipped
+    for key in matched:
+        refs[key].assign(values.pop(key))
     mx.eval(model.parameters())
     return problems, skipped
 

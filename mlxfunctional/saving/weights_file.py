@@ -11,6 +11,7 @@ such as ``dense.kernel``, MLX's layout) -- as ModelCheckpoint wrote before
 this module existed -- is recognized by its keys and loaded the MLX way.
 """
 
+import contextlib
 import os
 import warnings
 
@@ -19,10 +20,10 @@ from mlx.utils import tree_flatten
 
 from ..distribute import is_chief
 from . import atomic, safetensors
-from .arrays import decode_npz, encode_npz
+from .arrays import index_npz, write_npz
 from .errors import ModelFileError, Problems
-from .model_file import is_model_path, read_model_weights
-from .safe_io import ReadError, read_regular_file
+from .model_file import is_model_path, open_model_weights, weight_bytes
+from .safe_io import Budget, ReadError, open_regular_file
 from .weight_map import assign_weights, read_weights, weight_refs
 
 SUFFIXES = (".npz", ".safetensors")
@@ -50,35 +51,62 @@ def save_weights(model, filepath, overwrite=True):
         return
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
-    arrays = read_weights(model)
-    if suffix == ".npz":
-        data = encode_npz(arrays)
-    else:
-        data = safetensors.encode(arrays, {"format": "mlxfunctional.weights",
-                                           "format_version": "1"})
-    atomic.write_bytes(path, data)
+    arrays = read_weights(model)  # (lazy reads of the model's own arrays: no copy)
+    with atomic.atomic_writer(path) as f:
+        if suffix == ".npz":
+            write_npz(f, arrays)
+        else:
+            safetensors.write(f, arrays, {"format": "mlxfunctional.weights",
+                                          "format_version": "1"})
 
 
-def read_weights_file(filepath):
-    """``{key: Stored}`` from a weights file (``.npz``/``.safetensors``) or the weights of
-    a model file (``.mlxf`` or model directory). Raises ``ModelFileError``."""
+@contextlib.contextmanager
+def open_weights_file(filepath, expected_bytes=0):
+    """``with open_weights_file(path) as stored:`` ``{key: array}`` of a weights file
+    (``.npz``/``.safetensors``) or of a model file's weights (``.mlxf`` or model
+    directory), each array read from the file when it is used (``.to_mlx()``,
+    ``.load()``) inside the block: a file is never held in memory whole.
+    ``expected_bytes``: the bytes of the weights the caller's model needs (the
+    decompression budget of ``safe_io.Budget``). Raises ``ModelFileError``."""
     path = os.fspath(filepath)
     if is_model_path(path):
-
-        return read_model_weights(path)
+        with open_model_weights(path, expected_bytes) as stored:
+            yield stored
+        return
     suffix = _suffix(path, "load")
     problems = Problems(path)
     name = os.path.basename(path)
     try:
-        data = read_regular_file(path)
-        if suffix == ".npz":
-            stored, found = decode_npz(data, name)
-        else:
-            stored, found = safetensors.decode(data, name)
+        f = open_regular_file(path)
     except ReadError as e:
         problems.fail(str(e))
-    problems.extend(found)
-    problems.raise_if_any()
+    with f:
+        try:
+            if suffix == ".npz":
+                budget = Budget(os.fstat(f.fileno()).st_size, expected_bytes)
+                stored, found = index_npz(f, name, budget)
+            else:
+                stored, found = safetensors.index(f, name)
+        except ReadError as e:
+            problems.fail(str(e))
+        problems.extend(found)
+        problems.raise_if_any()
+        yield stored
+
+
+def read_weights_file(filepath):
+    """``{key: Stored}`` from a weights file (``.npz``/``.safetensors``) or the weights of
+    a model file (``.mlxf`` or model directory), every array read. Raises
+    ``ModelFileError``."""
+    path = os.fspath(filepath)
+    with open_weights_file(path) as lazy:
+        stored, problems = {}, Problems(path)
+        for key, member in lazy.items():
+            try:
+                stored[key] = member.load()
+            except ReadError as e:
+                problems.add(str(e))
+        problems.raise_if_any()
     return stored
 
 
@@ -95,15 +123,18 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     Raises ``ModelFileError`` listing every problem; nothing is assigned then.
     """
     path = os.fspath(filepath)
-    stored = read_weights_file(path)
-    refs = weight_refs(model)
-    if _is_mlx_file(model, stored, refs):
-        return _load_mlx_layout(model, stored, strict, path)
     try:
-        found, skipped = assign_weights(model, stored, os.path.basename(path), strict=strict,
-                                        skip_mismatch=skip_mismatch, refs=refs)
+        refs = weight_refs(model)
     except ValueError as e:
         raise ModelFileError(path, str(e)) from None
+    # The new values are read one at a time, all of them before any is assigned: the
+    # memory this needs is the model's size once more (plus one array), not the file's
+    # bytes on top of that.
+    with open_weights_file(path, weight_bytes(refs)) as stored:
+        if _is_mlx_file(model, stored, refs):
+            return _load_mlx_layout(model, stored, strict, path)
+        found, skipped = assign_weights(model, stored, os.path.basename(path), strict=strict,
+                                        skip_mismatch=skip_mismatch, refs=refs)
     if found:
         raise ModelFileError(path, found)
     if skipped:
@@ -123,5 +154,7 @@ def _load_mlx_layout(model, stored, strict, path):
     try:
         nn.Module.load_weights(model, [(k, s.to_mlx()) for k, s in stored.items()],
                                strict=strict)
+    except ReadError as e:
+        raise ModelFileError(path, str(e)) from None
     except ValueError as e:
         raise ModelFileError(path, f"as an MLX weights file: {e}") from None
