@@ -36,6 +36,7 @@ problem found in one ``ModelFileError``. See ``safe_io.py`` for the bounds
 on what is read; nothing in a file is ever imported, called or used as a path.
 """
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -46,7 +47,7 @@ import mlx.core as mx
 import numpy as np
 
 from ..distribute import is_chief
-from . import atomic
+from . import atomic, folder_swap
 from .arrays import decode_npz, encode_npz, zip_info
 from .compile_config import compile_config, compile_from_config
 from .errors import ModelFileError, Problems
@@ -159,14 +160,19 @@ def save_model(model, filepath, overwrite=True):
     if not is_chief():
         return
     target = path.rstrip("/" + os.sep) or path
-    if not overwrite and os.path.exists(os.path.join(target, METADATA) if form == "dir"
-                                        else target):
+    if not overwrite and (os.path.exists(target) if form == "zip" else (
+            os.path.exists(os.path.join(target, METADATA))
+            or os.path.isdir(folder_swap.old_path(os.path.abspath(target))))):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
     members = model_members(model)
-    if form == "zip":
-        _write_zip(target, members)
-    else:
-        _write_dir(target, members)
+    try:
+        if form == "zip":
+            _write_zip(target, members)
+        else:
+            folder_swap.check_replaceable(target, MEMBERS)
+            folder_swap.replace_folder(target, lambda folder: _write_dir(folder, members))
+    except OSError as e:  # about a temporary file, the parent folder...: name the target
+        raise atomic.naming_target(e, path) from e
 
 
 def _write_zip(path, members):
@@ -178,32 +184,14 @@ def _write_zip(path, members):
                                      else zipfile.ZIP_STORED), data)
 
 
-def _write_dir(path, members):
-    # Each file is replaced atomically and metadata.json (with every member's
-    # checksum) goes last, so a save cut short is detected on load as members
-    # that do not match their checksums, never read as a silent mix.
-    created = not os.path.isdir(path)
-    os.makedirs(path, exist_ok=True)
-    try:
-        for name, data in members.items():
-            if name == METADATA and OPTIMIZER not in members:
-                try:  # an optimizer state of an earlier save, gone before the new metadata
-                    os.unlink(os.path.join(path, OPTIMIZER))
-                except FileNotFoundError:
-                    pass
-            atomic.write_bytes(os.path.join(path, name), data)
-    except BaseException:
-        if created:  # leave nothing behind when the folder was ours
-            for name in members:
-                try:
-                    os.unlink(os.path.join(path, name))
-                except OSError:
-                    pass
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
-        raise
+def _write_dir(folder, members):
+    # Into a new, empty folder that replaces the target whole once complete
+    # (folder_swap.py): each file is synced before the switch.
+    for name, data in members.items():
+        with open(os.path.join(folder, name), "xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 # -- loading -------------------------------------------------------------------
@@ -357,11 +345,13 @@ def _rebuild(config, custom_objects, problems):
 def _read_checked(path, problems):
     """``(config, metadata, {member: bytes})`` of a model file whose members all
     check out."""
-    source = _open_source(path)
-    try:
-        config, metadata, raw = _read_members(source, problems)
-    finally:
-        source.close()
+    with folder_swap.reading(path) if _is_dir_form(path) or not os.path.lexists(path) \
+            else contextlib.nullcontext(path) as readable:
+        source = _open_source(readable)
+        try:
+            config, metadata, raw = _read_members(source, problems)
+        finally:
+            source.close()
     problems.raise_if_any()
     return config, metadata, raw
 
