@@ -51,6 +51,7 @@ from . import atomic, folder_swap
 from .arrays import decode_npz, encode_npz, zip_info
 from .compile_config import compile_config, compile_from_config
 from .errors import ModelFileError, Problems
+from .name_checks import check_names
 from .optimizer_state import optimizer_arrays, restore_optimizer
 from . import safe_io
 from .safe_io import ReadError, ZipReader, open_regular_file, parse_json, read_regular_file
@@ -118,6 +119,7 @@ def model_members(model):
             f'Model "{model.name}" is a subclassed model: its architecture is Python code, '
             "which a model file never holds. Save its weights with save_weights() and "
             "rebuild it in code, or write it with the functional API.")
+    check_names(model)  # (a name a load would choke on is refused now)
     config = serialize_layer(model)
     compile_cfg = compile_config(model)
     config["compile_config"] = compile_cfg

@@ -23,6 +23,7 @@ from .arrays import decode_npz, encode_npz
 from .errors import ModelFileError, Problems
 from .model_file import is_model_path, read_model_weights
 from .safe_io import ReadError, read_regular_file
+from .name_checks import check_names
 from .weight_map import assign_weights, read_weights, weight_refs
 
 SUFFIXES = (".npz", ".safetensors")
@@ -50,6 +51,7 @@ def save_weights(model, filepath, overwrite=True):
         return
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
+    check_names(model, "save the weights of")
     arrays = read_weights(model)
     if suffix == ".npz":
         data = encode_npz(arrays)
