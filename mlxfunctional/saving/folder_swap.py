@@ -19,6 +19,7 @@ so a concurrent save never switches folders under a reader.
 """
 
 import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -99,7 +100,9 @@ def replace_folder(target, write_members):
     if os.path.islink(target) and os.path.isdir(target):
         target = os.path.realpath(target)  # the folder a link names is the one replaced
     parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
+    if os.path.lexists(parent) and not os.path.isdir(parent):
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), target)
+    os.makedirs(parent, exist_ok=True)  # (as the per-file code did: parents are made)
     garbage = []
     with parent_lock(target) as locked:
         if locked:
