@@ -52,6 +52,7 @@ from .arrays import decode_npz, encode_npz, zip_info
 from .compile_config import compile_config, compile_from_config
 from .errors import ModelFileError, Problems
 from .name_checks import check_names
+from .value_checks import warn_non_finite
 from .optimizer_state import optimizer_arrays, restore_optimizer
 from . import safe_io
 from .safe_io import ReadError, ZipReader, open_regular_file, parse_json, read_regular_file
@@ -419,6 +420,7 @@ def load_model(filepath, custom_objects=None, compile=True):
             problems.add(f"config.json's compile_config cannot be restored: "
                          f"{type(e).__name__}: {e}")
     problems.raise_if_any()
+    warn_non_finite(model, path)  # (loaded all the same: one may want to look at them)
     # Kept, not applied: fit(initial_epoch=...) decides (engine/resume_state.py).
     model._resume_state = resume
     return model

@@ -24,6 +24,7 @@ from .errors import ModelFileError, Problems
 from .model_file import is_model_path, read_model_weights
 from .safe_io import ReadError, read_regular_file
 from .name_checks import check_names
+from .value_checks import warn_non_finite
 from .weight_map import assign_weights, read_weights, weight_refs
 
 SUFFIXES = (".npz", ".safetensors")
@@ -100,7 +101,9 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     stored = read_weights_file(path)
     refs = weight_refs(model)
     if _is_mlx_file(model, stored, refs):
-        return _load_mlx_layout(model, stored, strict, path)
+        _load_mlx_layout(model, stored, strict, path)
+        warn_non_finite(model, path, stacklevel=4)
+        return
     try:
         found, skipped = assign_weights(model, stored, os.path.basename(path), strict=strict,
                                         skip_mismatch=skip_mismatch, refs=refs)
@@ -111,6 +114,7 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     if skipped:
         warnings.warn(f"load_weights({path!r}) skipped {len(skipped)} weight(s): "
                       + " ".join(skipped), stacklevel=3)
+    warn_non_finite(model, path, stacklevel=4)
 
 
 def _is_mlx_file(model, stored, ours):
