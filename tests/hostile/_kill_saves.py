@@ -4,7 +4,8 @@ Run as ``python _kill_saves.py ROOT FORM`` (FORM: ``dir`` or ``zip``); prints on
 JSON object. The target starts as model A (compiled: it has ``optimizer.npz``);
 a forked child saves model B (not compiled) over it and is SIGKILLed just before
 its k-th call of one of ``WATCHED`` (k = 1, 2, ... until a save runs to the
-end), then a few times after random delays while it saves B and A in turns.
+end), then a few times after random delays while it saves B and A in turns;
+last, three processes save the target at once.
 After each kill this process loads the target and compares it with A and B
 array by array.
 
@@ -143,9 +144,30 @@ def main():
         delayed.append({"leftovers": left, "state": state()})
     strays_before = leftovers()
     save("B")  # a save after all those kills sweeps what they left
+    after_last_save, last = leftovers(), state()
+
+    # Three processes saving the same target at once: each sweep must leave the
+    # others' live temporaries alone (a deleted one fails that save).
+    children = []
+    for c in range(3):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                for i in range(12):
+                    save("AB"[(i + c) % 2])
+            except BaseException as e:  # noqa: BLE001 (reported through the exit code)
+                sys.stderr.write(f"concurrent save failed: {type(e).__name__}: {e}\n")
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    concurrent = {"exit_codes": codes, "leftovers": leftovers(), "state": state()}
     print(json.dumps({"calls": calls, "points": points, "delayed": delayed,
+                      "concurrent": concurrent,
                       "strays_before_last_save": strays_before,
-                      "after_last_save": leftovers(), "last": state()}))
+                      "after_last_save": after_last_save, "last": last}))
 
 
 if __name__ == "__main__":
