@@ -2,13 +2,14 @@
 (issue 13, item 10).
 
 The report: 18,000 layers listed in reverse order loaded in 12.4 s against 1.6 s
-in order. ``functional_from_config`` now runs each call when a count of the calls
-it waits for reaches zero. Here the same graph is rebuilt from its config in
-order, reversed and shuffled, at N and 4N layers, in this one process: the
-reversed/shuffled time stays within a generous factor of the in-order time at
-both sizes (a quadratic rebuild would be ~4x slower relative to in-order at 4N
-than at N), and every rebuilt model is the same model: the same config, and
-the same predictions once given the same weights.
+in order. ``functional_from_config`` runs each call when a count of the calls
+it waits for reaches zero (commit f3812af). Here the same graph is rebuilt from its config in
+order, reversed and shuffled, at N and 4N layers, in this one process. The
+work, counted as lines of the package's code run, is the same in every order
+and grows 4x from N to 4N (a scheduler that rescans pending calls grows ~6x
+and fails); the CPU time of the reversed and shuffled rebuilds stays within a
+generous factor of the in-order one; and every rebuilt model is the same model:
+the same config, and the same predictions once given the same weights.
 """
 
 import os
@@ -46,13 +47,13 @@ def graph(n):
     return keras.Model(inputs, x, name="deep")
 
 
-def _timed_rebuild(config, repeats=2):
+def _timed_rebuild(config, repeats=3):
     best, model = float("inf"), None
     for _ in range(repeats):  # the least of a few: other processes share the CPUs
         keras.backend.clear_session()
-        start = time.perf_counter()
+        start = time.process_time()  # (CPU time: wall time measures the neighbours)
         model = keras.Model.from_config(config)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best, model
 
 
@@ -116,7 +117,7 @@ def test_any_layer_order_rebuilds_in_linear_time_and_the_same_model():
             model.set_weights(original.get_weights())
             np.testing.assert_array_equal(np.asarray(model.predict(x, verbose=0)), expected)
         assert rebuilt.get_config() == config
-    for name in ("reversed", "shuffled"):
-        small, large = ratios[(name, N)], ratios[(name, 4 * N)]
-        # Linear: about 1 at both sizes. Quadratic: ~4x worse at 4N than at N.
-        assert large < 3.0 and large < 2.0 * max(small, 1.0), ratios
+    # About 1 at both sizes (3: room for a loaded machine). A scheduler whose extra
+    # work grows with N shows only at thousands of layers in time (bench/config_order.py)
+    # but at once in the count of lines run (the test above).
+    assert all(ratio < 3.0 for ratio in ratios.values()), ratios
