@@ -2,14 +2,14 @@
 (issue 13, item 10).
 
 The report: 18,000 layers listed in reverse order loaded in 12.4 s against 1.6 s
-in order. ``functional_from_config`` runs each call when a count of the calls
-it waits for reaches zero (commit f3812af). Here the same graph is rebuilt from its config in
-order, reversed and shuffled, at N and 4N layers, in this one process. The
-work, counted as lines of the package's code run, is the same in every order
-and grows 4x from N to 4N (a scheduler that rescans pending calls grows ~6x
-and fails); the CPU time of the reversed and shuffled rebuilds stays within a
-generous factor of the in-order one; and every rebuilt model is the same model:
-the same config, and the same predictions once given the same weights.
+in order. ``functional_from_config`` runs each call when a count of the calls it
+waits for reaches zero (commit f3812af). Here the same graph is rebuilt from its
+config in order, reversed and shuffled, at N and 4N layers, in this one process.
+The work, counted as lines of the package's code run, is the same in every
+order and grows 4x from N to 4N (a scheduler that rescans pending calls grows
+~6x and fails); the CPU time of the reversed and shuffled rebuilds stays within
+a generous factor of the in-order one; and every rebuilt model is the same
+model: the same config, and the same predictions once given the same weights.
 """
 
 import os
