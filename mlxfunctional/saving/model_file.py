@@ -57,10 +57,12 @@ import mlx.core as mx
 import numpy as np
 
 from ..distribute import is_chief
-from . import atomic
+from . import atomic, folder_swap
 from .arrays import index_npz, zip_info
 from .compile_config import compile_config, compile_from_config
 from .errors import ModelFileError, Problems
+from .name_checks import check_names
+from .value_checks import warn_non_finite
 from .optimizer_state import optimizer_arrays, restore_optimizer
 from .members import Member
 from .model_sources import DirSource, ZipSource
@@ -133,6 +135,7 @@ def model_members(model):
             f'Model "{model.name}" is a subclassed model: its architecture is Python code, '
             "which a model file never holds. Save its weights with save_weights() and "
             "rebuild it in code, or write it with the functional API.")
+    check_names(model)  # (a name a load would choke on is refused now)
     config = serialize_layer(model)
     compile_cfg = compile_config(model)
     config["compile_config"] = compile_cfg
@@ -181,14 +184,19 @@ def save_model(model, filepath, overwrite=True):
     if not is_chief():
         return
     target = path.rstrip("/" + os.sep) or path
-    if not overwrite and os.path.exists(os.path.join(target, METADATA) if form == "dir"
-                                        else target):
+    if not overwrite and (os.path.exists(target) if form == "zip" else (
+            os.path.exists(os.path.join(target, METADATA))
+            or os.path.isdir(folder_swap.old_path(os.path.abspath(target))))):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
     members = model_members(model)
-    if form == "zip":
-        _write_zip(target, members)
-    else:
-        _write_dir(target, members)
+    try:
+        if form == "zip":
+            _write_zip(target, members)
+        else:
+            folder_swap.check_replaceable(target, MEMBERS)
+            folder_swap.replace_folder(target, lambda folder: _write_dir(folder, members))
+    except OSError as e:  # about a temporary file, the parent folder...: name the target
+        raise atomic.naming_target(e, path) from e
 
 
 def _write_zip(path, members):
@@ -203,33 +211,14 @@ def _write_zip(path, members):
                     member.write_to(dest)
 
 
-def _write_dir(path, members):
-    # Each file is replaced atomically and metadata.json (with every member's
-    # checksum) goes last, so a save cut short is detected on load as members
-    # that do not match their checksums, never read as a silent mix.
-    created = not os.path.isdir(path)
-    os.makedirs(path, exist_ok=True)
-    try:
-        for name, data in members.items():
-            if name == METADATA and OPTIMIZER not in members:
-                try:  # an optimizer state of an earlier save, gone before the new metadata
-                    os.unlink(os.path.join(path, OPTIMIZER))
-                except FileNotFoundError:
-                    pass
-            with atomic.atomic_writer(os.path.join(path, name)) as f:
-                data.write_to(f)
-    except BaseException:
-        if created:  # leave nothing behind when the folder was ours
-            for name in members:
-                try:
-                    os.unlink(os.path.join(path, name))
-                except OSError:
-                    pass
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
-        raise
+def _write_dir(folder, members):
+    # Into a new, empty folder that replaces the target whole once complete
+    # (folder_swap.py): each file is streamed in and synced before the switch.
+    for name, member in members.items():
+        with open(os.path.join(folder, name), "xb") as f:
+            member.write_to(f)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 # -- loading -------------------------------------------------------------------
@@ -338,16 +327,19 @@ def _rebuild(config, custom_objects, problems):
 @contextlib.contextmanager
 def _checked_source(path, problems, expected_bytes=0):
     """``(source, config, metadata, {name: MemberFile})`` of a model file whose members
-    all check out; the source stays open (arrays are read from it) until the block ends.
+    all check out; the source stays open (arrays are read from it) until the block ends,
+    a model folder's parent under folder_swap's shared lock.
     ``expected_bytes``: the arrays the caller's model needs (see ``safe_io.Budget``)."""
-    source = _open_source(path)
-    try:
-        source.budget.expect(expected_bytes)
-        config, metadata, opened = _read_members(source, problems)
-        problems.raise_if_any()
-        yield source, config, metadata, opened
-    finally:
-        source.close()
+    with folder_swap.reading(path) if _is_dir_form(path) or not os.path.lexists(path) \
+            else contextlib.nullcontext(path) as readable:
+        source = _open_source(readable)
+        try:
+            source.budget.expect(expected_bytes)
+            config, metadata, opened = _read_members(source, problems)
+            problems.raise_if_any()
+            yield source, config, metadata, opened
+        finally:
+            source.close()
 
 
 def _resume_state(metadata, problems):
@@ -427,6 +419,7 @@ def load_model(filepath, custom_objects=None, compile=True):
                 problems.add(f"config.json's compile_config cannot be restored: "
                              f"{type(e).__name__}: {e}")
     problems.raise_if_any()
+    warn_non_finite(model, path)  # (loaded all the same: one may want to look at them)
     # Kept, not applied: fit(initial_epoch=...) decides (engine/resume_state.py).
     model._resume_state = resume
     return model

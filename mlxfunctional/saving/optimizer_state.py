@@ -15,6 +15,7 @@ checks the file against it key by key, then assigns the loaded state.
 
 import mlx.core as mx
 
+from .value_checks import optimizer_state_problems
 from .weight_map import compare_stored
 
 
@@ -73,8 +74,9 @@ def restore_optimizer(model, stored, what, budget=None):
     key_problems, mismatches, matched = compare_stored(
         {k: (v.shape, v.dtype) for k, v in fresh.items()}, stored, what,
         noun="value", holder="the optimizer")
-    if key_problems or mismatches:
-        return key_problems + mismatches
+    nonsense = optimizer_state_problems(stored, what)  # a negative step, a NaN rate...
+    if key_problems or mismatches or nonsense:
+        return key_problems + mismatches + nonsense
     # Assigning refills the optimizer's own dict, so the train step compiled later
     # (which calls init() again and keeps existing slots) starts from these values.
     values = {}

@@ -23,7 +23,9 @@ from . import atomic, safetensors
 from .arrays import index_npz, write_npz
 from .errors import ModelFileError, Problems
 from .model_file import is_model_path, open_model_weights, weight_bytes
+from .name_checks import check_names
 from .safe_io import Budget, ReadError, open_regular_file
+from .value_checks import warn_non_finite
 from .weight_map import assign_weights, read_weights, weight_refs
 
 SUFFIXES = (".npz", ".safetensors")
@@ -51,6 +53,7 @@ def save_weights(model, filepath, overwrite=True):
         return
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
+    check_names(model, "save the weights of")
     arrays = read_weights(model)  # (lazy reads of the model's own arrays: no copy)
     with atomic.atomic_writer(path) as f:
         if suffix == ".npz":
@@ -132,7 +135,9 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     # bytes on top of that.
     with open_weights_file(path, weight_bytes(refs)) as stored:
         if _is_mlx_file(model, stored, refs):
-            return _load_mlx_layout(model, stored, strict, path)
+            _load_mlx_layout(model, stored, strict, path)
+            warn_non_finite(model, path, stacklevel=4)
+            return
         found, skipped = assign_weights(model, stored, os.path.basename(path), strict=strict,
                                         skip_mismatch=skip_mismatch, refs=refs)
     if found:
@@ -140,6 +145,7 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     if skipped:
         warnings.warn(f"load_weights({path!r}) skipped {len(skipped)} weight(s): "
                       + " ".join(skipped), stacklevel=3)
+    warn_non_finite(model, path, stacklevel=4)
 
 
 def _is_mlx_file(model, stored, ours):
