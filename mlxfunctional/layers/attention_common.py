@@ -5,11 +5,12 @@ equations of attention over arbitrary axes, and the dot-product attention itself
 Masks are True where a query may see a key. Two paths compute attention, as in
 Keras 3 (and with its numbers):
 
-- fused: ``mx.fast.scaled_dot_product_attention`` (through
-  ``ops.nn.dot_product_attention``) when no dropout is configured, the scores are
-  not returned and the projected tensors are 4-D. A fully masked query row then
-  averages the values (the masked logits are filled with ``-0.7 * max``), as
-  Keras' ``dot_product_attention`` does;
+- fused: ``mx.fast.scaled_dot_product_attention`` when no dropout is configured,
+  the scores are not returned and the projected tensors are 4-D. A fully masked
+  query row then averages the values (the masked logits are filled with
+  ``-0.7 * max``), as Keras' ``dot_product_attention`` does (and as our
+  ``ops.nn.dot_product_attention``, which the layers cannot import: ``ops``
+  imports ``layers``);
 - composed: einsum scores, masked softmax (masked logits ``-1e9``, then the
   masked probabilities set to 0, so a fully masked row gives 0), dropout on the
   probabilities, einsum with the values. The fused kernel cannot return the
@@ -21,7 +22,7 @@ import string
 
 import mlx.core as mx
 
-from ..ops.nn_attention import dot_product_attention
+from .. import global_state
 
 
 def large_negative(dtype):
@@ -111,6 +112,33 @@ def expand_mask(mask, scores_rank, n_attention_axes):
     return mask
 
 
+def fused_attention(query, key, value, mask, scale, causal, flash_attention=None):
+    """``(B, T, heads, dim)`` attention through MLX's fused kernel (its layout is
+    ``(B, heads, T, dim)``); grouped key/value heads are passed as they are."""
+    dtype = query.dtype
+    additive = None
+    if causal:
+        # MLX's "causal" aligns bottom-right; Keras aligns top-left: spelled out.
+        mask = causal_mask(query.shape[1], key.shape[1])
+    if mask is not None:
+        mask = expand_mask(mask, 4, 1)
+        additive = mx.where(mask, 0.0, -0.7 * float(mx.finfo(dtype).max)).astype(dtype)
+    q, k, v = (mx.swapaxes(t, 1, 2) for t in (query, key, value))
+    if flash_attention is None:
+        flash_attention = global_state.flash_attention
+    if flash_attention is False:  # keras.config.disable_flash_attention(): composed
+        group = q.shape[1] // k.shape[1]
+        if group > 1:
+            k, v = mx.repeat(k, group, axis=1), mx.repeat(v, group, axis=1)
+        scores = (q * scale) @ mx.swapaxes(k, 2, 3)
+        if additive is not None:
+            scores = scores + additive
+        out = mx.softmax(scores, axis=-1, precise=True) @ v
+    else:
+        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=scale, mask=additive)
+    return mx.swapaxes(out, 1, 2)
+
+
 def attend(query, key, value, mask, scale, *, attention_axes=(1,), dropout=None,
            training=None, return_scores=False, causal_only=False, flash_attention=None):
     """Dot-product attention of projected ``(B, ..., heads, dim)`` tensors.
@@ -126,11 +154,7 @@ def attend(query, key, value, mask, scale, *, attention_axes=(1,), dropout=None,
     """
     rank = query.ndim
     if dropout is None and not return_scores and rank == 4 and tuple(attention_axes) == (1,):
-        if mask is not None:
-            mask = expand_mask(mask, 4, 1)
-        out = dot_product_attention(query, key, value, mask=mask, scale=scale,
-                                    is_causal=causal_only, flash_attention=flash_attention)
-        return out, None
+        return fused_attention(query, key, value, mask, scale, causal_only, flash_attention), None
     if causal_only:  # the composed path needs it spelled out
         mask = causal_mask(query.shape[1], key.shape[1])
     dot, combine, scores_rank = attention_equations(rank, tuple(attention_axes))

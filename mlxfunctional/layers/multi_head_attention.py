@@ -169,7 +169,8 @@ class MultiHeadAttention(Layer):
         else:
             self._axes = tuple(a if a >= 0 else rank - 1 + a for a in self.attention_axes)
         if self.dropout > 0:
-            self.dropout_layer = Dropout(self.dropout, seed=self.seed, dtype=self.dtype_policy)
+            self.dropout_layer = Dropout(self.dropout, seed=self.seed, dtype=self.dtype_policy,
+                                         name=f"{self.name}_dropout")
         out_dims = self._output_shape or (query_shape[-1],)
         equation, bias_axes = projection_equation(len(query_shape) - 1, 2, len(out_dims))
         self.output_dense = EinsumDense(

@@ -159,6 +159,18 @@ TABLE = [
     (L.LeakyReLU, {}, {"negative_slope": NON_NEGATIVE}),
     (L.ReLU, {}, {"max_value": (-1, "6", True, math.nan),
                   "negative_slope": NON_NEGATIVE, "threshold": REAL}),
+    (L.EinsumDense, {"equation": "ab,bc->ac", "output_shape": 4},
+     {"output_shape": (0, -1, 2.5, "8", True, (4, 0), (2.5,))}),
+    (L.MultiHeadAttention, {"num_heads": 2, "key_dim": 4},
+     {"num_heads": SIZE, "key_dim": SIZE, "value_dim": SIZE[:-3] + (np.float32(2.0),),
+      "dropout": RATE, "seed": SEED, "sliding_window": (0, -1, 2.5, "8", True),
+      "attention_axes": (1.5, "1", True, (1, 2.5)),
+      "output_shape": (0, -1, 2.5, "8", True, (4, 0))}),
+    (L.GroupQueryAttention, {"head_dim": 4, "num_query_heads": 4, "num_key_value_heads": 2},
+     {"head_dim": SIZE, "num_query_heads": SIZE, "num_key_value_heads": SIZE,
+      "dropout": RATE, "seed": SEED, "sliding_window": (0, -1, 2.5, "8", True)}),
+    (L.Attention, {}, {"dropout": RATE, "seed": SEED}),
+    (L.AdditiveAttention, {}, {"dropout": RATE, "seed": SEED}),
 ]
 
 # Exported layer classes without integer, rate or axis arguments.
