@@ -112,15 +112,17 @@ def gqa(query, value, weights, num_query_heads, num_kv_heads, head_dim, keep=Non
     return out.reshape(B, T, -1) @ wo.reshape(-1, wo.shape[-1]) + bo, probs
 
 
-def fresh_process_predict(path, inputs, tmp_path):
+def fresh_process_predict(path, inputs, tmp_path, imports=()):
     """Loads the model file ``path`` in a new Python process and returns its
-    predictions on ``inputs`` (a list of arrays), read back from an .npz file."""
+    predictions on ``inputs`` (a list of arrays), read back from an .npz file.
+    ``imports``: modules of tests/ to import first (custom layers they register)."""
     data = os.path.join(str(tmp_path), "inputs.npz")
     out = os.path.join(str(tmp_path), "outputs.npz")
     np.savez(data, *inputs)
     code = textwrap.dedent(f"""
         import numpy as np
         import mlxfunctional as keras
+        {"; ".join(f"import {m}" for m in imports)}
         model = keras.models.load_model({str(path)!r})
         with np.load({data!r}) as f:
             xs = [f[f"arr_{{i}}"] for i in range(len(f.files))]
@@ -128,7 +130,8 @@ def fresh_process_predict(path, inputs, tmp_path):
         ys = y if isinstance(y, (list, tuple)) else [y]
         np.savez({out!r}, *[np.asarray(a) for a in ys])
     """)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    path_list = [ROOT, os.path.join(ROOT, "tests"), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path_list))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300, env=env, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
