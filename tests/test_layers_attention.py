@@ -475,12 +475,15 @@ def test_additive_attention_matches_numpy_with_graph_masks():
     close(model([qi, vi]), _bahdanau(q, v, v, scale, qi != 0, vi != 0)[0])
 
 
-def test_attention_layers_config_and_file(tmp_path):
+def test_attention_and_einsum_dense_config_and_file(tmp_path):
     q_in, v_in = keras.Input((3, 4)), keras.Input((5, 4))
     a = layers.Attention(use_scale=True, score_mode="concat", dropout=0.2, seed=4)([q_in, v_in])
     b = layers.AdditiveAttention(dropout=0.1)([q_in, v_in])
-    model = keras.Model([q_in, v_in], layers.Concatenate()([a, b]))
-    for layer in model.layers[2:4]:
+    joined = layers.Concatenate()([a, b])
+    projected = layers.EinsumDense("abc,cd->abd", (None, 3), bias_axes="d",
+                                   activation="relu")(joined)
+    model = keras.Model([q_in, v_in], projected)
+    for layer in model.layers[2:4] + model.layers[5:]:
         config = layer.get_config()
         assert type(layer).from_config(config).get_config() == config
     assert "score_mode" not in model.layers[3].get_config()

@@ -199,7 +199,7 @@ class EinsumDense(Layer):
 
     def call(self, inputs):
         spec = self._spec
-        if spec is None:  # (a layer built by set_weights-less from_config paths)
+        if spec is None:  # (a layer marked built without its build having run)
             spec = self._spec = EinsumSpec(self.equation, self.bias_axes, inputs.shape,
                                            self.partial_output_shape)
         kernel = self.kernel
