@@ -46,7 +46,7 @@ def test_parameter_count_from_the_weight_shapes():
 
 def test_trains_with_fit_and_round_trips(tmp_path):
     keras.utils.set_random_seed(1)
-    x, y = synthetic_reviews(1024, seed=0)
+    x, y = synthetic_reviews(512, seed=0)
     x_val, y_val = synthetic_reviews(256, seed=1)
     model = transformer_classifier()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
