@@ -12,7 +12,7 @@ import pytest
 import mlxfunctional as keras
 from mlxfunctional import layers
 
-from _attention_reference import (fresh_process_predict, gqa, mha, mha_over_axes,
+from _attention_reference import (fresh_process_predict, gqa, mha, mha_over_axes, project,
                                   softmax_rows)
 
 RNG = np.random.default_rng(14)
@@ -251,8 +251,6 @@ def test_mha_output_shape_and_gate():
     x = rand(2, 4, 6)
     weights = random_weights(layer)
     wq, bq, wk, bk, wg, bg, wv, bv, wo, bo = weights
-    ref_layer = [wq, bq, wk, bk, wv, bv]
-    from _attention_reference import project
     q, k, v = project(x, wq, bq), project(x, wk, bk), project(x, wv, bv)
     gate = 1 / (1 + np.exp(-project(x, wg, bg)))
     p = np.stack([[softmax_rows(q[b, :, h] @ k[b, :, h].T / np.sqrt(3), None, "zero")
@@ -260,7 +258,6 @@ def test_mha_output_shape_and_gate():
     heads = np.einsum("bhts,bshd->bthd", p, v) * gate
     expected = np.tensordot(heads, wo, axes=([2, 3], [0, 1])) + bo
     close(layer(mx.array(x), mx.array(x)), expected)
-    assert len(ref_layer) == 6
 
 
 def test_mha_dropout_acts_in_training_only_and_is_seeded():
@@ -505,3 +502,21 @@ def test_attention_dropout_in_training_only():
 def test_attention_refuses_a_single_input():
     with pytest.raises(ValueError, match="list of inputs"):
         layers.Attention()(mx.array(rand(1, 2, 3)))
+
+
+# -- Embedding extras ----------------------------------------------------------------------
+
+def test_embedding_constraint_applies_after_updates_and_weights_argument():
+    table = np.array([[0.5, -0.5], [-1.0, 2.0], [0.25, 0.75]], "float32")
+    emb = layers.Embedding(3, 2, weights=[table], embeddings_constraint="non_neg")
+    assert np.array_equal(emb.get_weights()[0], table)  # set as given, before any update
+    ids = keras.Input((4,), dtype="int32")
+    model = keras.Model(ids, layers.Dense(1)(layers.Flatten()(emb(ids))))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.fit(np.array([[0, 1, 2, 1]] * 8, "int32"), np.ones((8, 1), "float32"), epochs=1,
+              batch_size=8, verbose=0)
+    after = emb.get_weights()[0]
+    assert np.all(after >= 0) and not np.array_equal(after, np.maximum(table, 0))
+    config = emb.get_config()
+    assert config["embeddings_constraint"]["class_name"] == "NonNeg"
+    assert layers.Embedding.from_config(config).get_config() == config
