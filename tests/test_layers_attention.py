@@ -344,6 +344,28 @@ def test_mha_trains_inside_the_compiled_step():
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
+def test_mha_with_input_masks_trains_inside_the_compiled_step():
+    model, q_emb, v_emb, layer = _token_model()
+    head = layers.Dense(1)(layers.GlobalAveragePooling1D()(model.output))
+    trained = keras.Model(model.inputs, head)
+    trained.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(3)
+    q_ids = rng.integers(0, 11, size=(16, 4)).astype("int32")
+    v_ids = rng.integers(0, 11, size=(16, 5)).astype("int32")
+    q_ids[:, 0] = 1  # at least one query step unmasked per row
+    y = (q_ids > 5).mean(axis=1, keepdims=True).astype("float32")
+    before = layer.get_weights()
+    history = trained.fit([q_ids, v_ids], y, epochs=2, batch_size=8, verbose=0)
+    assert all(np.isfinite(history.history["loss"]))
+    after = layer.get_weights()
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))
+    # The trained layers, run again, still combine both inputs' masks.
+    qe = q_emb.get_weights()[0][q_ids]
+    ve = v_emb.get_weights()[0][v_ids]
+    keep = (q_ids != 0)[:, :, None] & (v_ids != 0)[:, None, :]
+    close(model([q_ids, v_ids]), mha(qe, ve, None, after, 2, 4, keep=keep)[0])
+
+
 def test_mha_model_file_round_trip_in_a_fresh_process(tmp_path):
     model, *_ = _token_model()
     q_ids = np.array([[3, 4, 0, 0], [1, 2, 5, 0]], "int32")
@@ -390,6 +412,9 @@ def test_gqa_causal_masks_config_and_file(tmp_path):
     close(model(tokens), gqa(emb, emb, layer.get_weights(), 4, 1, 4, keep=keep)[0])
     config = layer.get_config()
     assert layers.GroupQueryAttention.from_config(config).get_config() == config
+    # Keras 3 configs name the class GroupedQueryAttention (its Python name).
+    keras_named = layers.deserialize({"class_name": "GroupedQueryAttention", "config": config})
+    assert type(keras_named) is layers.GroupQueryAttention
     path = os.path.join(str(tmp_path), "gqa.mlxf")
     model.save(path)
     (got,) = fresh_process_predict(path, [tokens], tmp_path)
