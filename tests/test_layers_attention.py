@@ -545,3 +545,39 @@ def test_embedding_constraint_applies_after_updates_and_weights_argument():
     config = emb.get_config()
     assert config["embeddings_constraint"]["class_name"] == "NonNeg"
     assert layers.Embedding.from_config(config).get_config() == config
+
+
+# -- ReversibleEmbedding -------------------------------------------------------------------
+
+def test_reversible_embedding_forward_reverse_and_masks(tmp_path):
+    tied = layers.ReversibleEmbedding(7, 3, mask_zero=True, logit_soft_cap=2.0)
+    untied = layers.ReversibleEmbedding(7, 3, tie_weights=False)
+    ids = keras.Input((4,), dtype="int32")
+    h = tied(ids)
+    logits = tied(h, reverse=True)
+    logits2 = untied(untied(ids), reverse=True)
+    model = keras.Model(ids, [logits, logits2])
+    assert [w.shape for w in tied.get_weights()] == [(7, 3)]
+    assert [w.shape for w in untied.get_weights()] == [(7, 3), (3, 7)]
+    assert [w.name for w in untied.weights] == ["embeddings", "reverse_embeddings"]
+    assert model.count_params() == 21 + 21 + 21
+    table = rand(7, 3)
+    tied.set_weights([table])
+    w_untied = [rand(7, 3), rand(3, 7)]
+    untied.set_weights(w_untied)
+    x = np.array([[1, 2, 0, 6], [3, 3, 5, 0]], "int32")
+    out1, out2 = model(x)
+    close(out1, 2.0 * np.tanh(table[x] @ table.T / 2.0))
+    close(out2, w_untied[0][x] @ w_untied[1])
+    # Forward calls carry the ids' mask, reverse calls none.
+    e = tied(mx.array(x))
+    assert np.array_equal(np.asarray(e._keras_mask), x != 0)
+    assert getattr(tied(e, reverse=True), "_keras_mask", None) is None
+    config = tied.get_config()
+    assert config["tie_weights"] and config["logit_soft_cap"] == 2.0 and config["mask_zero"]
+    assert layers.ReversibleEmbedding.from_config(config).get_config() == config
+    path = os.path.join(str(tmp_path), "rev.mlxf")
+    model.save(path)
+    got = fresh_process_predict(path, [x], tmp_path)
+    for a, b in zip(got, model.predict(x, verbose=0)):
+        assert np.array_equal(a, b)

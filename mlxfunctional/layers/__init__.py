@@ -13,6 +13,7 @@ from .core import Activation, Dense, Embedding, Identity, Lambda
 from .einsum_dense import EinsumDense
 from .group_query_attention import GroupQueryAttention
 from .multi_head_attention import MultiHeadAttention
+from .reversible_embedding import ReversibleEmbedding
 from .depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
 from .masking import Masking
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,

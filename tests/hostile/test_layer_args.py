@@ -171,6 +171,8 @@ TABLE = [
       "dropout": RATE, "seed": SEED, "sliding_window": (0, -1, 2.5, "8", True)}),
     (L.Attention, {}, {"dropout": RATE, "seed": SEED}),
     (L.AdditiveAttention, {}, {"dropout": RATE, "seed": SEED}),
+    (L.ReversibleEmbedding, {"input_dim": 5, "output_dim": 2},
+     {"input_dim": SIZE, "output_dim": SIZE, "logit_soft_cap": ("1", True, math.nan, math.inf)}),
     # Issue 14: normalization family, adaptive pooling.
     (L.GroupNormalization, {},
      {"groups": (0, -2, 2.5, "8", True, None), "axis": AXIS, "epsilon": NON_NEGATIVE}),
