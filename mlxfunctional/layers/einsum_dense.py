@@ -186,8 +186,9 @@ class EinsumDense(Layer):
     def build(self, input_shape):
         spec = EinsumSpec(self.equation, self.bias_axes, input_shape, self.partial_output_shape)
         self._spec = spec
-        self.kernel = common.add_weight(self, "kernel", spec.kernel_shape, initializer=_fan_initializer(
-            self.kernel_initializer, spec))
+        self.kernel = common.add_weight(
+            self, "kernel", spec.kernel_shape,
+            initializer=_fan_initializer(self.kernel_initializer, spec))
         if spec.bias_shape is not None:
             self.bias = common.add_weight(self, "bias", spec.bias_shape)
         self.input_spec = InputSpec(ndim=len(input_shape))

@@ -97,7 +97,8 @@ class MultiHeadAttention(Layer):
         self._output_shape = None
         if output_shape is not None and (not isinstance(output_shape, (list, tuple))
                                          or len(output_shape)):
-            dims = (output_shape,) if check.is_integer(output_shape) else check.as_tuple(output_shape)
+            dims = (output_shape,) if check.is_integer(output_shape) \
+                else check.as_tuple(output_shape)
             if dims is None or not all(check.is_integer(d) and d > 0 for d in dims):
                 raise ValueError("MultiHeadAttention: output_shape must be a positive integer or "
                                  "a tuple of positive integers; received "
