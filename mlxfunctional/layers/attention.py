@@ -6,6 +6,11 @@ and return ``(B, Tq, dim)``: ``softmax(scores) @ value``. A mask list
 ``[query_mask, value_mask]`` (from the inputs' masks in a graph) hides padded
 values (their scores lose 1e9 before the softmax) and zeroes the outputs of
 padded queries; the output carries the query's mask.
+
+The attention is composed from matmuls and a softmax, not MLX's fused kernel:
+these layers return the distribution on request, learn a scale applied before the
+softmax, and offset masked scores by -1e9 (a fully masked row keeps the softmax of
+its raw scores, where the fused kernel's fill would average the values).
 """
 
 import mlx.core as mx
