@@ -581,3 +581,35 @@ def test_reversible_embedding_forward_reverse_and_masks(tmp_path):
     got = fresh_process_predict(path, [x], tmp_path)
     for a, b in zip(got, model.predict(x, verbose=0)):
         assert np.array_equal(a, b)
+
+
+# -- the engine's <name>_mask arguments -----------------------------------------------------
+
+class _SeesMasks(layers.Layer):
+    """Returns which of its arguments' masks it received, as numbers."""
+
+    def call(self, first, second, first_mask=None, second_mask=None):
+        a = mx.zeros(first.shape[:2]) if first_mask is None else first_mask.astype(mx.float32)
+        b = mx.zeros(second.shape[:2]) if second_mask is None else \
+            second_mask.astype(mx.float32)
+        return mx.concatenate([a, 10 * b], axis=1)
+
+
+def test_a_layer_receives_each_arguments_mask_by_name():
+    # Keras fills `<name>_mask` from the mask of the tensor passed as `<name>`, in a
+    # graph and in eager calls alike; an explicit value wins.
+    ids_a, ids_b = keras.Input((3,), dtype="int32"), keras.Input((2,), dtype="int32")
+    emb = layers.Embedding(5, 2, mask_zero=True)
+    plain = layers.Embedding(5, 2)
+    out = _SeesMasks()(emb(ids_a), second=emb(ids_b))
+    out_plain = _SeesMasks()(plain(ids_a), plain(ids_b))
+    model = keras.Model([ids_a, ids_b], [out, out_plain])
+    a, b = np.array([[1, 0, 2]], "int32"), np.array([[0, 3]], "int32")
+    got, got_plain = model([a, b])
+    assert np.array_equal(np.asarray(got), [[1, 0, 1, 0, 10]])
+    assert np.array_equal(np.asarray(got_plain), np.zeros((1, 5)))
+    eager = _SeesMasks()(emb(mx.array(a)), emb(mx.array(b)))
+    assert np.array_equal(np.asarray(eager), [[1, 0, 1, 0, 10]])
+    explicit = _SeesMasks()(emb(mx.array(a)), emb(mx.array(b)),
+                            second_mask=mx.array([[True, True]]))
+    assert np.array_equal(np.asarray(explicit), [[1, 0, 1, 10, 10]])
