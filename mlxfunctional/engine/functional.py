@@ -8,6 +8,7 @@ dependency order). Running the model replays the plan on arrays, so inside
 from .. import registry
 from .. import tree
 from . import input_standardization
+from .argument_masks import argument_masks, mask_arguments
 from .functional_config import functional_config, functional_from_config
 from .graph import map_graph
 from .input_layer import InputLayer
@@ -180,6 +181,10 @@ class Functional(Model):
                     lambda t: masks.get(id(t)) if isinstance(t, KerasTensor) else None, first)
                 if all(m is None for m in tree.flatten(in_mask)):
                     in_mask = None
+                if masks and mask_arguments(type(node.layer)):
+                    kwargs = {**kwargs, **argument_masks(
+                        node.layer, node.call_args, node.call_kwargs,
+                        lambda t: masks.get(id(t)) if isinstance(t, KerasTensor) else None)}
             outputs, out_mask = node.layer._call_and_mask(
                 args, kwargs, in_mask, compute_mask=self._uses_masks or in_mask is not None)
             flat_out = tree.flatten(outputs)

@@ -22,6 +22,7 @@ from .. import tree
 from ..random.seed_generator import SeedGenerator
 from . import autocast, call_context, eager_mask
 from . import input_standardization
+from .argument_masks import argument_masks, mask_arguments
 from .input_spec import check_input_spec
 from .keras_tensor import KerasTensor
 from .node import Node
@@ -279,6 +280,8 @@ class Layer(WeightTracking, nn.Module):
         if not self.built:
             self._maybe_build(tree.map_structure(lambda a: tuple(a.shape), first))
         check_input_spec(self, self.input_spec, first)
+        if mask_arguments(type(self)):
+            kwargs = {**kwargs, **argument_masks(self, args, kwargs, eager_mask.mask_of)}
         outputs, mask = self._call_and_mask(args, kwargs, eager_mask.mask_of(first))
         return eager_mask.with_mask(outputs, mask)
 

@@ -14,6 +14,7 @@ import mlx.core as mx
 
 from .. import backend, global_state
 from .. import tree
+from .argument_masks import argument_masks
 from .keras_tensor import KerasTensor
 
 # Sizes that stand in for unknown dimensions: even (reshapes by 2 work) and
@@ -136,5 +137,8 @@ def _one_trace(layer, args, kwargs, size, batch=None):
     in_mask = tree.map_structure(lambda x: masks.get(id(x)) if isinstance(x, KerasTensor) else None, first)
     if not any(m is not None for m in tree.flatten(in_mask)):
         in_mask = None
+    if masks:
+        p_kwargs = {**p_kwargs, **argument_masks(
+            layer, args, kwargs, lambda x: masks.get(id(x)) if isinstance(x, KerasTensor) else None)}
     outputs, out_mask = layer._call_and_mask(p_args, p_kwargs, in_mask)
     return outputs, out_mask

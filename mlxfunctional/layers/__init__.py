@@ -4,11 +4,16 @@ from ..engine.input_layer import Input, InputLayer
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .bidirectional import Bidirectional
+from .attention import AdditiveAttention, Attention
 from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from .conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from .convolutional import Conv1D, Conv2D, Conv3D
 from .core import Activation, Dense, Embedding, Identity, Lambda
+from .einsum_dense import EinsumDense
+from .group_query_attention import GroupQueryAttention
+from .multi_head_attention import MultiHeadAttention
+from .reversible_embedding import ReversibleEmbedding
 from .depthwise import DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
 from .masking import Masking
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
