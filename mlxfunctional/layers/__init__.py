@@ -33,3 +33,5 @@ from .time_distributed import TimeDistributed
 # Keras' aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose = Conv2DTranspose
+from .preprocessing_numeric import CategoryEncoding, Discretization, Normalization, Rescaling
+from .preprocessing_image import CenterCrop, Resizing
