@@ -35,3 +35,4 @@ Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose = Conv2DTranspose
 from .preprocessing_numeric import CategoryEncoding, Discretization, Normalization, Rescaling
 from .preprocessing_image import CenterCrop, Resizing
+from .hashing import HashedCrossing, Hashing

@@ -21,7 +21,8 @@ def choice(owner, name, value, allowed):
     return value
 
 
-def encode(layer, ids, output_mode, depth, dtype, count_weights=None, idf_weights=None):
+def encode(layer, ids, output_mode, depth, dtype, count_weights=None, idf_weights=None,
+           keep=None):
     """``ids`` (integers in ``[0, depth)``) encoded as ``output_mode``.
 
     - ``"int"``: the ids, cast to ``dtype``;
@@ -31,15 +32,24 @@ def encode(layer, ids, output_mode, depth, dtype, count_weights=None, idf_weight
       reducing axis 1 (axis 0 for a 1-D input, which is one sample): 1 where an
       id occurs / how often it occurs (weighted by ``count_weights``) / the
       count times ``idf_weights``.
+
+    ``keep``: a boolean array like ``ids``; ids where it is False (a lookup's
+    mask token) count nowhere and are not checked.
     """
     dtype = backend.mlx_dtype(dtype)
     if output_mode == "int":
         return ids.astype(dtype)
     if ids.ndim == 0:
         ids = ids[None]
+        keep = None if keep is None else keep[None]
     if output_mode == "one_hot" and ids.ndim > 1 and ids.shape[-1] == 1:
         ids = mx.squeeze(ids, -1)
+        keep = None if keep is None else mx.squeeze(keep, -1)
+    if keep is not None:
+        ids = mx.where(keep, ids, 0)
     clamped, valid = index_bounds.checked_ids(layer, ids, depth, "id")
+    if keep is not None:
+        valid = valid & keep
     hot = (clamped[..., None] == mx.arange(depth)) & valid[..., None]
     if output_mode == "one_hot":
         return hot.astype(dtype)

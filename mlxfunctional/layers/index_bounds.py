@@ -20,15 +20,17 @@ import mlx.core as mx
 from ..engine import trace
 
 
-def checked_ids(layer, ids, size, what="index"):
+def checked_ids(layer, ids, size, what="index", strict=True):
     """``(clamped, valid)``: ``ids`` (integers) clamped into ``[0, size)`` and the
     boolean mask of the ids that were in range.
 
-    Raises ValueError on a concrete out-of-range id when called eagerly.
+    With ``strict`` a concrete out-of-range id raises a ValueError when called
+    eagerly; without, out-of-range ids are left to the caller (a lookup's
+    ``invert`` maps them to its OOV token, as Keras does).
     """
     ids = ids.astype(mx.int32) if not mx.issubdtype(ids.dtype, mx.integer) else ids
     valid = (ids >= 0) & (ids < size)
-    if not trace.in_trace():
+    if strict and not trace.in_trace():
         _raise_if_invalid(layer, ids, valid, size, what)
     return mx.clip(ids, 0, size - 1), valid
 
