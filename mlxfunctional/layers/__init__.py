@@ -36,3 +36,4 @@ Convolution2DTranspose = Conv2DTranspose
 from .preprocessing_numeric import CategoryEncoding, Discretization, Normalization, Rescaling
 from .preprocessing_image import CenterCrop, Resizing
 from .hashing import HashedCrossing, Hashing
+from .index_lookup import IntegerLookup, StringLookup
