@@ -37,3 +37,4 @@ from .preprocessing_numeric import CategoryEncoding, Discretization, Normalizati
 from .preprocessing_image import CenterCrop, Resizing
 from .hashing import HashedCrossing, Hashing
 from .index_lookup import IntegerLookup, StringLookup
+from .text_vectorization import TextVectorization
