@@ -273,9 +273,9 @@ class _Lookup:
                 "num_oov_indices": self.num_oov_indices, "oov_token": self.oov_token,
                 "mask_token": self.mask_token, "output_mode": self.output_mode,
                 "sparse": self.sparse, "pad_to_max_tokens": self.pad_to_max_tokens,
-                # The vocabulary, learned or given, saved as data (no assets file).
-                "vocabulary": (self.get_vocabulary(include_special_tokens=False)
-                               if self._tokens else None),
+                # The vocabulary, learned or given, saved as data (no assets file),
+                # special tokens first so that idf_weights line up with it entry by entry.
+                "vocabulary": self.get_vocabulary() if self._tokens else None,
                 "idf_weights": (None if self._idf is None else
                                 self._idf[:self.vocabulary_size()].tolist()),
                 "vocabulary_size": self._frozen_vocab_size, "salt": self.salt}
