@@ -49,17 +49,24 @@ def adapt_batches(data, steps=None):
     return batches
 
 
+def checked_max_tokens(owner, max_tokens):
+    """None, or an integer > 1 (room for a token beside the OOV slot)."""
+    if max_tokens is None:
+        return None
+    max_tokens = check.positive_int(owner, "max_tokens", max_tokens)
+    if max_tokens <= 1:
+        raise ValueError(f"{type(owner).__name__}: max_tokens must be greater than 1; "
+                         f"received max_tokens={max_tokens}")
+    return max_tokens
+
+
 class _Lookup:
     """The vocabulary logic shared by the lookup layers (a mixin; numpy only)."""
 
     def _init_lookup(self, max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
                      idf_weights, invert, output_mode, sparse, pad_to_max_tokens, salt,
                      vocabulary_size=None):
-        if max_tokens is not None:
-            max_tokens = check.positive_int(self, "max_tokens", max_tokens)
-            if max_tokens <= 1:
-                raise ValueError(f"{type(self).__name__}: max_tokens must be greater than 1; "
-                                 f"received max_tokens={max_tokens}")
+        max_tokens = checked_max_tokens(self, max_tokens)
         if pad_to_max_tokens and max_tokens is None:
             raise ValueError(f"{type(self).__name__}: pad_to_max_tokens=True needs max_tokens.")
         self.num_oov_indices = check.non_negative_int(self, "num_oov_indices", num_oov_indices)

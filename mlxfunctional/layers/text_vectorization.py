@@ -15,7 +15,7 @@ import numpy as np
 from .. import registry
 from ..engine import argument_validation as check
 from . import categorical
-from .index_lookup import StringLookup
+from .index_lookup import StringLookup, checked_max_tokens
 from .pipeline_layer import PipelineLayer, as_numpy
 
 _PUNCTUATION = re.compile("[" + re.escape("!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'") + "]")
@@ -62,6 +62,7 @@ class TextVectorization(PipelineLayer):
                  idf_weights=None, sparse=False, ragged=False, encoding="utf-8", name=None,
                  vocabulary_size=None, **kwargs):
         super().__init__(name=name, **kwargs)
+        max_tokens = checked_max_tokens(self, max_tokens)
         self.standardize = _option(self, "standardize", standardize, _STANDARDIZE)
         self.split = _option(self, "split", split, _SPLIT)
         if output_mode == "binary":
