@@ -349,3 +349,10 @@ def test_model_files_round_trip_in_a_fresh_process(tmp_path):
     fresh.add_model(keras.Model(ids, L.IntegerLookup(vocabulary=[4, 8], invert=True)(ids)),
                     np.array([[0, 1, 2], [3, 2, -4]], "int32"))
     fresh.check()
+
+
+def test_resizing_lists_the_interpolations_of_ops_image_resize():
+    from mlxfunctional.layers import preprocessing_image
+    from mlxfunctional.ops import image_resize
+
+    assert preprocessing_image._INTERPOLATIONS == image_resize._RESIZE_INTERPOLATIONS

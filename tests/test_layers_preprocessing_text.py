@@ -8,7 +8,7 @@ import pytest
 
 import mlxfunctional as keras
 from mlxfunctional import layers as L
-from mlxfunctional.utils import fingerprint
+from mlxfunctional.layers import fingerprint
 
 from _preprocessing_helpers import FreshProcess
 

@@ -1,5 +1,5 @@
 """Hashing and HashedCrossing: values to bins by the same string hashes
-TensorFlow uses (``utils/fingerprint.py``), so bins match Keras' bit for bit.
+TensorFlow uses (``layers/fingerprint.py``), so bins match Keras' bit for bit.
 
 What is matched exactly (tested against the values in Keras' own tests):
 - ``Hashing`` without salt: FarmHash ``Fingerprint64`` of each value's string
@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import registry
 from ..engine import argument_validation as check
-from ..utils import fingerprint
+from . import fingerprint
 from . import categorical
 from .pipeline_layer import PipelineLayer, as_numpy
 

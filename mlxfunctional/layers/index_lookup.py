@@ -25,7 +25,7 @@ import numpy as np
 from .. import backend, registry
 from ..engine import argument_validation as check
 from ..engine.layer import Layer
-from ..utils import fingerprint
+from . import fingerprint
 from . import categorical, index_bounds
 from .pipeline_layer import PipelineLayer, as_numpy
 

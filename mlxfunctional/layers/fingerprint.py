@@ -9,7 +9,8 @@ HashedCrossing layers call (through TensorFlow, on every backend):
   fingerprints of crossed features.
 
 Written from the published algorithms, in plain Python integers masked to 64
-bits; they run on the host (once per distinct value). A leaf module.
+bits; they run on the host (once per distinct value). A leaf module (in layers/,
+whose only users they are: utils/ imports the layers).
 """
 
 MASK = (1 << 64) - 1
