@@ -356,3 +356,54 @@ def test_resizing_lists_the_interpolations_of_ops_image_resize():
     from mlxfunctional.ops import image_resize
 
     assert preprocessing_image._INTERPOLATIONS == image_resize._RESIZE_INTERPOLATIONS
+
+
+def lanczos_reference(image, out_h, out_w, radius=3):
+    """Lanczos-``radius`` at half-pixel centres (upsampling), renormalized weights."""
+    def kernel(d):
+        d = abs(d)
+        if d < 1e-9:
+            return 1.0
+        if d >= radius:
+            return 0.0
+        return radius * math.sin(math.pi * d) * math.sin(math.pi * d / radius) / (
+            math.pi ** 2 * d * d)
+
+    def matrix(n_in, n_out):
+        m = np.array([[kernel((i + 0.5) * n_in / n_out - 0.5 - k) for k in range(n_in)]
+                      for i in range(n_out)])
+        return m / m.sum(axis=1, keepdims=True)
+
+    return np.einsum("ai,bj,ijc->abc", matrix(image.shape[0], out_h),
+                     matrix(image.shape[1], out_w), image)
+
+
+def test_resizing_area_averages_blocks_and_lanczos_matches_its_reference():
+    images = rand(2, 6, 8, 3)
+    area = np.array(L.Resizing(3, 2, interpolation="area")(images))
+    blocks = images.reshape(2, 3, 2, 2, 4, 3).mean(axis=(2, 4))
+    np.testing.assert_allclose(area, blocks, rtol=1e-5, atol=1e-6)
+    up = np.array(L.Resizing(9, 11, interpolation="lanczos3")(images))
+    np.testing.assert_allclose(up[1], lanczos_reference(images[1], 9, 11), rtol=1e-4,
+                               atol=1e-4)
+
+
+def test_masks_pass_through_normalization_and_rescaling():
+    data = rand(2, 5, 2)
+    mask = mx.array(np.array([[1, 0, 1, 1, 0], [1, 1, 1, 0, 0]], bool))
+    for layer in (L.Normalization(mean=1.0, variance=4.0), L.Rescaling(2.0)):
+        assert layer.supports_masking  # as Keras: the mask of the inputs is kept
+        layer(data)
+        assert layer.compute_mask(mx.array(data), mask) is mask
+    assert not L.CategoryEncoding(3).supports_masking
+
+
+def test_symbolic_output_shapes_follow_keras():
+    x = keras.Input((None, 3))
+    assert L.Discretization(bin_boundaries=[0.], output_mode="one_hot")(
+        keras.Input((4, 1))).shape == (None, 4, 2)
+    assert L.Discretization(bin_boundaries=[0.], output_mode="multi_hot")(x).shape == (None, 3, 2)
+    assert L.CategoryEncoding(6, output_mode="count")(keras.Input((4,), dtype="int32")).shape \
+        == (None, 6)
+    assert L.Normalization(axis=None)(x).shape == (None, None, 3)
+    assert L.Resizing(5, 7)(keras.Input((None, None, 2))).shape == (None, 5, 7, 2)
