@@ -88,9 +88,40 @@ def test_hashing_output_modes_and_dtypes():
 
 def test_pipeline_layers_refuse_symbolic_inputs_with_a_clear_error():
     with pytest.raises(TypeError, match="before the model"):
-        L.Hashing(3)(keras.Input((1,)))
+        L.TextVectorization()(keras.Input((1,)))
     with pytest.raises(TypeError, match="before the model"):
         L.StringLookup(vocabulary=["a"])(keras.Input((1,)))
+
+
+INTEGERS = np.concatenate([np.array([0, 1, -1, 9, 10, -10, 99999, 10 ** 15, -10 ** 16,
+                                     2 ** 63 - 1, -2 ** 63], dtype=np.int64),
+                           np.random.default_rng(5).integers(-2 ** 62, 2 ** 62, 200)])
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"salt": [133, 137]}, {"mask_value": 10},
+                                    {"output_mode": "count"}, {"salt": 7, "mask_value": -1}])
+def test_hashing_integers_in_the_graph_and_compiled_equals_the_host_hashes(kwargs):
+    layer = L.Hashing(11, **kwargs)
+    data = INTEGERS.reshape(-1, 1) if kwargs.get("output_mode") != "count" else \
+        INTEGERS.reshape(-1, 1)[:10]
+    _three_ways(layer, data)  # numpy (host, Python hashes) = MLX = mx.compile
+    assert np.array(layer(mx.array([2.9, -2.9]))).tolist() == \
+        np.array(layer(np.array([2, -2]))).tolist()  # floats truncate toward zero
+
+
+def test_hashed_crossing_of_integers_in_the_graph_and_in_a_model():
+    a, b = INTEGERS[:50], INTEGERS[50:100]
+    layer = L.HashedCrossing(13)
+    host = np.array(layer((a, b)))
+    np.testing.assert_array_equal(np.array(layer((mx.array(a), mx.array(b)))), host)
+    compiled = mx.compile(lambda p, q: layer((p, q)))
+    np.testing.assert_array_equal(np.array(compiled(mx.array(a), mx.array(b))), host)
+    first, second = keras.Input((1,), dtype="int32"), keras.Input((1,), dtype="int32")
+    crossed = L.HashedCrossing(13, output_mode="one_hot")((first, second))
+    model = keras.Model([first, second], crossed)
+    small_a, small_b = np.arange(-5, 5, dtype=np.int32), np.arange(10, dtype=np.int32) * 7
+    out = np.array(model.predict([small_a[:, None], small_b[:, None]], verbose=0))
+    np.testing.assert_array_equal(out.argmax(-1), np.array(layer((small_a, small_b))))
 
 
 def test_hashed_crossing_matches_keras_tests():

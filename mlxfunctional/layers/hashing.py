@@ -11,7 +11,11 @@ What is matched exactly (tested against the values in Keras' own tests):
   ``FingerprintCat64`` from the key ``0xDECAFCAFFE`` over each feature (a
   string's Fingerprint64, an integer's own 64-bit value), modulo the bins.
 
-They run on the host (``PipelineLayer``): hash once per distinct value.
+Strings are hashed on the host with numpy (once per distinct value). Integer
+(and float, truncated) inputs given as MLX arrays, or symbolic tensors in a
+model, take the same hashes written as MLX uint64 ops (``fingerprint_mx.py``),
+so the layers also run inside a compiled step; numpy inputs always take the
+host path. Both paths give the same bins.
 """
 
 import mlx.core as mx
@@ -19,11 +23,24 @@ import numpy as np
 
 from .. import registry
 from ..engine import argument_validation as check
-from . import fingerprint
-from . import categorical
-from .pipeline_layer import PipelineLayer, as_numpy
+from ..engine.layer import Layer
+from . import categorical, fingerprint, fingerprint_mx
+from .pipeline_layer import as_numpy
 
 _CROSS_KEY = 0xDECAFCAFFE
+
+
+def _on_host(inputs):
+    """Whether a call's inputs are host data (numpy, lists, Python values)."""
+    return isinstance(inputs, (np.ndarray, list, str, bytes, int, float, np.generic))
+
+
+def _graph_integers(layer, x):
+    """An MLX input as int64 (floats truncated toward zero, as Keras casts them)."""
+    if not (mx.issubdtype(x.dtype, mx.integer) or mx.issubdtype(x.dtype, mx.floating)):
+        raise TypeError(f'Layer "{layer.name}": in the graph only numbers can be hashed; '
+                        f"received dtype {x.dtype}. Hash strings with numpy inputs.")
+    return x.astype(mx.int64)
 
 
 def _text(value):
@@ -58,7 +75,7 @@ def _salt(owner, salt):
 
 
 @registry.builtin
-class Hashing(PipelineLayer):
+class Hashing(Layer):
     """Maps values (strings or integers) to ``num_bins`` bins by hashing.
 
     Args:
@@ -102,8 +119,30 @@ class Hashing(PipelineLayer):
             ids = np.where(mask, 0, ids + 1)
         return ids
 
+    def __call__(self, inputs, *args, **kwargs):
+        if _on_host(inputs):
+            self.built = True
+            ids = mx.array(self.hash_values(inputs))
+            return categorical.encode(self, ids, self.output_mode, self.num_bins, self.dtype)
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs):
-        ids = mx.array(self.hash_values(inputs))
+        bins = self.num_bins
+        mask = None
+        if self.mask_value is not None and bins > 1 and not isinstance(self.mask_value,
+                                                                        (str, bytes)):
+            bins -= 1
+            mask = inputs == self.mask_value
+        elif self.mask_value is not None and bins > 1:
+            bins -= 1  # a string mask value never equals a number
+        x = _graph_integers(self, inputs)
+        if self.salt is None:
+            hashes = fingerprint_mx.fingerprint64_of_integers(x)
+        else:
+            hashes = fingerprint_mx.siphash24_of_integers(self.salt, x)
+        ids = (hashes % bins).astype(mx.int64)
+        if self.mask_value is not None and self.num_bins > 1:
+            ids = ids + 1 if mask is None else mx.where(mask, 0, ids + 1)
         return categorical.encode(self, ids, self.output_mode, self.num_bins, self.dtype)
 
     def get_config(self):
@@ -114,7 +153,7 @@ class Hashing(PipelineLayer):
 
 
 @registry.builtin
-class HashedCrossing(PipelineLayer):
+class HashedCrossing(Layer):
     """Crosses two or more categorical features (strings or integers) into
     ``num_bins`` bins: ``call((feature_a, feature_b, ...))``.
 
@@ -146,12 +185,7 @@ class HashedCrossing(PipelineLayer):
                              f"least two features; received {type(inputs).__name__}.")
         features = [as_numpy(x) for x in inputs]
         shape = features[0].shape
-        if len(shape) > 2 or (len(shape) == 2 and shape[-1] != 1):
-            raise ValueError(f'Layer "{self.name}": all HashedCrossing inputs should have shape '
-                             f"(), (batch_size) or (batch_size, 1); received {shape}.")
-        if any(f.shape != shape for f in features[1:]):
-            raise ValueError(f'Layer "{self.name}": all HashedCrossing inputs should have equal '
-                             f"shape; received {[f.shape for f in features]}.")
+        self._check_shapes([f.shape for f in features])
         if not all(f.dtype.kind in "iuSU" for f in features):
             raise ValueError(f'Layer "{self.name}": HashedCrossing inputs must be integers or '
                              f"strings; received dtypes {[str(f.dtype) for f in features]}.")
@@ -170,9 +204,32 @@ class HashedCrossing(PipelineLayer):
             out.append(h % self.num_bins)
         return np.array(out, dtype=np.int64).reshape(shape)
 
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, (list, tuple)) and any(_on_host(x) for x in inputs) or \
+                not isinstance(inputs, (list, tuple)):
+            self.built = True
+            ids = mx.array(self.cross_values(inputs))
+            return categorical.encode(self, ids, self.output_mode, self.num_bins, self.dtype)
+        return super().__call__(tuple(inputs), *args, **kwargs)
+
     def call(self, inputs):
-        ids = mx.array(self.cross_values(inputs))
+        features = [_graph_integers(self, x) for x in inputs]
+        shape = tuple(features[0].shape)
+        self._check_shapes([tuple(f.shape) for f in features])
+        crossed = mx.full(shape, np.uint64(_CROSS_KEY), dtype=mx.uint64)
+        for f in features:  # an integer enters the chain as its own 64-bit value
+            crossed = fingerprint_mx.fingerprint_cat64(crossed, f.astype(mx.uint64))
+        ids = (crossed % self.num_bins).astype(mx.int64)
         return categorical.encode(self, ids, self.output_mode, self.num_bins, self.dtype)
+
+    def _check_shapes(self, shapes):
+        shape = shapes[0]
+        if len(shape) > 2 or (len(shape) == 2 and shape[-1] != 1):
+            raise ValueError(f'Layer "{self.name}": all HashedCrossing inputs should have shape '
+                             f"(), (batch_size) or (batch_size, 1); received {shape}.")
+        if any(s != shape for s in shapes[1:]):
+            raise ValueError(f'Layer "{self.name}": all HashedCrossing inputs should have equal '
+                             f"shape; received {shapes}.")
 
     def get_config(self):
         config = super().get_config()

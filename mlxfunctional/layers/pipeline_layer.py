@@ -11,8 +11,9 @@ strings for an inverted lookup. Put them before the model::
     model.fit(ids, labels)
 
 Calling one on a symbolic tensor (inside a functional model) raises a
-TypeError that says so. ``IntegerLookup`` is the exception: numbers in,
-numbers out, it also runs inside the model.
+TypeError that says so. ``IntegerLookup``, ``Hashing`` and ``HashedCrossing``
+are ordinary layers instead: on numpy data they take the same host path, and
+on numbers (MLX arrays, symbolic tensors) they also run inside the model.
 """
 
 import mlx.core as mx
