@@ -348,6 +348,11 @@ def test_model_files_round_trip_in_a_fresh_process(tmp_path):
     ids = keras.Input((3,), dtype="int32")
     fresh.add_model(keras.Model(ids, L.IntegerLookup(vocabulary=[4, 8], invert=True)(ids)),
                     np.array([[0, 1, 2], [3, 2, -4]], "int32"))
+    first, second = keras.Input((1,), dtype="int32"), keras.Input((1,), dtype="int32")
+    hashed = L.Hashing(9, salt=[3, 4], mask_value=0, output_mode="one_hot")(first)
+    crossed = L.HashedCrossing(9, output_mode="one_hot")((first, second))
+    fresh.add_model(keras.Model([first, second], L.Concatenate()([hashed, crossed])),
+                    (np.array([[0], [5], [-7]], "int32"), np.array([[1], [2], [3]], "int32")))
     fresh.check()
 
 
@@ -386,6 +391,22 @@ def test_resizing_area_averages_blocks_and_lanczos_matches_its_reference():
     up = np.array(L.Resizing(9, 11, interpolation="lanczos3")(images))
     np.testing.assert_allclose(up[1], lanczos_reference(images[1], 9, 11), rtol=1e-4,
                                atol=1e-4)
+
+
+def test_resizing_antialias_stretches_the_triangle_kernel_when_downsampling():
+    images = rand(1, 8, 9, 2)
+    out = np.array(L.Resizing(4, 3, antialias=True)(images))
+
+    def matrix(n_in, n_out):
+        stretch = max(n_in / n_out, 1.0)  # the kernel widens by the downsampling factor
+        m = np.array([[max(0.0, 1 - abs((i + 0.5) * n_in / n_out - 0.5 - k) / stretch)
+                       for k in range(n_in)] for i in range(n_out)])
+        return m / m.sum(axis=1, keepdims=True)
+
+    ref = np.einsum("ai,bj,ijc->abc", matrix(8, 4), matrix(9, 3), images[0])
+    np.testing.assert_allclose(out[0], ref, rtol=1e-5, atol=1e-5)
+    plain = np.array(L.Resizing(4, 3)(images))
+    assert not np.allclose(plain, out)  # without antialias: plain bilinear samples
 
 
 def test_masks_pass_through_normalization_and_rescaling():

@@ -231,7 +231,9 @@ def test_integer_lookup_matches_keras_doc_examples_on_host_in_graph_and_compiled
     floormod = L.IntegerLookup(vocabulary=[10, 20, 30], num_oov_indices=4)
     assert _three_ways(floormod, oov).tolist() == [0] * 6
     farmhash = L.IntegerLookup(vocabulary=[10, 20, 30], num_oov_indices=4, oov_method="farmhash")
-    assert np.array(farmhash(oov)).tolist() == [3, 3, 2, 2, 0, 1]
+    assert _three_ways(farmhash, oov).tolist() == [3, 3, 2, 2, 0, 1]
+    salted = L.IntegerLookup(vocabulary=[10], num_oov_indices=5, oov_method="farmhash", salt=3)
+    _three_ways(salted, INTEGERS[:40])
     docs = np.array([[12, 1138, 42, 42], [42, 7, 36, 7]])
     np.testing.assert_array_equal(
         _three_ways(L.IntegerLookup(vocabulary=IVOCAB, output_mode="count"), docs),

@@ -24,9 +24,9 @@ import numpy as np
 
 from .. import backend, registry
 from ..engine import argument_validation as check
+from ..engine import trace
 from ..engine.layer import Layer
-from . import fingerprint
-from . import categorical, index_bounds
+from . import categorical, fingerprint, fingerprint_mx, index_bounds
 from .pipeline_layer import PipelineLayer, as_numpy
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
@@ -371,8 +371,6 @@ class IntegerLookup(_Lookup, Layer):
                                              ("floormod", "farmhash"))
         if salt is not None and oov_method != "farmhash":
             raise ValueError("IntegerLookup: salt is only used with oov_method='farmhash'.")
-        if oov_method == "farmhash" and num_oov_indices > 1:
-            self._host_only = True
         self._init_lookup(max_tokens, num_oov_indices,
                           None if mask_token is None else int(mask_token),
                           None if oov_token is None else int(oov_token), vocabulary,
@@ -410,10 +408,6 @@ class IntegerLookup(_Lookup, Layer):
         return self._encode_ids(mx.array(ids), mx.array(keep))
 
     def call(self, inputs):
-        if getattr(self, "_host_only", False):
-            raise TypeError(f'Layer "{self.name}": oov_method="farmhash" with several OOV slots '
-                            "hashes decimal text and runs on numpy only; apply it to the data "
-                            "before the model.")
         x = inputs.astype(mx.int64)
         if self.invert:
             size = self.vocabulary_size()
@@ -435,8 +429,12 @@ class IntegerLookup(_Lookup, Layer):
             unknown = mx.full(x.shape, -1, dtype=mx.int64)
         elif self.num_oov_indices == 1:
             unknown = mx.full(x.shape, self._oov_start(), dtype=mx.int64)
-        else:
+        elif self.oov_method == "floormod":
             unknown = (x % self.num_oov_indices) + self._oov_start()
+        else:  # the hash of the decimal text, as on the host
+            hashes = (fingerprint_mx.fingerprint64_of_integers(x) if self.salt is None else
+                      fingerprint_mx.siphash24_of_integers(self.salt, x))
+            unknown = (hashes % self.num_oov_indices).astype(mx.int64) + self._oov_start()
         if n == 0:
             return unknown
         lo = mx.zeros(x.shape, dtype=mx.int32)
@@ -467,7 +465,6 @@ class IntegerLookup(_Lookup, Layer):
 
 def _tracing_or_compiled(array):
     """True when ``array``'s values cannot be read now (a shape trace or mx.compile)."""
-    from ..engine import trace
     if trace.in_trace():
         return True
     try:

@@ -8,8 +8,10 @@ Unicode characters), n-grams (joined by a space, all widths in order), then a
 ``StringLookup`` whose mask token is ``""`` (id 0 pads ``int`` outputs).
 """
 
+import collections
 import re
 
+import mlx.core as mx
 import numpy as np
 
 from .. import registry
@@ -115,7 +117,6 @@ class TextVectorization(PipelineLayer):
         lookup = self._lookup
         if lookup._has_input_vocabulary:
             raise ValueError(f'Layer "{self.name}" has a fixed vocabulary; it cannot adapt.')
-        import collections
         counts, document_counts, documents = collections.Counter(), collections.Counter(), 0
         batches = [data] if isinstance(data, (np.ndarray, list, tuple)) else data
         for i, batch in enumerate(batches):
@@ -173,7 +174,6 @@ class TextVectorization(PipelineLayer):
         return [self._tokens(s) for s in values]
 
     def call(self, inputs):
-        import mlx.core as mx
         rows = self._token_rows(inputs)
         if self.split is None and self.output_mode in ("int", "one_hot"):
             ids, keep = self._lookup.lookup_numpy(self._standardized(inputs))
