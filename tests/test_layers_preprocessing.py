@@ -74,6 +74,26 @@ def test_normalization_adapt_on_an_iterable_of_batches_equals_the_whole_array():
         layer.adapt(rand(5, 3))
 
 
+def test_adapt_reads_a_py_dataset_and_a_generator_with_steps():
+    data = rand(90, 2, scale=2.0, loc=3.0)
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return data[30 * i:30 * (i + 1)], np.zeros(30)
+
+    layer = L.Normalization()
+    layer.adapt(Batches())
+    np.testing.assert_allclose(layer.get_weights()[0], data.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(layer.get_weights()[1], data.var(0), rtol=1e-5)
+    endless = (np.full(10, float(i), "float32") for i in range(10 ** 9))
+    disc = L.Discretization(num_bins=2)
+    disc.adapt(endless, steps=2)  # batches of 0s and 1s: the median between them
+    assert len(disc.bin_boundaries) == 1 and 0.0 <= disc.bin_boundaries[0] <= 1.0
+
+
 def test_normalization_weights_order_count_and_set_weights():
     x = keras.Input((3,))
     layer = L.Normalization()

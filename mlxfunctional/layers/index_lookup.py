@@ -26,27 +26,10 @@ from .. import backend, registry
 from ..engine import argument_validation as check
 from ..engine import trace
 from ..engine.layer import Layer
-from . import categorical, fingerprint, fingerprint_mx, index_bounds
+from . import adapt_data, categorical, fingerprint, fingerprint_mx, index_bounds
 from .pipeline_layer import PipelineLayer, as_numpy
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
-
-
-def adapt_batches(data, steps=None):
-    """The batches ``adapt`` reads: one array (or list) as one batch, else each element
-    of an iterable (``x`` or ``(x, y, ...)``), at most ``steps`` of them.
-
-    As in Keras, a 1-D array given whole is a column (one token per document) and a
-    1-D batch from an iterable is one row (one document)."""
-    if isinstance(data, (np.ndarray, mx.array, list, tuple)):
-        data = as_numpy(data)
-        return [data[:, None] if data.ndim == 1 else data]
-    batches = []
-    for i, batch in enumerate(data):
-        if steps is not None and i >= steps:
-            break
-        batches.append(as_numpy(batch[0] if isinstance(batch, tuple) else batch))
-    return batches
 
 
 def checked_max_tokens(owner, max_tokens):
@@ -186,10 +169,14 @@ class _Lookup:
         tokens, or an iterable of batches."""
         if self._has_input_vocabulary:
             raise ValueError(f'Layer "{self.name}" has a fixed vocabulary; it cannot adapt.')
+        if isinstance(data, (np.ndarray, mx.array, list, tuple)):
+            data = as_numpy(data)
+            if data.ndim == 1:  # as Keras: a 1-D array given whole is a column
+                data = data[:, None]
         counts = collections.Counter()
         document_counts = collections.Counter()
         documents = 0
-        for batch in adapt_batches(data, steps):
+        for batch in adapt_data.batches(data, steps, list_is_one_batch=True):
             rows = self._adapt_rows(batch)
             for row in rows:
                 counts.update(row)

@@ -14,22 +14,16 @@ import numpy as np
 from .. import backend, registry
 from ..engine import argument_validation as check
 from ..engine.layer import Layer
-from . import categorical
+from . import adapt_data, categorical
 
 
-def _batches(data):
-    """The batches of ``adapt``'s data: one array, or each element of an iterable
-    (a list of arrays, a generator, a dataset yielding ``x`` or ``(x, y, ...)``)."""
-    if isinstance(data, (np.ndarray, mx.array)):
-        return [np.asarray(data)]
-    if not hasattr(data, "__iter__"):
-        raise TypeError(f"adapt() takes an array or an iterable of batches; received "
-                        f"{type(data).__name__}.")
-    batches = (np.asarray(b[0] if isinstance(b, tuple) else b) for b in data)
-    first = next(batches, None)
+def _batches(data, steps=None):
+    """``adapt_data.batches``, refusing data that yields nothing."""
+    found = adapt_data.batches(data, steps)
+    first = next(found, None)
     if first is None:
         raise ValueError("adapt() received an empty iterable: no batches to learn from.")
-    return itertools.chain([first], batches)
+    return itertools.chain([first], found)
 
 
 @registry.builtin
@@ -249,9 +243,7 @@ class Discretization(Layer):
             raise ValueError(f'Layer "{self.name}" was made with bin_boundaries; give num_bins '
                              "to adapt it.")
         self._summary = np.zeros((2, 0), dtype=np.float32)
-        for i, batch in enumerate(_batches(data)):
-            if steps is not None and i >= steps:
-                break
+        for batch in _batches(data, steps):
             summary = _summarize(batch.astype(np.float32), self.epsilon)
             self._summary = _merge(summary, self._summary, self.epsilon)
         self.bin_boundaries = _compress(self._summary, 1.0 / self.num_bins)[0, :-1].tolist()

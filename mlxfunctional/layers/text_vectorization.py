@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import registry
 from ..engine import argument_validation as check
-from . import categorical
+from . import adapt_data, categorical
 from .index_lookup import StringLookup, checked_max_tokens
 from .pipeline_layer import PipelineLayer, as_numpy
 
@@ -118,12 +118,7 @@ class TextVectorization(PipelineLayer):
         if lookup._has_input_vocabulary:
             raise ValueError(f'Layer "{self.name}" has a fixed vocabulary; it cannot adapt.')
         counts, document_counts, documents = collections.Counter(), collections.Counter(), 0
-        batches = [data] if isinstance(data, (np.ndarray, list, tuple)) else data
-        for i, batch in enumerate(batches):
-            if steps is not None and i >= steps:
-                break
-            batch = batch[0] if isinstance(batch, tuple) and not isinstance(data, tuple) \
-                else batch
+        for batch in adapt_data.batches(data, steps, list_is_one_batch=True):
             for row in self._token_rows(batch):
                 counts.update(row)
                 if self.output_mode == "tf_idf":
