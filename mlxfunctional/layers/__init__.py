@@ -33,8 +33,31 @@ from .time_distributed import TimeDistributed
 # Keras' aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose = Conv2DTranspose
-from .preprocessing_numeric import CategoryEncoding, Discretization, Normalization, Rescaling
-from .preprocessing_image import CenterCrop, Resizing
-from .hashing import HashedCrossing, Hashing
-from .index_lookup import IntegerLookup, StringLookup
+
+# Issue 14 (normalization family, adaptive pooling, aliases).
+from .adaptive_pooling import AdaptiveAveragePooling1D
+from .adaptive_pooling import AdaptiveAveragePooling2D
+from .adaptive_pooling import AdaptiveAveragePooling3D
+from .adaptive_pooling import AdaptiveMaxPooling1D
+from .adaptive_pooling import AdaptiveMaxPooling2D
+from .adaptive_pooling import AdaptiveMaxPooling3D
+from .alpha_dropout import AlphaDropout
+from .group_normalization import GroupNormalization
+from .group_normalization import RMSNormalization
+from .wrapper import SpectralNormalization
+from .wrapper import Wrapper
+Convolution1DTranspose, Convolution3DTranspose = Conv1DTranspose, Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+
+# Issue 14 item 4 (preprocessing).
+from .preprocessing_numeric import CategoryEncoding
+from .preprocessing_numeric import Discretization
+from .preprocessing_numeric import Normalization
+from .preprocessing_numeric import Rescaling
+from .preprocessing_image import CenterCrop
+from .preprocessing_image import Resizing
+from .hashing import HashedCrossing
+from .hashing import Hashing
+from .index_lookup import IntegerLookup
+from .index_lookup import StringLookup
 from .text_vectorization import TextVectorization
