@@ -8,16 +8,15 @@ the OOV slot (``num_oov_indices > 1``: integers by ``floormod``, strings by
 FarmHash ``Fingerprint64``, or SipHash with a ``salt``).
 
 The lookups run with numpy on the host (``PipelineLayer``). ``IntegerLookup``
-also runs inside a model: on MLX arrays it finds ids by a vectorized binary
-search over the sorted vocabulary (about log2(size) gathers, no host sync), so
-it can sit in a compiled training step.
+also runs inside a model: on MLX arrays it finds ids by a binary search over
+the sorted vocabulary (``mx.searchsorted``, no host sync), so it can sit in a
+compiled training step.
 
 The vocabulary (and TF-IDF weights) are plain lists in ``get_config``: a saved
 model file holds them as JSON data.
 """
 
 import collections
-import math
 
 import mlx.core as mx
 import numpy as np
@@ -410,7 +409,7 @@ class IntegerLookup(_Lookup, Layer):
         return self._encode_ids(ids, keep)
 
     def _lookup_mx(self, x):
-        """Ids of ``x`` by a binary search over the sorted vocabulary (vectorized)."""
+        """Ids of ``x`` by a binary search over the sorted vocabulary (``mx.searchsorted``)."""
         n = len(self._tokens)
         if self.num_oov_indices == 0:
             unknown = mx.full(x.shape, -1, dtype=mx.int64)
@@ -424,15 +423,8 @@ class IntegerLookup(_Lookup, Layer):
             unknown = (hashes % self.num_oov_indices).astype(mx.int64) + self._oov_start()
         if n == 0:
             return unknown
-        lo = mx.zeros(x.shape, dtype=mx.int32)
-        hi = mx.full(x.shape, n, dtype=mx.int32)
-        for _ in range(math.ceil(math.log2(n + 1)) + 1):
-            mid = (lo + hi) // 2
-            right = self._sorted_keys[mx.minimum(mid, n - 1)] < x
-            active = lo < hi
-            lo = mx.where(active & right, mid + 1, lo)
-            hi = mx.where(active & ~right, mid, hi)
-        pos = mx.minimum(lo, n - 1)
+        # The first sorted key >= x; a key equal to x is x's entry.
+        pos = mx.minimum(mx.searchsorted(self._sorted_keys, x).astype(mx.int32), n - 1)
         found = self._sorted_keys[pos] == x
         if self.num_oov_indices == 0 and not _tracing_or_compiled(found):
             bad = np.array(x)[~np.array(found)]

@@ -254,8 +254,8 @@ class Discretization(Layer):
                              "adapt() first.")
         boundaries = mx.array(self.bin_boundaries, dtype=mx.float32)
         x = inputs.astype(mx.float32)
-        # numpy.digitize with right=False: the number of boundaries <= x.
-        ids = mx.sum(x[..., None] >= boundaries, axis=-1).astype(mx.int32)
+        # numpy.digitize with right=False: the number of boundaries <= x (NaN: all).
+        ids = mx.searchsorted(boundaries, x, side="right").astype(mx.int32)
         dtype = "int32" if self.output_mode == "int" else self.compute_dtype
         return categorical.encode(self, ids, self.output_mode, len(self.bin_boundaries) + 1,
                                   dtype)
