@@ -11,6 +11,10 @@ indices, so a bad id would read another row or garbage. Two regimes:
   says which were valid; callers zero the rows of invalid ids (as
   ``jax.nn.one_hot`` gives an all-zero row for an out-of-range class).
 
+Which regime applies is decided by whether values can be read, not by who
+calls: a fit/predict step that runs uncompiled (``jit_compile=False``, or a
+short last batch the step cache runs eagerly) raises too.
+
 Kept in one function so a shared bounds helper can replace it later. A leaf:
 it imports only ``engine.trace``.
 """
