@@ -449,3 +449,34 @@ def test_symbolic_output_shapes_follow_keras():
         == (None, 6)
     assert L.Normalization(axis=None)(x).shape == (None, None, 3)
     assert L.Resizing(5, 7)(keras.Input((None, None, 2))).shape == (None, 5, 7, 2)
+
+
+def test_discretization_hashing_and_crossing_train_inside_the_compiled_step():
+    value = keras.Input((1,), name="value")
+    first, second = keras.Input((1,), dtype="int32"), keras.Input((1,), dtype="int32")
+    parts = [L.Discretization(bin_boundaries=[-1.0, 0.0, 1.0], output_mode="one_hot")(value),
+             L.Hashing(8, salt=3, output_mode="one_hot")(first),
+             L.HashedCrossing(8, output_mode="one_hot")((first, second))]
+    model = keras.Model([value, first, second], L.Dense(1)(L.Concatenate()(parts)))
+    model.compile(optimizer="sgd", loss="mse")
+    x = [rand(64, 1), RNG.integers(-50, 50, (64, 1)).astype("int32"),
+         RNG.integers(0, 5, (64, 1)).astype("int32")]
+    history = model.fit(x, rand(64, 1), batch_size=16, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    features = keras.Model(model.inputs, L.Concatenate()(parts))
+    expected = np.concatenate([np.eye(4)[np.digitize(x[0][:, 0], [-1.0, 0.0, 1.0])],
+                               np.eye(8)[np.array(L.Hashing(8, salt=3)(x[1][:, 0]))],
+                               np.eye(8)[np.array(L.HashedCrossing(8)((x[1][:, 0],
+                                                                        x[2][:, 0])))]], axis=1)
+    np.testing.assert_array_equal(np.array(features.predict(x, verbose=0)), expected)
+
+
+def test_only_normalization_has_weights():
+    image = keras.Input((6, 6, 3))
+    ids = keras.Input((4,), dtype="int32")
+    for layer, inputs in ((L.Rescaling(2.0), image), (L.Resizing(3, 3), image),
+                          (L.CenterCrop(2, 2), image), (L.CategoryEncoding(5), ids),
+                          (L.Discretization(bin_boundaries=[0.5]), image),
+                          (L.IntegerLookup(vocabulary=[1, 2]), ids), (L.Hashing(3), ids)):
+        layer(inputs)
+        assert layer.count_params() == 0 and layer.get_weights() == [], layer.name
