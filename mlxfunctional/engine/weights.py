@@ -333,7 +333,8 @@ class WeightTracking:
                     f'Layer "{self.name}" weight {i} ({getattr(owner, "name", "")}/{name}): '
                     f"expected shape {expected}, received {tuple(w.shape)}."
                 )
-            value = mx.array(np.ascontiguousarray(w)).astype(current.dtype)
+            # (ascontiguousarray makes a 0-d array 1-d: reshape keeps a scalar weight scalar)
+            value = mx.array(np.ascontiguousarray(w).reshape(w.shape)).astype(current.dtype)
             updates.append((owner, entry, spec.from_keras(value) if spec else value))
         for owner, entry, value in updates:
             if isinstance(entry, WeightSpec):

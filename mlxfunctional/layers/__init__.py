@@ -53,3 +53,16 @@ from .wrapper import SpectralNormalization
 from .wrapper import Wrapper
 Convolution1DTranspose, Convolution3DTranspose = Conv1DTranspose, Conv3DTranspose
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+
+# Issue 14 item 4 (preprocessing).
+from .preprocessing_numeric import CategoryEncoding
+from .preprocessing_numeric import Discretization
+from .preprocessing_numeric import Normalization
+from .preprocessing_numeric import Rescaling
+from .preprocessing_image import CenterCrop
+from .preprocessing_image import Resizing
+from .hashing import HashedCrossing
+from .hashing import Hashing
+from .index_lookup import IntegerLookup
+from .index_lookup import StringLookup
+from .text_vectorization import TextVectorization
