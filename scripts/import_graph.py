@@ -44,6 +44,8 @@ ALLOWED = {
         "the symbolic tensor's Python operators (+, [], .T, ...) build the op layers",
     ("mlxfunctional.engine.model", "mlxfunctional.saving"):
         "Model.save/save_weights/load_weights call saving/, as in Keras",
+    ("mlxfunctional.layers.augmentation_base", "mlxfunctional.ops"):
+        "augmentation layers call ops.image, whose package imports the conv layers' helpers",
 }
 
 

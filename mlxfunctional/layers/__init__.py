@@ -33,3 +33,7 @@ from .time_distributed import TimeDistributed
 # Keras' aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose = Conv2DTranspose
+from .augmentation_color import RandomBrightness, RandomContrast, RandomGrayscale
+from .augmentation_color import RandomHue, RandomInvert, RandomSaturation
+from .augmentation_geometric import RandomCrop, RandomFlip, RandomRotation
+from .augmentation_geometric import RandomTranslation, RandomZoom
