@@ -144,7 +144,9 @@ class RandomSaturation(BaseImageAugmentationLayer):
     the factor's range (0.5 leaves it, 0 makes gray, 1 saturates fully).
 
     As in Keras, the HSV conversion reads the values as they are and the scaled
-    saturation is clipped to ``value_range``.
+    saturation is clipped to ``value_range``, not to [0, 1]: with a factor above
+    0.5 a saturation can exceed 1 and the RGB values leave the range (Keras 3.15
+    does the same).
 
     Args:
         factor: ``f`` in [0, 1] for ``(0, f)``, or a pair ``(lower, upper)``.

@@ -1,0 +1,310 @@
+"""Image augmentation layers (issue 14 item 5): exact identity at inference,
+bit-for-bit repeats under a seed, shapes and value ranges in training, numpy
+references for fixed parameters, configs and argument checks.
+
+The references are written independently of the layers: per-pixel Python
+loops for the warps, np.flip/np.rot90/colorsys for flips, rotations and hues.
+"""
+
+import colorsys
+import json
+import math
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+from mlxfunctional import layers as L
+
+RNG = np.random.RandomState(0)
+IMAGES = (RNG.rand(4, 6, 7, 3) * 255).astype("float32")
+
+# (class, arguments that make it act) for every augmentation layer.
+LAYERS = [
+    (L.RandomFlip, {}),
+    (L.RandomFlip, {"mode": "horizontal"}),
+    (L.RandomRotation, {"factor": 0.2}),
+    (L.RandomZoom, {"height_factor": 0.3, "width_factor": (-0.2, 0.4)}),
+    (L.RandomTranslation, {"height_factor": 0.2, "width_factor": 0.3}),
+    (L.RandomCrop, {"height": 4, "width": 5}),
+    (L.RandomContrast, {"factor": 0.5}),
+    (L.RandomBrightness, {"factor": 0.3}),
+    (L.RandomGrayscale, {"factor": 0.5}),
+    (L.RandomHue, {"factor": 0.5}),
+    (L.RandomSaturation, {"factor": 0.5}),  # (above 0.5 Keras leaves the range)
+    (L.RandomInvert, {"factor": 0.5}),
+]
+IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(LAYERS)]
+
+
+def _np(x):
+    return np.array(x)
+
+
+# -- inference, seeds, shapes --------------------------------------------------------------
+
+@pytest.mark.parametrize("cls, kwargs", LAYERS, ids=IDS)
+def test_inference_is_the_exact_identity(cls, kwargs):
+    layer = cls(**kwargs, seed=3)
+    for images in (IMAGES, IMAGES[0]):
+        out = _np(layer(images, training=False))
+        assert out.dtype == np.float32 and np.array_equal(out, images)
+
+
+@pytest.mark.parametrize("cls, kwargs", LAYERS, ids=IDS)
+def test_a_seed_repeats_bit_for_bit_and_each_call_draws_anew(cls, kwargs):
+    a, b = cls(**kwargs, seed=7), cls(**kwargs, seed=7)
+    first_a, first_b = _np(a(IMAGES, training=True)), _np(b(IMAGES, training=True))
+    assert np.array_equal(first_a, first_b)
+    second_a, second_b = _np(a(IMAGES, training=True)), _np(b(IMAGES, training=True))
+    assert np.array_equal(second_a, second_b)
+    # Fresh numbers at the next call, and from another seed.
+    batch = np.concatenate([IMAGES] * 8)
+    c, d = cls(**kwargs, seed=7), cls(**kwargs, seed=8)
+    assert not np.array_equal(_np(c(batch, training=True)), _np(c(batch, training=True)))
+    assert not np.array_equal(_np(cls(**kwargs, seed=7)(batch, training=True)),
+                              _np(d(batch, training=True)))
+
+
+@pytest.mark.parametrize("cls, kwargs", LAYERS, ids=IDS)
+def test_training_keeps_shapes_and_the_value_range(cls, kwargs):
+    layer = cls(**kwargs, seed=1)
+    out = _np(layer(IMAGES, training=True))
+    expected = (4, 4, 5, 3) if cls is L.RandomCrop else IMAGES.shape
+    assert out.shape == expected and out.dtype == np.float32
+    # Reflect-filled bilinear warps, clipped colour ops: never outside [0, 255].
+    assert out.min() >= -1e-3 and out.max() <= 255 + 1e-3
+    single = _np(layer(IMAGES[0], training=True))
+    assert single.shape == expected[1:]
+    # No `training` argument: Keras' signature default, True (the layer acts).
+    batch = np.concatenate([IMAGES] * 8)
+    assert not np.array_equal(_np(cls(**kwargs, seed=1)(batch)), batch)
+
+
+def test_a_rank_2_input_is_refused_with_the_layer_name():
+    with pytest.raises(ValueError, match="rank 3 .* or 4"):
+        L.RandomFlip(name="flip")(np.zeros((3, 4), "float32"))
+
+
+# -- numpy references for fixed parameters ------------------------------------------------
+
+def _reflect(i, n):
+    """Half-sample symmetric folding (d c b a | a b c d | d c b a), step by step."""
+    while i < 0 or i >= n:
+        i = -i - 1 if i < 0 else 2 * n - 1 - i
+    return i
+
+
+def _bilinear_warp(image, source, fill_mode="reflect", fill_value=0.0):
+    """image (H, W, C); source(x, y) -> (sx, sy), the point output pixel (x, y) reads."""
+    h, w, _ = image.shape
+    out = np.zeros_like(image, dtype=np.float64)
+    for y in range(h):
+        for x in range(w):
+            sx, sy = source(x, y)
+            x0, y0 = math.floor(sx), math.floor(sy)
+            for yy, wy in ((y0, 1 - (sy - y0)), (y0 + 1, sy - y0)):
+                for xx, wx in ((x0, 1 - (sx - x0)), (x0 + 1, sx - x0)):
+                    if fill_mode == "constant" and not (0 <= yy < h and 0 <= xx < w):
+                        value = fill_value
+                    else:
+                        value = image[_reflect(yy, h), _reflect(xx, w)]
+                    out[y, x] += wy * wx * value
+    return out
+
+
+def test_a_quarter_turn_is_np_rot90():
+    image = (RNG.rand(1, 5, 5, 2) * 255).astype("float32")
+    out = _np(L.RandomRotation((0.25, 0.25), seed=0)(image, training=True))
+    # +90 degrees turns the picture counter-clockwise as displayed (rows down).
+    np.testing.assert_allclose(out[0], np.rot90(image[0], k=1), atol=1e-3)
+    out = _np(L.RandomRotation((-0.5, -0.5), seed=0)(image, training=True))
+    np.testing.assert_allclose(out[0], np.rot90(image[0], k=2), atol=1e-3)
+
+
+def test_a_fixed_rotation_matches_a_per_pixel_reference():
+    image = IMAGES[:1]
+    theta = 0.1 * 2 * math.pi  # factor 0.1 of a turn
+    cx, cy = (7 - 1) / 2, (6 - 1) / 2
+    c, s = math.cos(theta), math.sin(theta)
+
+    def source(x, y):
+        return c * (x - cx) - s * (y - cy) + cx, s * (x - cx) + c * (y - cy) + cy
+
+    out = _np(L.RandomRotation((0.1, 0.1), seed=0)(image, training=True))
+    np.testing.assert_allclose(out[0], _bilinear_warp(image[0], source), atol=2e-3)
+    out = _np(L.RandomRotation((0.1, 0.1), fill_mode="constant", fill_value=-5.0,
+                               seed=0)(image, training=True))
+    np.testing.assert_allclose(out[0], _bilinear_warp(image[0], source, "constant", -5.0),
+                               atol=2e-3)
+
+
+def test_a_fixed_zoom_matches_a_per_pixel_reference():
+    image = IMAGES[:1]
+    cx, cy = (7 - 1) / 2, (6 - 1) / 2
+    # height_factor -0.5: zoom 0.5 on both axes (zoom in x2); width given: own zoom.
+    for hf, wf, zy, zx in ((-0.5, None, 0.5, 0.5), (0.25, -0.4, 1.25, 0.6)):
+        layer = L.RandomZoom((hf, hf), None if wf is None else (wf, wf), seed=0)
+        out = _np(layer(image, training=True))
+        ref = _bilinear_warp(image[0], lambda x, y: (cx + zx * (x - cx), cy + zy * (y - cy)))
+        np.testing.assert_allclose(out[0], ref, atol=2e-3)
+    same = _np(L.RandomZoom((0.0, 0.0), seed=0)(image, training=True))
+    assert np.array_equal(same, image)
+
+
+def test_a_fixed_translation_shifts_rows_and_columns():
+    image = (RNG.rand(2, 8, 10, 1) * 255).astype("float32")
+    layer = L.RandomTranslation((0.25, 0.25), (-0.2, -0.2), fill_mode="constant", seed=0)
+    out = _np(layer(image, training=True))
+    expected = np.zeros_like(image)
+    expected[:, 2:, :8] = image[:, :6, 2:]  # 2 rows down, 2 columns left
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+    nearest = L.RandomTranslation((0.25, 0.25), 0.0, interpolation="nearest",
+                                  fill_mode="nearest", seed=0)
+    out = _np(nearest(image, training=True))
+    expected = np.concatenate([np.repeat(image[:, :1], 2, axis=1), image[:, :6]], axis=1)
+    assert np.array_equal(out, expected)
+
+
+def test_flips_are_np_flip_with_one_draw_per_image():
+    batch = (RNG.rand(64, 3, 4, 2) * 255).astype("float32")
+    for mode, axes in (("horizontal", (1,)), ("vertical", (0,)),
+                       ("horizontal_and_vertical", (0, 1))):
+        out = _np(L.RandomFlip(mode, seed=5)(batch, training=True))
+        flipped = [np.array_equal(o, np.flip(x, axis=axes)) for o, x in zip(out, batch)]
+        kept = [np.array_equal(o, x) for o, x in zip(out, batch)]
+        assert all(f or k for f, k in zip(flipped, kept)), mode
+        assert 10 < sum(flipped) < 54, (mode, sum(flipped))
+
+
+def test_random_crop_takes_one_window_per_batch_and_keeps_inference_uncropped():
+    batch = (RNG.rand(3, 9, 11, 2) * 255).astype("float32")
+    layer = L.RandomCrop(4, 6, seed=2)
+    offsets = set()
+    for _ in range(12):
+        out = _np(layer(batch, training=True))
+        assert out.shape == (3, 4, 6, 2)
+        found = [(t, l) for t in range(9 - 4 + 1) for l in range(11 - 6 + 1)
+                 if np.array_equal(out, batch[:, t:t + 4, l:l + 6])]
+        assert len(found) == 1
+        offsets.add(found[0])
+    assert len(offsets) > 3  # the window moves
+    # Keras 3.15 returns the images uncropped at inference.
+    assert np.array_equal(_np(layer(batch, training=False)), batch)
+    assert layer.compute_output_shape((None, 9, 11, 2)) == (None, 4, 6, 2)
+    # An image of exactly the window's size is kept as it is.
+    assert np.array_equal(_np(L.RandomCrop(9, 11, seed=0)(batch, training=True)), batch)
+
+
+def test_random_crop_of_a_small_image_resizes_keras_centred_slice():
+    image = np.arange(6 * 4, dtype="float32").reshape(1, 6, 4, 1)
+    out = _np(L.RandomCrop(3, 8, seed=0)(image, training=True))
+    # Keras: crop_width = int(6 * 8 / 3) -> 4, crop_height = int(4 * 3 / 8) = 1, so
+    # top = (6 - 1) // 2 = 2 and the slice [2:5, 0:8] -> 3 x 4, resized to 3 x 8.
+    window = image[:, 2:5, 0:4]
+    # Bilinear half-pixel upsampling of the columns by 2 (rows unchanged).
+    cols = np.clip((np.arange(8) + 0.5) / 2 - 0.5, 0, 3)
+    lo = np.floor(cols).astype(int)
+    hi = np.minimum(lo + 1, 3)
+    wt = cols - lo
+    ref = window[..., lo, :] * (1 - wt)[:, None] + window[..., hi, :] * wt[:, None]
+    np.testing.assert_allclose(out, ref, atol=1e-4)
+
+
+def test_contrast_is_a_per_image_scale_about_the_channel_means():
+    layer = L.RandomContrast((0.4, 0.6), value_range=(-1e6, 1e6), seed=4)
+    batch = np.concatenate([IMAGES] * 4)
+    out = _np(layer(batch, training=True)).astype(np.float64)
+    mean = batch.astype(np.float64).mean(axis=(1, 2), keepdims=True)
+    factors = []
+    for o, x, m in zip(out, batch, mean):
+        c = np.sum((o - m) * (x - m)) / np.sum((x - m) ** 2)  # least squares
+        np.testing.assert_allclose(o, (x - m) * c + m, rtol=1e-5, atol=1e-3)
+        factors.append(c)
+    assert min(factors) >= 0.6 - 1e-6 and max(factors) <= 1.6 + 1e-6
+    assert max(factors) - min(factors) > 0.3
+    clipped = _np(L.RandomContrast(1.0, seed=4)(batch, training=True))
+    assert clipped.min() >= 0 and clipped.max() <= 255
+
+
+def test_a_fixed_brightness_adds_its_share_of_the_range_and_clips():
+    out = _np(L.RandomBrightness((0.1, 0.1), seed=0)(IMAGES, training=True))
+    np.testing.assert_allclose(out, np.clip(IMAGES + 25.5, 0, 255), rtol=1e-6)
+    out = _np(L.RandomBrightness((-0.5, -0.5), value_range=(1, -1), seed=0)(
+        IMAGES / 255, training=True))
+    np.testing.assert_allclose(out, np.clip(IMAGES / 255 - 1.0, -1, 1), rtol=1e-6, atol=1e-7)
+
+
+def test_grayscale_invert_hue_and_saturation_against_numpy_and_colorsys():
+    x = IMAGES
+    luma = x @ np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
+    gray = _np(L.RandomGrayscale(1.0, seed=0)(x, training=True))
+    np.testing.assert_allclose(gray, np.repeat(luma[..., None], 3, axis=-1), rtol=1e-5)
+    assert np.array_equal(_np(L.RandomGrayscale(0.0, seed=0)(x, training=True)), x)
+    assert np.array_equal(_np(L.RandomInvert((1.0, 1.0), seed=0)(x, training=True)), 255 - x)
+    assert np.array_equal(_np(L.RandomInvert((0.0, 0.0), seed=0)(x, training=True)), x)
+    # Hue turned by half a turn, either way (the same point of the circle).
+    out = _np(L.RandomHue((1.0, 1.0), seed=0)(x, training=True))
+    ref = np.empty_like(x)
+    for idx in np.ndindex(x.shape[:3]):
+        h, s, v = colorsys.rgb_to_hsv(*(x[idx] / 255))
+        ref[idx] = np.array(colorsys.hsv_to_rgb((h + 0.5) % 1.0, s, v)) * 255
+    np.testing.assert_allclose(out, ref, atol=1e-2)
+    still = _np(L.RandomHue((0.0, 0.0), seed=0)(x, training=True))
+    np.testing.assert_allclose(still, x, atol=1e-2)
+    # Saturation factor 0: gray at the HSV value (the largest channel).
+    flat = _np(L.RandomSaturation((0.0, 0.0), seed=0)(x, training=True))
+    np.testing.assert_allclose(flat, np.repeat(x.max(axis=-1, keepdims=True), 3, -1),
+                               rtol=1e-5)
+
+
+# -- configs and argument checks ----------------------------------------------------------
+
+@pytest.mark.parametrize("cls, kwargs", LAYERS, ids=IDS)
+def test_config_round_trip_through_json(cls, kwargs):
+    layer = cls(**kwargs, seed=11, name="aug")
+    config = json.loads(json.dumps(layer.get_config()))
+    clone = cls.from_config(config)
+    assert json.loads(json.dumps(clone.get_config())) == config
+    assert config["seed"] == 11 and config["data_format"] == "channels_last"
+    assert np.array_equal(_np(layer(IMAGES, training=True)), _np(clone(IMAGES, training=True)))
+
+
+def test_keras_config_values():
+    assert L.RandomRotation(0.2).get_config()["factor"] == (-0.2, 0.2)
+    assert L.RandomContrast(0.3).get_config()["factor"] == (0.0, 0.3)  # lower clamped at 0
+    assert L.RandomBrightness(0.2, value_range=(255, 0)).get_config()["value_range"] == [0, 255]
+    config = L.RandomZoom(0.1).get_config()
+    assert (config["height_factor"], config["width_factor"]) == (0.1, None)
+    assert (config["fill_mode"], config["interpolation"], config["fill_value"]) == \
+        ("reflect", "bilinear", 0.0)
+    assert L.RandomFlip().get_config()["mode"] == "horizontal_and_vertical"
+    assert L.RandomGrayscale().get_config()["factor"] == 0.5
+
+
+def test_bad_arguments_are_refused_when_made():
+    with pytest.raises(ValueError, match=r"RandomRotation: factor must be a number or a pair"):
+        L.RandomRotation(1.5)
+    with pytest.raises(ValueError, match=r"RandomZoom: height_factor .* \(-1, 1\]"):
+        L.RandomZoom(-1.0)
+    with pytest.raises(ValueError, match="RandomContrast: factor"):
+        L.RandomContrast((0.1, 0.2, 0.3))
+    with pytest.raises(NotImplementedError, match="fill_mode"):
+        L.RandomRotation(0.1, fill_mode="mirrored")
+    with pytest.raises(NotImplementedError, match="interpolation"):
+        L.RandomTranslation(0.1, 0.1, interpolation="bicubic")
+    with pytest.raises(ValueError, match="mode"):
+        L.RandomFlip("diagonal")
+    with pytest.raises(ValueError, match="channels_first"):
+        L.RandomFlip(data_format="channels_first")
+    with pytest.raises(ValueError, match="value_range"):
+        L.RandomBrightness(0.1, value_range=(0, 1, 2))
+
+
+def test_a_seeded_layer_draws_from_its_own_key_not_the_global_state():
+    layer = L.RandomRotation(0.3, seed=9)
+    mx.random.seed(1)
+    a = _np(layer(IMAGES, training=True))
+    mx.random.seed(2)
+    b = _np(L.RandomRotation(0.3, seed=9)(IMAGES, training=True))
+    assert np.array_equal(a, b)
