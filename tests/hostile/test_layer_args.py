@@ -34,6 +34,10 @@ NON_NEGATIVE = (-0.1, "1e-3", True, None, math.nan, math.inf)
 FACTOR = (-0.1, "1e-3", True, math.nan, math.inf)
 # A finite number.
 REAL = ("1", True, None, math.nan, math.inf)
+# An augmentation factor: a number or a pair of numbers in [-1, 1] (None where required).
+AUG_FACTOR = (1.5, -1.5, (0.1, 2.0), (0.1, 0.2, 0.3), (0.1,), "0.1", True, math.nan, None)
+# A value range: a pair of finite numbers.
+VALUE_RANGE = ((0,), (0, 1, 2), 255, "0-255", (0, math.inf), (0, "1"), None)
 
 
 def int_tuple(rank, allow_zero=False, optional=False):
@@ -159,6 +163,23 @@ TABLE = [
     (L.LeakyReLU, {}, {"negative_slope": NON_NEGATIVE}),
     (L.ReLU, {}, {"max_value": (-1, "6", True, math.nan),
                   "negative_slope": NON_NEGATIVE, "threshold": REAL}),
+    # Augmentation: factors are a number or a pair inside Keras' bounds.
+    (L.RandomFlip, {}, {"seed": SEED}),
+    (L.RandomRotation, {"factor": 0.1},
+     {"factor": AUG_FACTOR, "seed": SEED, "fill_value": REAL}),
+    (L.RandomZoom, {"height_factor": 0.1},
+     {"height_factor": AUG_FACTOR + (-1.0,), "width_factor": AUG_FACTOR[:-1] + (-1.0,),
+      "seed": SEED, "fill_value": REAL}),
+    (L.RandomTranslation, {"height_factor": 0.1, "width_factor": 0.1},
+     {"height_factor": AUG_FACTOR, "width_factor": AUG_FACTOR, "seed": SEED,
+      "fill_value": REAL}),
+    (L.RandomCrop, {"height": 2, "width": 2}, {"height": SIZE, "width": SIZE, "seed": SEED}),
+    *[(cls, {"factor": 0.1}, {"factor": AUG_FACTOR + (-0.1,), "seed": SEED,
+                              "value_range": VALUE_RANGE})
+      for cls in (L.RandomContrast, L.RandomHue, L.RandomSaturation, L.RandomInvert)],
+    (L.RandomBrightness, {"factor": 0.1},
+     {"factor": AUG_FACTOR, "seed": SEED, "value_range": VALUE_RANGE}),
+    (L.RandomGrayscale, {}, {"factor": RATE_WITH_ONE, "seed": SEED}),
 ]
 
 # Exported layer classes without integer, rate or axis arguments.
