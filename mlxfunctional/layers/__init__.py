@@ -37,3 +37,6 @@ from .augmentation_color import RandomBrightness, RandomContrast, RandomGrayscal
 from .augmentation_color import RandomHue, RandomInvert, RandomSaturation
 from .augmentation_geometric import RandomCrop, RandomFlip, RandomRotation
 from .augmentation_geometric import RandomTranslation, RandomZoom
+from .augmentation_tone import AutoContrast, Equalization, RandomColorJitter
+from .augmentation_tone import RandomGaussianBlur, RandomPosterization, RandomSharpness
+from .augmentation_tone import Solarization

@@ -155,6 +155,14 @@ def image_ops():
     return image
 
 
+def correlate2d(images, kernel, padding):
+    """``ops.image_layout.correlate2d`` (each channel with a 2-D kernel), imported
+    on first use like :func:`image_ops`."""
+    from ..ops.image_layout import correlate2d as correlate  # noqa: PLC0415
+
+    return correlate(images, kernel, padding)
+
+
 def affine_matrix(angle, translate_x, translate_y, scale, shear_x, shear_y, height, width):
     """Per image ``[a0, a1, a2, b0, b1, b2, 0, 0]`` (Keras' layout): output pixel
     ``(x, y)`` reads the input at ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``.
