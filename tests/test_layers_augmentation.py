@@ -33,6 +33,12 @@ LAYERS = [
     (L.RandomHue, {"factor": 0.5}),
     (L.RandomSaturation, {"factor": 0.5}),  # (above 0.5 Keras leaves the range)
     (L.RandomInvert, {"factor": 0.5}),
+    (L.Solarization, {"addition_factor": 0.2, "threshold_factor": 0.8}),
+    (L.RandomPosterization, {"factor": (2, 7)}),
+    (L.RandomSharpness, {"factor": 0.8}),
+    (L.RandomGaussianBlur, {"sigma": (0.3, 1.0)}),
+    (L.RandomColorJitter, {"brightness_factor": 0.2, "contrast_factor": 0.3,
+                           "saturation_factor": 0.4, "hue_factor": 0.2}),
 ]
 IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(LAYERS)]
 
@@ -308,3 +314,97 @@ def test_a_seeded_layer_draws_from_its_own_key_not_the_global_state():
     mx.random.seed(2)
     b = _np(L.RandomRotation(0.3, seed=9)(IMAGES, training=True))
     assert np.array_equal(a, b)
+
+
+# -- tone layers ----------------------------------------------------------------------------
+
+def test_solarization_inverts_at_and_above_one_threshold_per_image():
+    out = _np(L.Solarization(0.0, 0.0, seed=0)(IMAGES, training=True))  # t = 0: all
+    np.testing.assert_allclose(out, 255 - IMAGES, rtol=1e-6)
+    batch = np.concatenate([IMAGES] * 4)
+    out = _np(L.Solarization(threshold_factor=1.0, seed=3)(batch, training=True))
+    thresholds = []
+    for o, x in zip(out, batch):
+        kept, inverted = np.isclose(o, x), np.isclose(o, 255 - x) & ~np.isclose(x, 127.5)
+        assert np.all(kept | inverted)
+        # Some t separates them: every kept value below every inverted one.
+        if kept.any() and inverted.any():
+            assert x[kept & ~inverted].max() < x[inverted & ~kept].min()
+        thresholds.append(x[inverted].min() if inverted.any() else 255)
+    assert len(set(np.round(thresholds, 3))) > 3  # drawn per image
+
+
+def test_posterization_keeps_the_high_bits():
+    out = _np(L.RandomPosterization((4, 4), seed=0)(IMAGES, training=True))
+    ref = ((IMAGES.astype(np.uint8) >> 4) << 4).astype(np.float32)
+    assert np.array_equal(out, ref)
+    unit = _np(L.RandomPosterization((2, 2), value_range=(0, 1), seed=0)(IMAGES / 255,
+                                                                        training=True))
+    ref = ((IMAGES.astype(np.uint8) >> 6) << 6).astype(np.float32) / 255
+    np.testing.assert_allclose(unit, ref, atol=1e-4)
+
+
+def test_auto_contrast_stretches_each_channel_also_at_inference():
+    x = IMAGES * 0.5 + 40
+    low, high = x.min(axis=(1, 2), keepdims=True), x.max(axis=(1, 2), keepdims=True)
+    ref = (x - low) * 255 / (high - low)
+    layer = L.AutoContrast()
+    for training in (True, False):
+        np.testing.assert_allclose(_np(layer(x, training=training)), ref, rtol=1e-4, atol=1e-3)
+    flat = np.full((1, 3, 3, 3), 7.0, dtype="float32")
+    assert np.array_equal(_np(layer(flat)), flat)  # max == min: kept
+
+
+def _smooth_3x3(x):
+    kernel = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], dtype=np.float64) / 13
+    padded = np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))
+    out = np.zeros(x.shape)
+    for dy in range(3):
+        for dx in range(3):
+            out += kernel[dy, dx] * padded[:, dy:dy + x.shape[1], dx:dx + x.shape[2]]
+    return out
+
+
+def test_sharpness_blends_with_a_3x3_smoothing():
+    assert np.array_equal(_np(L.RandomSharpness((0.5, 0.5), seed=0)(IMAGES, training=True)),
+                          IMAGES)
+    out = _np(L.RandomSharpness((0.0, 0.0), seed=0)(IMAGES, training=True))
+    np.testing.assert_allclose(out, _smooth_3x3(IMAGES), rtol=1e-5, atol=1e-3)
+    out = _np(L.RandomSharpness((1.0, 1.0), seed=0)(IMAGES, training=True))
+    np.testing.assert_allclose(out, np.clip(2 * IMAGES - _smooth_3x3(IMAGES), 0, 255),
+                               rtol=1e-5, atol=1e-3)
+
+
+def test_equalization_against_a_numpy_histogram_per_channel_of_the_batch():
+    x = np.floor(RNG.beta(2, 5, size=(3, 9, 8, 3)) * 255).astype("float32")
+    out = _np(L.Equalization()(x, training=True))
+    ref = np.empty_like(x)
+    for ch in range(3):
+        values = x[..., ch].astype(int)
+        hist = np.bincount(values.ravel(), minlength=256)
+        cdf = np.cumsum(hist)
+        cdf_min = cdf[np.nonzero(cdf)[0][0]]
+        table = np.clip(np.round((cdf - cdf_min) * 255 / (cdf[-1] - cdf_min)), 0, 255)
+        ref[..., ch] = table[values]
+    assert np.array_equal(out, ref)
+    assert np.array_equal(_np(L.Equalization()(x, training=False)), x)
+
+
+def test_gaussian_blur_with_fixed_sigma_matches_a_separable_numpy_blur():
+    layer = L.RandomGaussianBlur(factor=(1.0, 1.0), kernel_size=3, sigma=(0.8, 0.8), seed=0)
+    out = _np(layer(IMAGES, training=True))
+    g = np.exp(-0.5 * (np.arange(-1, 2) / (0.8 + 1e-6)) ** 2)
+    g /= g.sum()
+    padded = np.pad(IMAGES.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))
+    ref = sum(g[dy] * g[dx] * padded[:, dy:dy + 6, dx:dx + 7]
+              for dy in range(3) for dx in range(3))
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-3)
+    never = L.RandomGaussianBlur(factor=(0.0, 0.0), seed=0)
+    assert np.array_equal(_np(never(IMAGES, training=True)), IMAGES)
+
+
+def test_color_jitter_runs_its_steps_and_their_keys_are_state():
+    layer = L.RandomColorJitter(brightness_factor=(0.1, 0.1), seed=0)
+    np.testing.assert_allclose(_np(layer(IMAGES, training=True)),
+                               np.clip(IMAGES + 25.5, 0, 255), rtol=1e-6)
+    assert "random_brightness" in layer.state and layer.random_contrast is None

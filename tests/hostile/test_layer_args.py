@@ -180,6 +180,21 @@ TABLE = [
     (L.RandomBrightness, {"factor": 0.1},
      {"factor": AUG_FACTOR, "seed": SEED, "value_range": VALUE_RANGE}),
     (L.RandomGrayscale, {}, {"factor": RATE_WITH_ONE, "seed": SEED}),
+    (L.Solarization, {},
+     {"addition_factor": AUG_FACTOR + (-0.1,), "threshold_factor": AUG_FACTOR + (-0.1,),
+      "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandomPosterization, {"factor": 4},
+     {"factor": (0, 9, (1, 9), (0.5, 4), "4", True, None), "value_range": VALUE_RANGE,
+      "seed": SEED}),
+    (L.AutoContrast, {}, {"value_range": VALUE_RANGE}),
+    (L.RandomSharpness, {"factor": 0.5},
+     {"factor": AUG_FACTOR + (-0.1,), "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.Equalization, {}, {"bins": SIZE, "value_range": VALUE_RANGE}),
+    (L.RandomGaussianBlur, {},
+     {"factor": AUG_FACTOR[:-1] + (-0.1,), "sigma": AUG_FACTOR[:-1] + (-0.1,),
+      "kernel_size": (2, (3, 4), 0, -1, 2.5, "3", True, None, (3, 3, 3)),
+      "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandomColorJitter, {}, {"value_range": VALUE_RANGE, "seed": SEED}),
 ]
 
 # Exported layer classes without integer, rate or axis arguments.
