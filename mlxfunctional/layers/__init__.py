@@ -40,3 +40,5 @@ from .augmentation_geometric import RandomTranslation, RandomZoom
 from .augmentation_tone import AutoContrast, Equalization, RandomColorJitter
 from .augmentation_tone import RandomGaussianBlur, RandomPosterization, RandomSharpness
 from .augmentation_tone import Solarization
+from .augmentation_geometric import RandomShear
+from .augmentation_mixing import CutMix, MixUp, RandomErasing

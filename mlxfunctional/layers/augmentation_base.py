@@ -42,10 +42,11 @@ def channels_last(data_format):
                      f"'channels_first'. Received: data_format={data_format}")
 
 
-def factor_range(owner, name, factor, low, high, low_open=False):
-    """Keras' factor forms: a number ``f`` means ``[max(-|f|, low), |f|]``, a pair
-    ``(a, b)`` means ``[min, max]``; every number must lie in ``[low, high]``
-    (``(low, high]`` with ``low_open``). Returns ``(lower, upper)`` floats."""
+def factor_range(owner, name, factor, low, high, low_open=False, symmetric=False):
+    """Keras' factor forms: a number ``f`` means ``[max(-|f|, low), |f|]`` (``[-|f|,
+    |f|]`` when ``symmetric``), a pair ``(a, b)`` means ``[min, max]``; every number
+    given must lie in ``[low, high]`` (``(low, high]`` with ``low_open``).
+    Returns ``(lower, upper)`` floats."""
     interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
     expected = f"a number or a pair of numbers in {interval}"
 
@@ -62,7 +63,7 @@ def factor_range(owner, name, factor, low, high, low_open=False):
     if not inside(factor):
         raise check._error(owner, name, expected, factor)
     f = abs(float(factor))
-    return max(-f, float(low)), f
+    return (-f if symmetric else max(-f, float(low))), f
 
 
 def value_range(owner, value, sort=False):
@@ -107,15 +108,45 @@ class BaseImageAugmentationLayer(Layer):
     def call(self, inputs, training=True):
         if training is None:  # Keras: the signature's default, True
             training = True
-        if inputs.ndim not in (3, 4):
-            raise ValueError(f'Layer "{self.name}": expected images of rank 3 (one image) or '
-                             f"4 (a batch). Received: inputs.shape={inputs.shape}")
+        if isinstance(inputs, dict):  # Keras' {"images": ..., "labels": ...} form
+            return self._call_dict(inputs, training)
+        self._check_rank(inputs)
         if not training:
             return self.inference(inputs)
         batched = inputs.ndim == 4
-        images = inputs if batched else inputs[None]
-        outputs = self.augment(images)
+        outputs = self.augment(inputs if batched else inputs[None])
         return outputs if batched else outputs[0]
+
+    def _check_rank(self, images):
+        if images.ndim not in (3, 4):
+            raise ValueError(f'Layer "{self.name}": expected images of rank 3 (one image) or '
+                             f"4 (a batch). Received: inputs.shape={images.shape}")
+
+    def _call_dict(self, data, training):
+        unsupported = sorted(set(data) & {"bounding_boxes", "segmentation_masks"})
+        if unsupported or "images" not in data:
+            raise NotImplementedError(
+                f'Layer "{self.name}" takes images, or a dict of "images" and "labels"; '
+                f"received the keys {sorted(data)}.")
+        images, labels = data["images"], data.get("labels")
+        self._check_rank(images)
+        out = dict(data)
+        if not training:
+            out["images"] = self.inference(images)
+            return out
+        batched = images.ndim == 4
+        if not batched:
+            images = images[None]
+            labels = None if labels is None else labels[None]
+        images, labels = self.augment_with_labels(images, labels)
+        out["images"] = images if batched else images[0]
+        if labels is not None:
+            out["labels"] = labels if batched else labels[0]
+        return out
+
+    def augment_with_labels(self, images, labels):
+        """Images and labels of one batch; labels are kept unless a layer mixes them."""
+        return self.augment(images), labels
 
     def inference(self, images):
         if self._cast_at_inference:

@@ -1,5 +1,5 @@
 """Geometric augmentation: RandomFlip, RandomRotation, RandomZoom,
-RandomTranslation, RandomCrop.
+RandomTranslation, RandomShear, RandomCrop.
 
 The warps build one affine matrix per image (Keras' 8-entry layout) and
 resample the whole batch with ``ops.image.affine_transform`` in one call.
@@ -175,6 +175,38 @@ class RandomTranslation(_Warp):
     def get_config(self):
         config = super().get_config()
         config.update(height_factor=self.height_factor, width_factor=self.width_factor)
+        return config
+
+
+@registry.builtin
+class RandomShear(_Warp):
+    """Shears each image: output pixel ``(x, y)`` reads the input at
+    ``(x + s_x y, y + s_y x)`` (about the top-left corner, as in Keras), with
+    ``s_x``, ``s_y`` drawn per image and one random sign per image for both.
+
+    Args:
+        x_factor: ``f`` in [0, 1] for ``[-f, f]``, or a pair in [0, 1].
+        y_factor: the same for ``s_y``.
+        interpolation, fill_mode, fill_value, data_format, seed: as in RandomRotation.
+    """
+
+    def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
+                 fill_mode="reflect", fill_value=0.0, data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.x_factor = factor_range(self, "x_factor", x_factor, 0, 1, symmetric=True)
+        self.y_factor = factor_range(self, "y_factor", y_factor, 0, 1, symmetric=True)
+        self._init_warp(fill_mode, interpolation, fill_value)
+
+    def matrix(self, n, h, w):
+        sign = mx.where(self.uniform((n,)) > 0.5, -1.0, 1.0)
+        shear_y = self.uniform((n,), *self.y_factor) * sign
+        shear_x = self.uniform((n,), *self.x_factor) * sign
+        zeros, ones = mx.zeros((n,)), mx.ones((n,))
+        return mx.stack([ones, shear_x, zeros, shear_y, ones, zeros, zeros, zeros], axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(x_factor=self.x_factor, y_factor=self.y_factor)
         return config
 
 
