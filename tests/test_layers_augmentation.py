@@ -39,6 +39,10 @@ LAYERS = [
     (L.RandomGaussianBlur, {"sigma": (0.3, 1.0)}),
     (L.RandomColorJitter, {"brightness_factor": 0.2, "contrast_factor": 0.3,
                            "saturation_factor": 0.4, "hue_factor": 0.2}),
+    (L.RandomShear, {"x_factor": 0.3, "y_factor": 0.2}),
+    (L.MixUp, {}),
+    (L.CutMix, {}),
+    (L.RandomErasing, {}),
 ]
 IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(LAYERS)]
 
@@ -408,3 +412,97 @@ def test_color_jitter_runs_its_steps_and_their_keys_are_state():
     np.testing.assert_allclose(_np(layer(IMAGES, training=True)),
                                np.clip(IMAGES + 25.5, 0, 255), rtol=1e-6)
     assert "random_brightness" in layer.state and layer.random_contrast is None
+
+
+# -- shear and mixing ----------------------------------------------------------------------
+
+def test_a_fixed_shear_matches_a_per_pixel_reference_with_one_sign_per_image():
+    batch = np.concatenate([IMAGES] * 4)
+    out = _np(L.RandomShear(x_factor=(0.5, 0.5), seed=0)(batch, training=True))
+    signs = []
+    for o, x in zip(out, batch):
+        plus = _bilinear_warp(x, lambda u, v: (u + 0.5 * v, v))
+        minus = _bilinear_warp(x, lambda u, v: (u - 0.5 * v, v))
+        if np.allclose(o, plus, atol=2e-3):
+            signs.append(1)
+        else:
+            np.testing.assert_allclose(o, minus, atol=2e-3)
+            signs.append(-1)
+    assert 1 in signs and -1 in signs
+    out = _np(L.RandomShear(y_factor=(0.25, 0.25), seed=0)(IMAGES[:1], training=True))
+    candidates = [_bilinear_warp(IMAGES[0], lambda u, v, s=s: (u, v + s * 0.25 * u))
+                  for s in (1, -1)]
+    assert any(np.allclose(out[0], c, atol=2e-3) for c in candidates)
+
+
+def test_mixup_blends_images_and_labels_with_the_same_weight_and_partner():
+    batch = np.concatenate([IMAGES] * 4)
+    labels = np.eye(16, dtype="float32")
+    out = L.MixUp(alpha=0.4, seed=3)({"images": batch, "labels": labels}, training=True)
+    images, mixed = _np(out["images"]), _np(out["labels"])
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
+    partners = []
+    for i in range(16):
+        w = mixed[i, i] if mixed[i].max() < 1 else 1.0
+        others = [j for j in np.nonzero(mixed[i] > 1e-6)[0] if j != i]
+        j = others[0] if others else i
+        w = mixed[i, i] if j != i else 1.0
+        partners.append(j)
+        np.testing.assert_allclose(images[i], w * batch[i] + (1 - w) * batch[j], rtol=1e-4,
+                                   atol=1e-2)
+    assert sorted(partners) == list(range(16))  # a permutation
+    inference = L.MixUp(seed=3)({"images": batch, "labels": labels}, training=False)
+    assert np.array_equal(_np(inference["images"]), batch)
+    assert np.array_equal(_np(inference["labels"]), labels)
+
+
+def _replaced_box(changed):
+    """The changed pixels form one axis-aligned box (or none): returns its area."""
+    if not changed.any():
+        return 0
+    rows, cols = np.nonzero(changed.any(axis=1))[0], np.nonzero(changed.any(axis=0))[0]
+    box = np.zeros_like(changed)
+    box[rows.min():rows.max() + 1, cols.min():cols.max() + 1] = True
+    assert np.array_equal(box, changed)
+    return changed.sum()
+
+
+def test_cutmix_pastes_one_box_of_the_partner_and_mixes_labels_by_area():
+    batch = (RNG.rand(16, 12, 10, 3) * 255).astype("float32")
+    labels = np.eye(16, dtype="float32")
+    out = L.CutMix(seed=5)({"images": batch, "labels": labels}, training=True)
+    images, mixed = _np(out["images"]), _np(out["labels"])
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-5)
+    pasted = 0
+    for i in range(16):
+        others = [j for j in np.nonzero(mixed[i] > 1e-6)[0] if j != i]
+        if not others:
+            assert np.array_equal(images[i], batch[i])
+            continue
+        j = others[0]
+        from_partner = np.all(images[i] == batch[j], axis=-1)
+        assert np.all(from_partner | np.all(images[i] == batch[i], axis=-1))
+        area = _replaced_box(from_partner & ~np.all(batch[i] == batch[j], axis=-1))
+        # Pixel centres inside a box of real-valued sides: within one row and column.
+        share = 1 - mixed[i, i]
+        assert abs(area / 120 - share) <= (12 + 10 + 1) / 120
+        pasted += area > 0
+    assert pasted >= 4
+    assert np.array_equal(_np(L.CutMix(seed=5)(batch[0], training=True)), batch[0])
+
+
+def test_random_erasing_fills_one_box_per_image_within_the_scale():
+    batch = np.concatenate([IMAGES] * 4)
+    out = _np(L.RandomErasing(factor=(1.0, 1.0), scale=(0.1, 0.3), fill_value=7.0,
+                              seed=2)(batch, training=True))
+    for o, x in zip(out, batch):
+        erased = np.all(o == 7.0, axis=-1)
+        assert np.array_equal(o[~erased], x[~erased])
+        area = _replaced_box(erased)
+        assert area / 42 <= 0.3 + (6 + 7 + 1) / 42
+    per_channel = _np(L.RandomErasing((1.0, 1.0), fill_value=(1, 2, 300), seed=2)(
+        batch, training=True))
+    changed = np.any(per_channel != batch, axis=-1)
+    assert np.all(per_channel[changed] == [1, 2, 255])  # clipped to the value range
+    never = L.RandomErasing(factor=(0.0, 0.0), seed=2)
+    assert np.array_equal(_np(never(batch, training=True)), batch)

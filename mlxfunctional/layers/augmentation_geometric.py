@@ -178,6 +178,14 @@ class RandomTranslation(_Warp):
         return config
 
 
+def _shear_range(owner, name, factor):
+    """A number in [0, 1] means ``[-f, f]``; a pair may hold negative numbers (Keras
+    refuses them, but its own config stores ``(-f, f)``: ours must load back)."""
+    if check.as_tuple(factor) is None:
+        return factor_range(owner, name, factor, 0, 1, symmetric=True)
+    return factor_range(owner, name, factor, -1, 1)
+
+
 @registry.builtin
 class RandomShear(_Warp):
     """Shears each image: output pixel ``(x, y)`` reads the input at
@@ -185,7 +193,7 @@ class RandomShear(_Warp):
     ``s_x``, ``s_y`` drawn per image and one random sign per image for both.
 
     Args:
-        x_factor: ``f`` in [0, 1] for ``[-f, f]``, or a pair in [0, 1].
+        x_factor: ``f`` in [0, 1] for ``[-f, f]``, or a pair ``(lower, upper)`` in [-1, 1].
         y_factor: the same for ``s_y``.
         interpolation, fill_mode, fill_value, data_format, seed: as in RandomRotation.
     """
@@ -193,8 +201,8 @@ class RandomShear(_Warp):
     def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
                  fill_mode="reflect", fill_value=0.0, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.x_factor = factor_range(self, "x_factor", x_factor, 0, 1, symmetric=True)
-        self.y_factor = factor_range(self, "y_factor", y_factor, 0, 1, symmetric=True)
+        self.x_factor = _shear_range(self, "x_factor", x_factor)
+        self.y_factor = _shear_range(self, "y_factor", y_factor)
         self._init_warp(fill_mode, interpolation, fill_value)
 
     def matrix(self, n, h, w):

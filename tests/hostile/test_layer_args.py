@@ -195,6 +195,14 @@ TABLE = [
       "kernel_size": (2, (3, 4), 0, -1, 2.5, "3", True, None, (3, 3, 3)),
       "value_range": VALUE_RANGE, "seed": SEED}),
     (L.RandomColorJitter, {}, {"value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandomShear, {}, {"x_factor": AUG_FACTOR + (-0.1,), "y_factor": AUG_FACTOR + (-0.1,),
+                         "seed": SEED, "fill_value": REAL}),
+    (L.MixUp, {}, {"alpha": (0, -1, "0.2", True, None, math.nan, math.inf), "seed": SEED}),
+    (L.CutMix, {}, {"factor": AUG_FACTOR + (-0.1,), "seed": SEED}),
+    (L.RandomErasing, {},
+     {"factor": AUG_FACTOR + (-0.1,), "scale": AUG_FACTOR + (-0.1,),
+      "fill_value": ("1", True, math.nan, (1, 2), (1, 2, "3")), "value_range": VALUE_RANGE,
+      "seed": SEED}),
 ]
 
 # Exported layer classes without integer, rate or axis arguments.
