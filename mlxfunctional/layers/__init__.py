@@ -42,3 +42,4 @@ from .augmentation_tone import RandomGaussianBlur, RandomPosterization, RandomSh
 from .augmentation_tone import Solarization
 from .augmentation_geometric import RandomShear
 from .augmentation_mixing import CutMix, MixUp, RandomErasing
+from .augmentation_policies import AugMix, Pipeline, RandAugment, RandomColorDegeneration

@@ -177,6 +177,12 @@ class BaseImageAugmentationLayer(Layer):
         return config
 
 
+def sub_seed(seed, index):
+    """The seed of a layer's ``index``-th sub-layer: distinct per sub-layer, so two
+    steps of one seeded layer never draw the same numbers; None stays None."""
+    return None if seed is None else (seed * 1000003 + index + 1) % (2**31 - 1)
+
+
 def image_ops():
     """``keras.ops.image`` (imported on first use: the ops package imports the
     convolution layers' helpers, so a module-level import would close a cycle

@@ -11,7 +11,7 @@ import mlx.core as mx
 from .. import registry
 from ..engine import argument_validation as check
 from .augmentation_base import BaseImageAugmentationLayer, factor_range, from_unit_range
-from .augmentation_base import correlate2d, image_ops, to_unit_range
+from .augmentation_base import correlate2d, image_ops, sub_seed, to_unit_range
 from .augmentation_base import value_range as check_value_range
 from .augmentation_color import RandomBrightness, RandomContrast, RandomHue, RandomSaturation
 
@@ -272,13 +272,13 @@ class RandomColorJitter(BaseImageAugmentationLayer):
         self.hue_factor = hue_factor
         # One attribute per step (Keras' names), so their seed generators are
         # part of this layer's state and advance inside the compiled step.
-        for attribute, cls, factor in (
+        for index, (attribute, cls, factor) in enumerate((
                 ("random_brightness", RandomBrightness, brightness_factor),
                 ("random_contrast", RandomContrast, contrast_factor),
                 ("random_saturation", RandomSaturation, saturation_factor),
-                ("random_hue", RandomHue, hue_factor)):
+                ("random_hue", RandomHue, hue_factor))):
             step = None if factor is None else cls(factor, value_range=value_range,
-                                                   seed=self.seed)
+                                                   seed=sub_seed(self.seed, index))
             setattr(self, attribute, step)
 
     def augment(self, images):
