@@ -43,6 +43,9 @@ LAYERS = [
     (L.MixUp, {}),
     (L.CutMix, {}),
     (L.RandomErasing, {}),
+    (L.RandomColorDegeneration, {"factor": 0.5}),
+    (L.RandAugment, {}),
+    (L.AugMix, {"num_chains": 2, "chain_depth": 2}),
 ]
 IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(LAYERS)]
 
@@ -506,3 +509,80 @@ def test_random_erasing_fills_one_box_per_image_within_the_scale():
     assert np.all(per_channel[changed] == [1, 2, 255])  # clipped to the value range
     never = L.RandomErasing(factor=(0.0, 0.0), seed=2)
     assert np.array_equal(_np(never(batch, training=True)), batch)
+
+
+# -- policies -------------------------------------------------------------------------------
+
+def _candidates_at_strength_zero(x):
+    """What each RandAugment/AugMix operation does with factor 0 (numpy)."""
+    low, high = x.min(axis=(1, 2), keepdims=True), x.max(axis=(1, 2), keepdims=True)
+    equalized = np.empty_like(x)
+    for ch in range(x.shape[-1]):
+        values = x[..., ch].astype(int)
+        cdf = np.cumsum(np.bincount(values.ravel(), minlength=256))
+        cdf_min = cdf[np.nonzero(cdf)[0][0]]
+        table = np.clip(np.round((cdf - cdf_min) * 255 / (cdf[-1] - cdf_min)), 0, 255)
+        equalized[..., ch] = table[values]
+    return {"identity": x, "sharpness 0 (smooth)": np.clip(_smooth_3x3(x), 0, 255),
+            "posterization 1 bit": ((x.astype(np.uint8) >> 7) << 7).astype(np.float32),
+            "solarization t=0": 255 - x, "auto contrast": (x - low) * 255 / (high - low),
+            "equalization": equalized}
+
+
+def _which(out, candidates):
+    return [name for name, ref in candidates.items() if np.allclose(out, ref, atol=1e-2)]
+
+
+def test_rand_augment_applies_one_drawn_operation_to_the_whole_batch():
+    x = np.floor(IMAGES)
+    candidates = _candidates_at_strength_zero(x)
+    layer = L.RandAugment(num_ops=1, factor=0.0, seed=4)
+    seen = set()
+    for _ in range(25):
+        names = _which(_np(layer(x, training=True)), candidates)
+        assert names, "the output is none of the eleven operations"
+        seen.update(names)
+    assert len(seen) >= 4, seen  # the choice changes from call to call
+    assert np.array_equal(_np(L.RandAugment(num_ops=0, seed=4)(x, training=True)), x)
+
+
+def test_augmix_blends_the_image_with_its_chain_by_one_weight():
+    x = np.floor(IMAGES)
+    candidates = _candidates_at_strength_zero(x)
+    candidates.pop("sharpness 0 (smooth)")  # not among AugMix's ops without all_ops
+    layer = L.AugMix(num_chains=1, chain_depth=1, factor=0.0, all_ops=False, seed=6)
+    for _ in range(10):
+        out = _np(layer(x, training=True)).astype(np.float64)
+        fits = []
+        for ref in candidates.values():
+            d = (ref - x).ravel()
+            if not d.any():
+                fits.append(np.allclose(out, x, atol=1e-2))
+                continue
+            share = np.dot(out.ravel() - x.ravel(), d) / np.dot(d, d)  # 1 - keep weight
+            fits.append(-1e-6 <= share <= 1 + 1e-6
+                        and np.allclose(out, x + share * (ref - x), atol=5e-2))
+        assert any(fits)
+
+
+def test_color_degeneration_blends_towards_gray():
+    luma = IMAGES @ np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
+    out = _np(L.RandomColorDegeneration((1.0, 1.0), seed=0)(IMAGES, training=True))
+    np.testing.assert_allclose(out, np.repeat(luma[..., None], 3, -1), rtol=1e-5)
+    still = _np(L.RandomColorDegeneration((0.0, 0.0), seed=0)(IMAGES, training=True))
+    assert np.array_equal(still, IMAGES)
+
+
+def test_pipeline_runs_its_layers_in_order_and_round_trips():
+    pipeline = L.Pipeline([L.RandomFlip(seed=1), L.RandomContrast(0.4, seed=2)], name="p")
+    expected = L.RandomContrast(0.4, seed=2)(L.RandomFlip(seed=1)(IMAGES, training=True),
+                                             training=True)
+    assert np.array_equal(_np(pipeline(IMAGES, training=True)), _np(expected))
+    assert np.array_equal(_np(pipeline(IMAGES, training=False)), IMAGES)
+    config = json.loads(json.dumps(pipeline.get_config()))
+    assert [c["class_name"] for c in config["layers"]] == ["RandomFlip", "RandomContrast"]
+    clone = L.Pipeline.from_config(config)
+    assert json.loads(json.dumps(clone.get_config())) == config
+    assert [type(l) for l in clone.layers] == [L.RandomFlip, L.RandomContrast]
+    with pytest.raises(ValueError, match="Pipeline: layers must be a list of layers"):
+        L.Pipeline([L.RandomFlip(), "flip"])

@@ -203,6 +203,14 @@ TABLE = [
      {"factor": AUG_FACTOR + (-0.1,), "scale": AUG_FACTOR + (-0.1,),
       "fill_value": ("1", True, math.nan, (1, 2), (1, 2, "3")), "value_range": VALUE_RANGE,
       "seed": SEED}),
+    (L.RandomColorDegeneration, {"factor": 0.5},
+     {"factor": AUG_FACTOR + (-0.1,), "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandAugment, {}, {"num_ops": (-1, 2.5, "2", True, None), "factor": AUG_FACTOR,
+                         "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.AugMix, {}, {"num_chains": SIZE, "chain_depth": SIZE, "factor": AUG_FACTOR,
+                    "alpha": (0, -1, "1", True, None, math.nan, math.inf),
+                    "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.Pipeline, {"layers": ()}, {"layers": (None, "flip", [None], L.RandomFlip)}),
 ]
 
 # Exported layer classes without integer, rate or axis arguments.
