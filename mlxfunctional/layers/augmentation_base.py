@@ -97,13 +97,16 @@ class BaseImageAugmentationLayer(Layer):
     # Keras casts to the compute dtype at inference in most of these layers;
     # a few (contrast, brightness, crop) hand the images back untouched.
     _cast_at_inference = True
+    # The deterministic ones (AutoContrast, Equalization) hold no key.
+    _random = True
 
     def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = check.seed(self, seed)
         self.data_format = channels_last(data_format)
-        # An attribute of the layer, so the compiled step captures and advances it.
-        self.generator = SeedGenerator(self.seed)
+        if self._random:
+            # An attribute of the layer, so the compiled step captures and advances it.
+            self.generator = SeedGenerator(self.seed)
 
     def call(self, inputs, training=True):
         if training is None:  # Keras: the signature's default, True

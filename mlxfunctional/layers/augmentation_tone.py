@@ -109,6 +109,8 @@ class AutoContrast(BaseImageAugmentationLayer):
         value_range: the images' value range, ``(0, 255)`` by default.
     """
 
+    _random = False
+
     def __init__(self, value_range=(0, 255), **kwargs):
         super().__init__(**kwargs)
         self.value_range = check_value_range(self, value_range, sort=True)
@@ -171,6 +173,8 @@ class Equalization(BaseImageAugmentationLayer):
         bins: number of histogram bins (256).
         data_format: ``"channels_last"`` (or None).
     """
+
+    _random = False
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
@@ -260,6 +264,8 @@ class RandomColorJitter(BaseImageAugmentationLayer):
         seed: int seed, or None.
         data_format: ``"channels_last"`` (or None).
     """
+
+    _random = False  # its steps draw, each from its own key
 
     def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None,
                  saturation_factor=None, hue_factor=None, seed=None, data_format=None,
