@@ -46,6 +46,8 @@ LAYERS = [
     (L.RandomColorDegeneration, {"factor": 0.5}),
     (L.RandAugment, {}),
     (L.AugMix, {"num_chains": 2, "chain_depth": 2}),
+    (L.RandomPerspective, {"scale": 0.5}),
+    (L.RandomElasticTransform, {}),
 ]
 IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(LAYERS)]
 
@@ -586,3 +588,48 @@ def test_pipeline_runs_its_layers_in_order_and_round_trips():
     assert [type(l) for l in clone.layers] == [L.RandomFlip, L.RandomContrast]
     with pytest.raises(ValueError, match="Pipeline: layers must be a list of layers"):
         L.Pipeline([L.RandomFlip(), "flip"])
+
+
+# -- non-affine warps -----------------------------------------------------------------------
+
+def test_perspective_is_a_projective_map_that_keeps_the_top_left_corner():
+    h, w = 12, 15
+    ys, xs = np.mgrid[0:h, 0:w].astype("float32")
+    ramp = np.stack([xs, ys, np.ones_like(xs)], axis=-1)[None].repeat(4, axis=0)
+    out = _np(L.RandomPerspective(factor=(1.0, 1.0), scale=0.6, seed=3)(ramp, training=True))
+    for o in out.astype(np.float64):
+        inside = o[..., 2] > 1 - 1e-4  # every corner of the bilinear stencil inside
+        assert inside.sum() > 0.4 * h * w
+        sx, sy = o[..., 0][inside], o[..., 1][inside]
+        x, y = xs[inside].astype(np.float64), ys[inside].astype(np.float64)
+        # s = (a0 x + a1 y + a2) / (c0 x + c1 y + 1)  <=>  a0 x + a1 y + a2 - c0 x s - c1 y s = s
+        for s in (sx, sy):
+            a = np.stack([x, y, np.ones_like(x), -x * s, -y * s], axis=1)
+            coef, *_ = np.linalg.lstsq(a, s, rcond=None)
+            assert np.abs(a @ coef - s).max() < 1e-2
+        assert np.allclose(o[0, 0], [0, 0, 1], atol=1e-3)
+        assert not np.allclose(o[..., :2], ramp[0, ..., :2], atol=0.5)  # it did move
+    still = L.RandomPerspective(factor=(1.0, 1.0), scale=0.0, seed=3)
+    np.testing.assert_allclose(_np(still(IMAGES, training=True)), IMAGES, atol=1e-2)
+    never = L.RandomPerspective(factor=(0.0, 0.0), seed=3)
+    assert np.array_equal(_np(never(IMAGES, training=True)), IMAGES)
+
+
+def test_elastic_transform_moves_pixels_by_a_smooth_field():
+    h, w = 40, 40
+    ys, xs = np.mgrid[0:h, 0:w].astype("float32")
+    ramp = np.stack([xs, ys, xs], axis=-1)[None]
+    layer = L.RandomElasticTransform(factor=(1.0, 1.0), scale=(1.0, 1.0), fill_mode="nearest",
+                                     value_range=(-1e3, 1e3), seed=2)
+    out = _np(layer(ramp, training=True))[0]
+    dx = out[..., 0] - xs
+    interior = (slice(8, -8), slice(8, -8))
+    assert dx[interior].std() > 0.05  # it moves...
+    # ...smoothly: neighbouring displacements differ far less than they vary.
+    assert np.abs(np.diff(dx[interior], axis=1)).mean() < 0.5 * dx[interior].std()
+    assert np.array_equal(_np(L.RandomElasticTransform(scale=0.0, seed=2)(IMAGES,
+                                                                          training=True)),
+                          IMAGES)
+    assert np.array_equal(_np(L.RandomElasticTransform(factor=0.0, seed=2)(IMAGES,
+                                                                           training=True)),
+                          IMAGES)

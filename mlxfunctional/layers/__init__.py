@@ -43,3 +43,4 @@ from .augmentation_tone import Solarization
 from .augmentation_geometric import RandomShear
 from .augmentation_mixing import CutMix, MixUp, RandomErasing
 from .augmentation_policies import AugMix, Pipeline, RandAugment, RandomColorDegeneration
+from .augmentation_distort import RandomElasticTransform, RandomPerspective

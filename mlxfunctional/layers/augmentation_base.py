@@ -203,6 +203,15 @@ def correlate2d(images, kernel, padding):
     return correlate(images, kernel, padding)
 
 
+def sample_images(images, rows, cols, interpolation, fill_mode, fill_value):
+    """A batch (N, H, W, C) read at per-image coordinates ``rows``, ``cols``
+    (N, H, W): the sampler of ``ops.image.affine_transform`` (imported on first use)."""
+    from ..ops.image_warp import _sample  # noqa: PLC0415
+
+    order = INTERPOLATIONS.index(interpolation)  # nearest 0, bilinear 1
+    return _sample(images, rows, cols, order, fill_mode, fill_value)
+
+
 def affine_matrix(angle, translate_x, translate_y, scale, shear_x, shear_y, height, width):
     """Per image ``[a0, a1, a2, b0, b1, b2, 0, 0]`` (Keras' layout): output pixel
     ``(x, y)`` reads the input at ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``.

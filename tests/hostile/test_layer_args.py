@@ -210,6 +210,11 @@ TABLE = [
     (L.AugMix, {}, {"num_chains": SIZE, "chain_depth": SIZE, "factor": AUG_FACTOR,
                     "alpha": (0, -1, "1", True, None, math.nan, math.inf),
                     "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandomPerspective, {}, {"factor": AUG_FACTOR + (-0.1,), "scale": RATE_WITH_ONE,
+                               "fill_value": REAL, "seed": SEED}),
+    (L.RandomElasticTransform, {},
+     {"factor": AUG_FACTOR + (-0.1,), "scale": AUG_FACTOR + (-0.1,), "fill_value": REAL,
+      "value_range": VALUE_RANGE, "seed": SEED}),
     (L.Pipeline, {"layers": ()}, {"layers": (None, "flip", [None], L.RandomFlip)}),
 ]
 
