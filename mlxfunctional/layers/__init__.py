@@ -33,14 +33,30 @@ from .time_distributed import TimeDistributed
 # Keras' aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose = Conv2DTranspose
+
+# Issue 14 (normalization family, adaptive pooling, aliases).
+from .adaptive_pooling import AdaptiveAveragePooling1D
+from .adaptive_pooling import AdaptiveAveragePooling2D
+from .adaptive_pooling import AdaptiveAveragePooling3D
+from .adaptive_pooling import AdaptiveMaxPooling1D
+from .adaptive_pooling import AdaptiveMaxPooling2D
+from .adaptive_pooling import AdaptiveMaxPooling3D
+from .alpha_dropout import AlphaDropout
+from .group_normalization import GroupNormalization
+from .group_normalization import RMSNormalization
+from .wrapper import SpectralNormalization
+from .wrapper import Wrapper
+Convolution1DTranspose, Convolution3DTranspose = Conv1DTranspose, Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+
+# Issue 14 (augmentation).
 from .augmentation_color import RandomBrightness, RandomContrast, RandomGrayscale
 from .augmentation_color import RandomHue, RandomInvert, RandomSaturation
+from .augmentation_distort import RandomElasticTransform, RandomPerspective
 from .augmentation_geometric import RandomCrop, RandomFlip, RandomRotation
-from .augmentation_geometric import RandomTranslation, RandomZoom
+from .augmentation_geometric import RandomShear, RandomTranslation, RandomZoom
+from .augmentation_mixing import CutMix, MixUp, RandomErasing
+from .augmentation_policies import AugMix, Pipeline, RandAugment, RandomColorDegeneration
 from .augmentation_tone import AutoContrast, Equalization, RandomColorJitter
 from .augmentation_tone import RandomGaussianBlur, RandomPosterization, RandomSharpness
 from .augmentation_tone import Solarization
-from .augmentation_geometric import RandomShear
-from .augmentation_mixing import CutMix, MixUp, RandomErasing
-from .augmentation_policies import AugMix, Pipeline, RandAugment, RandomColorDegeneration
-from .augmentation_distort import RandomElasticTransform, RandomPerspective
