@@ -131,11 +131,13 @@ def test_rand_augment_and_augmix_train_compiled_and_draw_at_every_step():
     assert np.array_equal(clone.predict(x, verbose=0), clone.predict(x, verbose=0))
 
 
-def test_perspective_and_elastic_warps_train_compiled():
+def test_perspective_elastic_and_clahe_train_compiled():
     x, y = _data()
     model, before, after = _run(
         x, y, chain=lambda: [L.RandomPerspective(0.5, scale=0.3, seed=30),
-                             L.RandomElasticTransform(0.5, scale=0.5, seed=31)])
+                             L.RandomElasticTransform(0.5, scale=0.5, seed=31),
+                             L.ContrastLimitedAdaptiveHistogramEqualization(
+                                 tile_grid_size=(2, 2))])
     assert len(before) == 2
     assert all(not np.array_equal(before[k], after[k]) for k in before)
     history = model.fit(x, y, batch_size=4, epochs=2, verbose=0).history["loss"]

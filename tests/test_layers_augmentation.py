@@ -633,3 +633,79 @@ def test_elastic_transform_moves_pixels_by_a_smooth_field():
     assert np.array_equal(_np(L.RandomElasticTransform(factor=0.0, seed=2)(IMAGES,
                                                                            training=True)),
                           IMAGES)
+
+
+# -- CLAHE and box counts -------------------------------------------------------------------
+
+def _clahe_reference(image, clip_limit, grid):
+    """Per-pixel loops: each tile's clipped-histogram table, blended between the four
+    nearest tile centres (clamped at the borders)."""
+    h, w, c = image.shape
+    gh, gw = grid
+    th, tw = -(-h // gh), -(-w // gw)
+    padded = np.pad(image, ((0, th * gh - h), (0, tw * gw - w), (0, 0)), mode="symmetric")
+    pixels = np.clip(padded, 0, 255).astype(int)
+    tables = np.zeros((gh, gw, c, 256))
+    for ty in range(gh):
+        for tx in range(gw):
+            for ch in range(c):
+                tile = pixels[ty * th:(ty + 1) * th, tx * tw:(tx + 1) * tw, ch]
+                hist = np.bincount(tile.ravel(), minlength=256).astype(np.float64)
+                if clip_limit > 0:
+                    limit = clip_limit * th * tw / 256
+                    excess = np.maximum(hist - limit, 0).sum()
+                    hist = np.minimum(hist, limit) + excess / 256
+                cdf = np.cumsum(hist)
+                den = th * tw - cdf.min()
+                tables[ty, tx, ch] = np.clip((cdf - cdf.min()) * 255 / (den or 1), 0, 255)
+    out = np.zeros((h, w, c))
+    for y in range(h):
+        fy = (y - th / 2) / th
+        y0 = math.floor(fy)
+        for x in range(w):
+            fx = (x - tw / 2) / tw
+            x0 = math.floor(fx)
+            for ch in range(c):
+                v = pixels[y, x, ch]
+                acc = 0.0
+                for ty, wy in ((y0, 1 - (fy - y0)), (y0 + 1, fy - y0)):
+                    for tx, wx in ((x0, 1 - (fx - x0)), (x0 + 1, fx - x0)):
+                        t = tables[min(max(ty, 0), gh - 1), min(max(tx, 0), gw - 1), ch]
+                        acc += wy * wx * t[v]
+                out[y, x, ch] = acc
+    return out
+
+
+def test_clahe_against_a_per_pixel_reference_also_at_inference():
+    image = np.floor(RNG.beta(2, 5, size=(2, 13, 11, 2)) * 255).astype("float32")
+    for clip, grid in ((4.0, (3, 2)), (0.0, (2, 4)), (1.5, (1, 1))):
+        layer = L.ContrastLimitedAdaptiveHistogramEqualization(clip_limit=clip,
+                                                               tile_grid_size=grid)
+        for training in (True, False):
+            out = _np(layer(image, training=training))
+            for o, x in zip(out, image):
+                np.testing.assert_allclose(o, _clahe_reference(x, clip, grid), atol=1e-3)
+    unit = L.ContrastLimitedAdaptiveHistogramEqualization(value_range=(0, 1),
+                                                          tile_grid_size=(2, 2))
+    np.testing.assert_allclose(_np(unit(image / 255))[0],
+                               _clahe_reference(image[0], 4.0, (2, 2)) / 255, atol=1e-5)
+
+
+def test_max_num_bounding_boxes_pads_and_truncates():
+    boxes = RNG.rand(2, 3, 4).astype("float32")
+    labels = np.array([[1, 2, 3], [4, 5, 6]], dtype="int32")
+    data = {"images": IMAGES[:2], "bounding_boxes": {"boxes": boxes, "labels": labels}}
+    out = L.MaxNumBoundingBoxes(5)(data)
+    assert np.array_equal(_np(out["images"]), IMAGES[:2])
+    padded = _np(out["bounding_boxes"]["boxes"])
+    assert padded.shape == (2, 5, 4) and np.array_equal(padded[:, :3], boxes)
+    assert np.all(padded[:, 3:] == -1)
+    assert np.array_equal(_np(out["bounding_boxes"]["labels"]),
+                          [[1, 2, 3, -1, -1], [4, 5, 6, -1, -1]])
+    cut = L.MaxNumBoundingBoxes(2, fill_value=0)(data)["bounding_boxes"]
+    assert np.array_equal(_np(cut["labels"]), labels[:, :2])
+    with pytest.raises(KeyError, match="unsupported keys"):
+        L.MaxNumBoundingBoxes(2)({"images": IMAGES, "bounding_boxes": {"boxes": boxes,
+                                                                       "scores": labels}})
+    config = L.MaxNumBoundingBoxes(4, name="m").get_config()
+    assert L.MaxNumBoundingBoxes.from_config(config).get_config() == config

@@ -60,3 +60,5 @@ from .augmentation_policies import AugMix, Pipeline, RandAugment, RandomColorDeg
 from .augmentation_tone import AutoContrast, Equalization, RandomColorJitter
 from .augmentation_tone import RandomGaussianBlur, RandomPosterization, RandomSharpness
 from .augmentation_tone import Solarization
+from .augmentation_clahe import ContrastLimitedAdaptiveHistogramEqualization
+from .augmentation_clahe import MaxNumBoundingBoxes

@@ -227,6 +227,10 @@ TABLE = [
     (L.RandomElasticTransform, {},
      {"factor": AUG_FACTOR + (-0.1,), "scale": AUG_FACTOR + (-0.1,), "fill_value": REAL,
       "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.ContrastLimitedAdaptiveHistogramEqualization, {},
+     {"clip_limit": REAL, "tile_grid_size": int_tuple(2), "value_range": VALUE_RANGE}),
+    (L.MaxNumBoundingBoxes, {"max_number": 2}, {"max_number": SIZE,
+                                                "fill_value": (1.5, "1", True, None)}),
     (L.Pipeline, {"layers": ()}, {"layers": (None, "flip", [None], L.RandomFlip)}),
 ]
 
