@@ -709,3 +709,22 @@ def test_max_num_bounding_boxes_pads_and_truncates():
                                                                        "scores": labels}})
     config = L.MaxNumBoundingBoxes(4, name="m").get_config()
     assert L.MaxNumBoundingBoxes.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("cls, kwargs", LAYERS, ids=IDS)
+def test_a_float16_policy_computes_and_returns_float16(cls, kwargs):
+    layer = cls(**kwargs, seed=1, dtype="mixed_float16")
+    for training in (True, False):
+        out = layer(IMAGES, training=training)
+        assert out.dtype == mx.float16, (training, out.dtype)
+        assert np.isfinite(_np(out.astype(mx.float32))).all()
+
+
+def test_integer_images_come_out_as_floats_where_keras_casts():
+    images = IMAGES.astype("uint8")
+    for layer in (L.RandomRotation(0.1, seed=0), L.RandomFlip(seed=0),
+                  L.RandomBrightness(0.2, seed=0), L.RandomSaturation(0.5, seed=0)):
+        out = layer(images, training=True)
+        assert out.dtype == mx.float32, type(layer).__name__
+    # Keras' inference cast: the geometric layers return the compute dtype.
+    assert L.RandomFlip(seed=0)(images, training=False).dtype == mx.float32

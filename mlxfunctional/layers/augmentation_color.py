@@ -67,6 +67,8 @@ class RandomBrightness(BaseImageAugmentationLayer):
     def augment(self, images):
         low, high = self.value_range
         delta = self.uniform((images.shape[0], 1, 1, 1), *self.factor) * (high - low)
+        if not mx.issubdtype(images.dtype, mx.floating):
+            images = self.as_compute(images)  # (an integer delta would wrap around)
         return mx.clip(images + delta.astype(images.dtype), low, high)
 
     def get_config(self):
@@ -165,7 +167,7 @@ class RandomSaturation(BaseImageAugmentationLayer):
     def augment(self, images):
         s = self.uniform((images.shape[0],), *self.factor)
         scale = (s / (1.0 - s + 1e-7)).astype(self.compute_dtype_mx)[:, None, None]
-        hsv = image_ops().rgb_to_hsv(images)
+        hsv = image_ops().rgb_to_hsv(self.as_compute(images))
         saturation = mx.clip(hsv[..., 1] * scale, *self.value_range)
         return image_ops().hsv_to_rgb(mx.stack([hsv[..., 0], saturation, hsv[..., 2]], axis=-1))
 

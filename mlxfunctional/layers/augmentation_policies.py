@@ -44,7 +44,7 @@ class RandomColorDegeneration(BaseImageAugmentationLayer):
 
     def augment(self, images):
         images = self.as_compute(images)
-        f = self.uniform((images.shape[0], 1, 1, 1), *self.factor)
+        f = self.uniform((images.shape[0], 1, 1, 1), *self.factor).astype(images.dtype)
         gray = image_ops().rgb_to_grayscale(images)
         return mx.clip(images + f * (gray - images), *self.value_range)
 

@@ -152,6 +152,7 @@ class RandomSharpness(BaseImageAugmentationLayer):
     def augment(self, images):
         images = self.as_compute(images)
         s = self.uniform((images.shape[0],), *self.factor).reshape(-1, 1, 1, 1) * 2
+        s = s.astype(images.dtype)
         a, b = 1.0 / 13.0, 5.0 / 13.0
         kernel = mx.array([[a, a, a], [a, b, a], [a, a, a]], dtype=images.dtype)
         smooth = correlate2d(images, kernel, "same")  # zero padding, as Keras' conv
