@@ -142,3 +142,36 @@ def test_perspective_elastic_and_clahe_train_compiled():
     assert all(not np.array_equal(before[k], after[k]) for k in before)
     history = model.fit(x, y, batch_size=4, epochs=2, verbose=0).history["loss"]
     assert all(np.isfinite(history))
+
+
+def test_policy_and_warp_layers_round_trip_through_a_model_file_in_a_fresh_process(tmp_path):
+    inputs = keras.Input(shape=(10, 10, 3))
+    x = inputs
+    for layer in policies() + [L.RandomPerspective(0.5, seed=30),
+                               L.RandomElasticTransform(0.5, seed=31),
+                               L.ContrastLimitedAdaptiveHistogramEqualization(
+                                   tile_grid_size=(2, 2)),
+                               L.MaxNumBoundingBoxes(3)]:
+        x = layer(x)
+    model = keras.Model(inputs, L.GlobalAveragePooling2D()(x))
+    x_data, _ = _data()
+    expected = model.predict(x_data, verbose=0)
+    path = str(tmp_path / "policies.mlxf")
+    model.save(path)
+    np.save(tmp_path / "x.npy", x_data)
+    out = tmp_path / "out.npy"
+    configs = tmp_path / "configs.json"
+    script = textwrap.dedent(f"""
+        import json, numpy as np, mlxfunctional as keras
+        model = keras.models.load_model({path!r})
+        np.save({str(out)!r}, model.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))
+        with open({str(configs)!r}, "w") as f:
+            json.dump([l.get_config() for l in model.layers], f)
+    """)
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=str(tmp_path),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(np.load(out), expected)
+    with open(configs) as f:
+        assert json.load(f) == json.loads(json.dumps([l.get_config() for l in model.layers]))

@@ -97,7 +97,8 @@ class BaseImageAugmentationLayer(Layer):
     # Keras casts to the compute dtype at inference in most of these layers;
     # a few (contrast, brightness, crop) hand the images back untouched.
     _cast_at_inference = True
-    # The deterministic ones (AutoContrast, Equalization) hold no key.
+    # Layers that draw nothing themselves (AutoContrast, Equalization, CLAHE,
+    # RandomColorJitter whose steps draw) hold no key.
     _random = True
 
     def __init__(self, seed=None, data_format=None, **kwargs):
