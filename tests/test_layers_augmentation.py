@@ -319,3 +319,57 @@ def test_integer_images_come_out_as_floats_where_keras_casts():
         assert out.dtype == mx.float32, type(layer).__name__
     # Keras' inference cast: the geometric layers return the compute dtype.
     assert L.RandomFlip(seed=0)(images, training=False).dtype == mx.float32
+
+
+# -- Keras' dict form: segmentation masks ---------------------------------------------------
+
+def test_segmentation_masks_follow_the_geometry_with_nearest_sampling():
+    square = (RNG.rand(4, 5, 5, 3) * 255).astype("float32")
+    masks = masks_for(square)
+    out = L.RandomRotation((0.25, 0.25), seed=0)(
+        {"images": square, "segmentation_masks": masks}, training=True)
+    assert as_np(out["segmentation_masks"]).dtype == np.int32
+    assert np.array_equal(as_np(out["segmentation_masks"]), np.rot90(masks, k=1, axes=(1, 2)))
+    np.testing.assert_allclose(as_np(out["images"]), np.rot90(square, k=1, axes=(1, 2)),
+                               atol=1e-3)
+    # Random draws: the masks get the very transform of their images (replayed draws).
+    for make in (lambda i: L.RandomRotation(0.3, interpolation=i, seed=3),
+                 lambda i: L.RandomZoom(0.3, 0.2, interpolation=i, seed=3),
+                 lambda i: L.RandomTranslation(0.3, 0.3, interpolation=i, seed=3),
+                 lambda i: L.RandomShear(0.3, 0.3, interpolation=i, seed=3),
+                 lambda i: L.RandomPerspective(scale=0.4, interpolation=i, seed=3),
+                 lambda i: L.RandomElasticTransform(interpolation=i, seed=3)):
+        out = make("bilinear")({"images": IMAGES, "segmentation_masks": masks_for(IMAGES)},
+                               training=True)
+        expected_images = make("bilinear")(IMAGES, training=True)
+        expected_masks = make("nearest")(masks_for(IMAGES).astype("float32"), training=True)
+        assert np.array_equal(as_np(out["images"]), as_np(expected_images))
+        assert np.array_equal(as_np(out["segmentation_masks"]),
+                              as_np(expected_masks).astype(np.int32))
+
+
+def masks_for(images):
+    """A fixed mask per image (its own values, so a wrong transform shows)."""
+    n, h, w, _ = images.shape
+    return (np.arange(n * h * w).reshape(n, h, w, 1) % 7).astype("int32")
+
+
+def test_segmentation_masks_flip_and_crop_with_their_images_and_stay_for_colour():
+    batch = np.concatenate([IMAGES] * 8)
+    masks = masks_for(batch)
+    out = L.RandomFlip("horizontal", seed=4)({"images": batch, "segmentation_masks": masks},
+                                             training=True)
+    flipped = [np.array_equal(o, x[:, ::-1]) for o, x in zip(as_np(out["images"]), batch)]
+    mask_flipped = [np.array_equal(o, m[:, ::-1])
+                    for o, m in zip(as_np(out["segmentation_masks"]), masks)]
+    assert flipped == mask_flipped and 0 < sum(flipped) < len(batch)
+    out = L.RandomCrop(3, 4, seed=1)({"images": batch, "segmentation_masks": masks},
+                                     training=True)
+    top, left = [(t, l) for t in range(4) for l in range(4)
+                 if np.array_equal(as_np(out["images"]), batch[:, t:t + 3, l:l + 4])][0]
+    assert np.array_equal(as_np(out["segmentation_masks"]), masks[:, top:top + 3, left:left + 4])
+    out = L.RandomContrast(0.5, seed=1)({"images": batch, "segmentation_masks": masks},
+                                        training=True)
+    assert np.array_equal(as_np(out["segmentation_masks"]), masks)
+    with pytest.raises(NotImplementedError, match="segmentation_masks"):
+        L.MixUp(seed=1)({"images": batch, "segmentation_masks": masks})

@@ -14,6 +14,10 @@ Keras' rules, kept here:
 - Every parameter is drawn for the whole batch at once (one array per
   parameter, one entry per image): no Python loop over images, no host sync.
 - A 3-D input is one image: it is augmented as a batch of one.
+- Keras' dict form ``{"images", "labels", "segmentation_masks"}`` is taken:
+  MixUp/CutMix mix the labels; the geometric layers move the masks with their
+  images (nearest sampling), the colour layers leave them; bounding boxes are
+  not supported (MaxNumBoundingBoxes only pads them).
 """
 
 import math
@@ -97,6 +101,9 @@ class BaseImageAugmentationLayer(Layer):
     # Keras casts to the compute dtype at inference in most of these layers;
     # a few (contrast, brightness, crop) hand the images back untouched.
     _cast_at_inference = True
+    # What a segmentation mask undergoes in Keras' dict form: "keep" (colour
+    # layers), "follow" (the same geometric transform), None (refused).
+    _masks = "keep"
     # Layers that draw nothing themselves (AutoContrast, Equalization, CLAHE,
     # RandomColorJitter whose steps draw) hold no key.
     _random = True
@@ -127,12 +134,15 @@ class BaseImageAugmentationLayer(Layer):
                              f"4 (a batch). Received: inputs.shape={images.shape}")
 
     def _call_dict(self, data, training):
-        unsupported = sorted(set(data) & {"bounding_boxes", "segmentation_masks"})
+        unsupported = "bounding_boxes" in data or (
+            "segmentation_masks" in data and self._masks is None)
         if unsupported or "images" not in data:
             raise NotImplementedError(
-                f'Layer "{self.name}" takes images, or a dict of "images" and "labels"; '
+                f'Layer "{self.name}" takes images, or a dict of "images", "labels"'
+                f'{"" if self._masks is None else " and segmentation_masks"}; '
                 f"received the keys {sorted(data)}.")
         images, labels = data["images"], data.get("labels")
+        masks = data.get("segmentation_masks")
         self._check_rank(images)
         out = dict(data)
         if not training:
@@ -142,11 +152,38 @@ class BaseImageAugmentationLayer(Layer):
         if not batched:
             images = images[None]
             labels = None if labels is None else labels[None]
-        images, labels = self.augment_with_labels(images, labels)
+            masks = None if masks is None else masks[None]
+        if masks is not None:
+            images, masks = self._augment_with_masks(images, masks)
+        else:
+            images, labels = self.augment_with_labels(images, labels)
         out["images"] = images if batched else images[0]
         if labels is not None:
             out["labels"] = labels if batched else labels[0]
+        if masks is not None:
+            out["segmentation_masks"] = masks if batched else masks[0]
         return out
+
+    def _augment_with_masks(self, images, masks):
+        """Masks follow the images' geometry: the same draws are replayed on them
+        (nearest interpolation, their own dtype); colour layers leave them as they are.
+        Every draw depends on the batch and spatial sizes only, never on channels."""
+        if self._masks == "keep":
+            return self.augment(images), masks
+        start = self.generator.state
+        images = self.augment(images)
+        end = self.generator.state
+        self.generator["_state"] = start
+        interpolation = getattr(self, "interpolation", None)
+        if interpolation is not None:
+            object.__setattr__(self, "interpolation", "nearest")
+        try:
+            warped = self.augment(masks).astype(masks.dtype)
+        finally:
+            if interpolation is not None:
+                object.__setattr__(self, "interpolation", interpolation)
+            self.generator["_state"] = end
+        return images, warped
 
     def augment_with_labels(self, images, labels):
         """Images and labels of one batch; labels are kept unless a layer mixes them."""

@@ -35,6 +35,8 @@ class ContrastLimitedAdaptiveHistogramEqualization(BaseImageAugmentationLayer):
         data_format: ``"channels_last"`` (or None).
     """
 
+    _masks = None
+
     _random = False
 
     def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),

@@ -25,6 +25,8 @@ class RandomPerspective(BaseImageAugmentationLayer):
         data_format: ``"channels_last"`` (or None).
     """
 
+    _masks = "follow"
+
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
                  seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -74,6 +76,8 @@ class RandomElasticTransform(BaseImageAugmentationLayer):
         seed: int seed, or None.
         data_format: ``"channels_last"`` (or None).
     """
+
+    _masks = "follow"
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect",
                  fill_value=0.0, value_range=(0, 255), seed=None, data_format=None,

@@ -28,6 +28,8 @@ class RandomFlip(BaseImageAugmentationLayer):
         data_format: ``"channels_last"`` (or None).
     """
 
+    _masks = "follow"
+
     def __init__(self, mode=HORIZONTAL_AND_VERTICAL, seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.mode = choice(self, "mode", mode, (HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL),
@@ -50,6 +52,8 @@ class RandomFlip(BaseImageAugmentationLayer):
 
 class _Warp(BaseImageAugmentationLayer):
     """A random affine warp of each image: subclasses give ``matrix(n, h, w)``."""
+
+    _masks = "follow"
 
     def _init_warp(self, fill_mode, interpolation, fill_value):
         self.fill_mode = choice(self, "fill_mode", fill_mode, FILL_MODES)
@@ -233,6 +237,8 @@ class RandomCrop(BaseImageAugmentationLayer):
         seed: int seed, or None.
         data_format: ``"channels_last"`` (or None).
     """
+
+    _masks = "follow"
 
     _cast_at_inference = False
 

@@ -46,6 +46,8 @@ class MixUp(BaseImageAugmentationLayer):
         seed: int seed, or None.
     """
 
+    _masks = None  # (mixing masks is not supported)
+
     def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         if not (check._is_real(alpha) and math.isfinite(alpha) and alpha > 0):
@@ -81,6 +83,8 @@ class CutMix(BaseImageAugmentationLayer):
         seed: int seed, or None.
         data_format: ``"channels_last"`` (or None).
     """
+
+    _masks = None  # (mixing masks is not supported)
 
     def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)

@@ -116,6 +116,8 @@ class RandAugment(BaseImageAugmentationLayer):
         data_format: ``"channels_last"`` (or None).
     """
 
+    _masks = None  # (not supported: operations mix geometry and colour)
+
     def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear",
                  seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -157,6 +159,8 @@ class AugMix(BaseImageAugmentationLayer):
         seed: int seed, or None.
         data_format: ``"channels_last"`` (or None).
     """
+
+    _masks = None  # (not supported: operations mix geometry and colour)
 
     def __init__(self, value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3,
                  alpha=1.0, all_ops=True, interpolation="bilinear", seed=None,
