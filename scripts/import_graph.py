@@ -46,6 +46,8 @@ ALLOWED = {
         "Model.save/save_weights/load_weights call saving/, as in Keras",
     ("mlxfunctional.layers.preprocessing_image", "mlxfunctional.ops"):
         "Resizing/CenterCrop call ops.image.resize, whose package imports the conv layers' helpers",
+    ("mlxfunctional.layers.augmentation_base", "mlxfunctional.ops"):
+        "augmentation layers call ops.image, whose package imports the conv layers' helpers",
 }
 
 

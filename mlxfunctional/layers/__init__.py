@@ -66,3 +66,16 @@ from .hashing import Hashing
 from .index_lookup import IntegerLookup
 from .index_lookup import StringLookup
 from .text_vectorization import TextVectorization
+# Issue 14 (augmentation).
+from .augmentation_color import RandomBrightness, RandomContrast, RandomGrayscale
+from .augmentation_color import RandomHue, RandomInvert, RandomSaturation
+from .augmentation_distort import RandomElasticTransform, RandomPerspective
+from .augmentation_geometric import RandomCrop, RandomFlip, RandomRotation
+from .augmentation_geometric import RandomShear, RandomTranslation, RandomZoom
+from .augmentation_mixing import CutMix, MixUp, RandomErasing
+from .augmentation_policies import AugMix, Pipeline, RandAugment, RandomColorDegeneration
+from .augmentation_tone import AutoContrast, Equalization, RandomColorJitter
+from .augmentation_tone import RandomGaussianBlur, RandomPosterization, RandomSharpness
+from .augmentation_tone import Solarization
+from .augmentation_clahe import ContrastLimitedAdaptiveHistogramEqualization
+from .augmentation_clahe import MaxNumBoundingBoxes

@@ -34,6 +34,10 @@ NON_NEGATIVE = (-0.1, "1e-3", True, None, math.nan, math.inf)
 FACTOR = (-0.1, "1e-3", True, math.nan, math.inf)
 # A finite number.
 REAL = ("1", True, None, math.nan, math.inf)
+# An augmentation factor: a number or a pair of numbers in [-1, 1] (None where required).
+AUG_FACTOR = (1.5, -1.5, (0.1, 2.0), (0.1, 0.2, 0.3), (0.1,), "0.1", True, math.nan, None)
+# A value range: a pair of finite numbers.
+VALUE_RANGE = ((0,), (0, 1, 2), 255, "0-255", (0, math.inf), (0, "1"), None)
 
 
 def int_tuple(rank, allow_zero=False, optional=False):
@@ -212,6 +216,63 @@ TABLE = [
       for rank, cls in ((1, L.AdaptiveAveragePooling1D), (2, L.AdaptiveAveragePooling2D),
                         (3, L.AdaptiveAveragePooling3D), (1, L.AdaptiveMaxPooling1D),
                         (2, L.AdaptiveMaxPooling2D), (3, L.AdaptiveMaxPooling3D))],
+    # Augmentation: factors are a number or a pair inside Keras' bounds.
+    (L.RandomFlip, {}, {"seed": SEED}),
+    (L.RandomRotation, {"factor": 0.1},
+     {"factor": AUG_FACTOR, "seed": SEED, "fill_value": REAL}),
+    (L.RandomZoom, {"height_factor": 0.1},
+     {"height_factor": AUG_FACTOR + (-1.0,), "width_factor": AUG_FACTOR[:-1] + (-1.0,),
+      "seed": SEED, "fill_value": REAL}),
+    (L.RandomTranslation, {"height_factor": 0.1, "width_factor": 0.1},
+     {"height_factor": AUG_FACTOR, "width_factor": AUG_FACTOR, "seed": SEED,
+      "fill_value": REAL}),
+    (L.RandomCrop, {"height": 2, "width": 2}, {"height": SIZE, "width": SIZE, "seed": SEED}),
+    *[(cls, {"factor": 0.1}, {"factor": AUG_FACTOR + (-0.1,), "seed": SEED,
+                              "value_range": VALUE_RANGE})
+      for cls in (L.RandomContrast, L.RandomHue, L.RandomSaturation, L.RandomInvert)],
+    (L.RandomBrightness, {"factor": 0.1},
+     {"factor": AUG_FACTOR, "seed": SEED, "value_range": VALUE_RANGE}),
+    (L.RandomGrayscale, {}, {"factor": RATE_WITH_ONE, "seed": SEED}),
+    (L.Solarization, {},
+     {"addition_factor": AUG_FACTOR + (-0.1,), "threshold_factor": AUG_FACTOR + (-0.1,),
+      "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandomPosterization, {"factor": 4},
+     {"factor": (0, 9, (1, 9), (0.5, 4), "4", True, None), "value_range": VALUE_RANGE,
+      "seed": SEED}),
+    (L.AutoContrast, {}, {"value_range": VALUE_RANGE}),
+    (L.RandomSharpness, {"factor": 0.5},
+     {"factor": AUG_FACTOR + (-0.1,), "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.Equalization, {}, {"bins": SIZE, "value_range": VALUE_RANGE}),
+    (L.RandomGaussianBlur, {},
+     {"factor": AUG_FACTOR[:-1] + (-0.1,), "sigma": AUG_FACTOR[:-1] + (-0.1,),
+      "kernel_size": (2, (3, 4), 0, -1, 2.5, "3", True, None, (3, 3, 3)),
+      "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandomColorJitter, {}, {"value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandomShear, {}, {"x_factor": AUG_FACTOR + (-0.1,), "y_factor": AUG_FACTOR + (-0.1,),
+                         "seed": SEED, "fill_value": REAL}),
+    (L.MixUp, {}, {"alpha": (0, -1, "0.2", True, None, math.nan, math.inf), "seed": SEED}),
+    (L.CutMix, {}, {"factor": AUG_FACTOR + (-0.1,), "seed": SEED}),
+    (L.RandomErasing, {},
+     {"factor": AUG_FACTOR + (-0.1,), "scale": AUG_FACTOR + (-0.1,),
+      "fill_value": ("1", True, math.nan, (1, 2), (1, 2, "3")), "value_range": VALUE_RANGE,
+      "seed": SEED}),
+    (L.RandomColorDegeneration, {"factor": 0.5},
+     {"factor": AUG_FACTOR + (-0.1,), "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandAugment, {}, {"num_ops": (-1, 2.5, "2", True, None), "factor": AUG_FACTOR,
+                         "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.AugMix, {}, {"num_chains": SIZE, "chain_depth": SIZE, "factor": AUG_FACTOR,
+                    "alpha": (0, -1, "1", True, None, math.nan, math.inf),
+                    "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.RandomPerspective, {}, {"factor": AUG_FACTOR + (-0.1,), "scale": RATE_WITH_ONE,
+                               "fill_value": REAL, "seed": SEED}),
+    (L.RandomElasticTransform, {},
+     {"factor": AUG_FACTOR + (-0.1,), "scale": AUG_FACTOR + (-0.1,), "fill_value": REAL,
+      "value_range": VALUE_RANGE, "seed": SEED}),
+    (L.ContrastLimitedAdaptiveHistogramEqualization, {},
+     {"clip_limit": REAL, "tile_grid_size": int_tuple(2), "value_range": VALUE_RANGE}),
+    (L.MaxNumBoundingBoxes, {"max_number": 2}, {"max_number": SIZE,
+                                                "fill_value": (1.5, "1", True, None)}),
+    (L.Pipeline, {"layers": ()}, {"layers": (None, "flip", [None], L.RandomFlip)}),
 ]
 
 # Exported layer classes without integer, rate or axis arguments.
