@@ -395,3 +395,30 @@ def test_each_optimizer_trains_in_fit_and_resumes_from_a_file(make, tmp_path):
     a = model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False).history["loss"]
     b = again.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False).history["loss"]
     np.testing.assert_allclose(b, a, rtol=1e-5)  # the saved slots carry on the same run
+
+
+def test_fit_takes_the_gradient_of_the_scaled_loss():
+    # With loss_scale_factor the step scales the loss and the optimizer divides the
+    # gradient back: the same weights as without (a power of two: exact in float32).
+    L = mf.layers
+    x = RNG.normal(size=(32, 3)).astype(np.float32)
+    y = RNG.normal(size=(32, 1)).astype(np.float32)
+    weights = []
+    for factor in (None, 1024.0):
+        mf.utils.set_random_seed(3)
+        inputs = L.Input((3,))
+        model = mf.Model(inputs, L.Dense(1)(inputs))
+        model.compile(optimizer=optimizers.SGD(0.1, loss_scale_factor=factor), loss="mse")
+        hist = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        weights.append([np.array(w) for w in model.get_weights()])
+        assert hist.history["loss"][-1] < 10  # the logged loss is the unscaled one
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_every_keras_loss_and_metric_name_exists():
+    from pathlib import Path
+    api = Path(__file__).parent / "keras_compat" / "keras_api"
+    for file, module in (("losses.txt", mf.losses), ("metrics.txt", mf.metrics)):
+        names = [n.strip() for n in (api / file).read_text().split() if n.strip()]
+        assert [n for n in names if not hasattr(module, n)] == [], file
