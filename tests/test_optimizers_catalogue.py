@@ -422,3 +422,25 @@ def test_every_keras_loss_and_metric_name_exists():
     for file, module in (("losses.txt", mf.losses), ("metrics.txt", mf.metrics)):
         names = [n.strip() for n in (api / file).read_text().split() if n.strip()]
         assert [n for n in names if not hasattr(module, n)] == [], file
+
+
+def test_mixed_float16_compile_wraps_the_optimizer_and_trains():
+    L = mf.layers
+    mf.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        inputs = L.Input((3,))
+        hidden = L.Dense(8, activation="relu")(inputs)
+        model = mf.Model(inputs, L.Dense(1, dtype="float32")(hidden))
+        model.compile(optimizer=optimizers.Adam(0.01), loss="mse")
+        assert isinstance(model.optimizer, optimizers.LossScaleOptimizer)
+        x = RNG.normal(size=(64, 3)).astype(np.float32)
+        y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+        hist = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
+        assert np.all(np.isfinite(hist.history["loss"]))
+        assert hist.history["loss"][-1] < hist.history["loss"][0]
+        assert float(model.optimizer.state["dynamic_scale"].item()) <= 2.0 ** 15
+        other = mf.Model(inputs, L.Dense(1, dtype="float32")(hidden))
+        other.compile(optimizer=optimizers.Adam(0.01), loss="mse", auto_scale_loss=False)
+        assert type(other.optimizer) is optimizers.Adam
+    finally:
+        mf.mixed_precision.set_global_policy("float32")
