@@ -28,6 +28,8 @@ class FBetaScore(Metric):
         name ("fbeta_score"), dtype.
     """
 
+    _direction = "up"  # higher is better (EarlyStopping/ModelCheckpoint mode="auto")
+
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
         super().__init__(name=name, dtype=dtype)
         if average not in _AVERAGES:

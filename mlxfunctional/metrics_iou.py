@@ -29,6 +29,8 @@ def _check_count(value, what):
 class _IoUBase(Metric):
     """The confusion-matrix accumulation shared by the IoU metrics."""
 
+    _direction = "up"  # higher is better (EarlyStopping/ModelCheckpoint mode="auto")
+
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
                  sparse_y_true=True, sparse_y_pred=True, axis=-1):
         super().__init__(name=name, dtype=dtype or "int32")

@@ -29,6 +29,8 @@ class R2Score(Metric):
         name ("r2_score"), dtype.
     """
 
+    _direction = "up"  # higher is better (EarlyStopping/ModelCheckpoint mode="auto")
+
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
                  dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -103,6 +105,7 @@ class R2Score(Metric):
 
 class _CorrelationMetric(MeanMetricWrapper):
     _function = None
+    _direction = "up"
 
     def __init__(self, name, dtype, axis):
         super().__init__(type(self)._function, name=name, dtype=dtype, axis=axis)

@@ -32,6 +32,8 @@ class SensitivitySpecificityBase(_ConfusionMetric):
         name, dtype.
     """
 
+    _direction = "up"  # higher is better (EarlyStopping/ModelCheckpoint mode="auto")
+
     _target_name = "value"
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):

@@ -446,3 +446,14 @@ def test_model_file_keeps_the_compiled_metrics(tmp_path):
         again = mf.saving.load_model(str(tmp_path / "m.mlxf"))
     logs = again.evaluate(x, y, verbose=0, return_dict=True)
     assert "f1_score" in logs and "miou" in logs
+
+
+def test_callbacks_maximize_these_metrics_in_auto_mode():
+    from mlxfunctional.callbacks.monitor import infer_direction
+    model = _model(1, "sigmoid")
+    new = [metrics.BinaryIoU(), metrics.MeanIoU(2, name="miou"), metrics.R2Score(),
+           metrics.PearsonCorrelation(name="pcc"), metrics.F1Score(),
+           metrics.RecallAtPrecision(0.5, name="rap"), metrics.OneHotIoU(2, [0], name="x")]
+    model.compile(optimizer="sgd", loss="mse", metrics=new)
+    for m in new:
+        assert infer_direction("val_" + m.name, model) == "up", m.name
