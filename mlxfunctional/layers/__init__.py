@@ -33,3 +33,18 @@ from .time_distributed import TimeDistributed
 # Keras' aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose = Conv2DTranspose
+
+# Issue 14 (normalization family, adaptive pooling, aliases).
+from .adaptive_pooling import AdaptiveAveragePooling1D
+from .adaptive_pooling import AdaptiveAveragePooling2D
+from .adaptive_pooling import AdaptiveAveragePooling3D
+from .adaptive_pooling import AdaptiveMaxPooling1D
+from .adaptive_pooling import AdaptiveMaxPooling2D
+from .adaptive_pooling import AdaptiveMaxPooling3D
+from .alpha_dropout import AlphaDropout
+from .group_normalization import GroupNormalization
+from .group_normalization import RMSNormalization
+from .wrapper import SpectralNormalization
+from .wrapper import Wrapper
+Convolution1DTranspose, Convolution3DTranspose = Conv1DTranspose, Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D

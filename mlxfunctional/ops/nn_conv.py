@@ -14,7 +14,7 @@ import mlx.core as mx
 import numpy as np
 
 from .. import backend
-from ..layers import conv_utils, pooling
+from ..layers import adaptive_pooling, conv_utils, pooling
 from .dtypes import convert_to_tensor
 from .operation import keras_op
 
@@ -221,27 +221,6 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return _pool(inputs, pool_size, strides, padding, data_format, "average", "average_pool")
 
 
-def _adaptive_axis(x, axis, out, mode):
-    """Pools axis ``axis`` to ``out`` cells: cell i covers [floor(i n / out), ceil((i+1) n / out))."""
-    n = x.shape[axis]
-    starts = (np.arange(out) * n) // out
-    ends = -((-np.arange(1, out + 1) * n) // out)
-    sizes = sorted(set((ends - starts).tolist()))  # at most two window sizes
-    # Every window of one size is one row of a stride-1 pooling of that size;
-    # concatenate the (one or two) poolings and pick each cell's row, a static index.
-    pooled, offset, picks = [], 0, np.zeros(out, np.int32)
-    for size in sizes:
-        p = pooling.pool_axis(x, axis, size, 1, n - size + 1, mode)
-        if mode != "max":
-            p = p / size
-        pooled.append(p)
-        chosen = (ends - starts) == size
-        picks[chosen] = starts[chosen] + offset
-        offset += n - size + 1
-    both = pooled[0] if len(pooled) == 1 else mx.concatenate(pooled, axis=axis)
-    return mx.take(both, mx.array(picks), axis=axis)
-
-
 def _adaptive_pool(inputs, output_size, data_format, mode, op):
     data_format = _data_format(data_format, op)
     x = _spatial_input(inputs, op, data_format)
@@ -253,7 +232,7 @@ def _adaptive_pool(inputs, output_size, data_format, mode, op):
     if mode != "max" and not backend.is_float_dtype(x.dtype):
         x = x.astype(backend.mlx_dtype(backend.floatx()))
     for i, out in enumerate(output_size):
-        x = _adaptive_axis(x, i + 1, out, mode)
+        x = adaptive_pooling.adaptive_pool_axis(x, i + 1, out, mode)
     return _from_channels_last(x, data_format)
 
 
