@@ -39,9 +39,13 @@ def ctc_negative_log_likelihood(target, output, target_length, output_length, ma
     emit = mx.matmul(log_probs, mx.swapaxes(is_class.astype(log_probs.dtype), 1, 2))
     # A state may be entered from two states back when it is a label differing from
     # the label before it (skipping the blank between).
+    # Label states are told by position (odd), not by value: a label equal to the blank
+    # inside the first target_length labels then stays a state of its own, as in Keras
+    # (optax's recursion), instead of merging with the blanks around it.
+    is_label_state = mx.arange(2, states) % 2 == 1
     skip_ok = mx.concatenate([
         mx.zeros((batch, 2), dtype=mx.bool_),
-        (extended[:, 2:] != mask_index) & (extended[:, 2:] != extended[:, :-2])], axis=1)
+        is_label_state & (extended[:, 2:] != extended[:, :-2])], axis=1)
     neg = mx.full((batch, 1), _LOG_ZERO, dtype=log_probs.dtype)
 
     state = mx.arange(states)

@@ -352,12 +352,16 @@ def test_gce_keras_segmentation_numbers():
                                rtol=1e-6)
 
 
-def test_ctc_keras_example_first_sample():
-    # Keras' test averages this sample with one holding a blank (0) inside its labels,
-    # which each backend treats its own way; the clean sample is checked here.
+def test_ctc_keras_example():
     logits = (np.arange(24).reshape((2, 4, 3)).astype("float32") - 12) / 100
-    got = A(losses.CTC(reduction=None)(np.array([[1, 2, 1, 0]]), logits[:1]))
-    np.testing.assert_allclose(got, [2.442931], rtol=1e-5)
+    labels = np.array([[1, 2, 1, 0], [1, 2, 0, 2]])
+    # Keras' number; its second sample has a blank (0) among its first 3 labels.
+    np.testing.assert_allclose(A(losses.CTC()(labels, logits)), 2.448645, rtol=1e-5)
+    # The first sample alone against the brute force over alignments.
+    log_probs = logits[0].astype(np.float64)
+    log_probs = log_probs - np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    np.testing.assert_allclose(A(losses.CTC(reduction=None)(labels[:1], logits[:1])),
+                               [np_ctc_brute(log_probs, [1, 2, 1])], rtol=1e-5)
 
 
 # -- dtype, configs, names ----------------------------------------------------------------------
