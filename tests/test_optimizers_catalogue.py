@@ -444,3 +444,23 @@ def test_mixed_float16_compile_wraps_the_optimizer_and_trains():
         assert type(other.optimizer) is optimizers.Adam
     finally:
         mf.mixed_precision.set_global_policy("float32")
+
+
+def test_loss_scale_optimizer_state_saves_after_a_layer_is_frozen(tmp_path):
+    L = mf.layers
+    x = RNG.normal(size=(16, 3)).astype(np.float32)
+    y = RNG.normal(size=(16, 1)).astype(np.float32)
+    inputs = L.Input((3,))
+    first = L.Dense(4, name="first")
+    model = mf.Model(inputs, L.Dense(1, name="last")(first(inputs)))
+    model.compile(optimizer=optimizers.LossScaleOptimizer(optimizers.Adam(0.01)), loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    first.trainable = False  # its Adam slots must not go into the file
+    model.save(str(tmp_path / "m.mlxf"))
+    again = mf.saving.load_model(str(tmp_path / "m.mlxf"))
+    slots = again.optimizer.inner_optimizer.state["slots"]
+    assert "first" not in slots or not slots["first"]
+    np.testing.assert_allclose(np.array(again.optimizer.inner_optimizer.state["slots"]["last"]
+                                        ["kernel"]["momentum"]),
+                               np.array(model.optimizer.inner_optimizer.state["slots"]["last"]
+                                        ["kernel"]["momentum"]))
