@@ -457,3 +457,22 @@ def test_callbacks_maximize_these_metrics_in_auto_mode():
     model.compile(optimizer="sgd", loss="mse", metrics=new)
     for m in new:
         assert infer_direction("val_" + m.name, model) == "up", m.name
+
+
+def test_state_made_on_the_first_compiled_batch_counts_that_batch():
+    # F1Score and R2Score create their per-class state from the first batch's shapes,
+    # here inside the first compiled evaluate step.
+    x = RNG.normal(size=(40, 5)).astype(np.float32)
+    y = np.eye(3)[RNG.integers(0, 3, 40)].astype(np.float32)
+    model = _model(3, "softmax")
+    model.compile(optimizer="adam", loss="categorical_crossentropy",
+                  metrics=[metrics.F1Score(average="macro"), metrics.R2Score()])
+    logs = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+    pred = np.array(model.predict(x, verbose=0))
+    f1, r2 = metrics.F1Score(average="macro"), metrics.R2Score()
+    for i in range(0, 40, 8):
+        f1.update_state(y[i:i + 8], pred[i:i + 8])
+        r2.update_state(y[i:i + 8], pred[i:i + 8])
+    np.testing.assert_allclose(logs["f1_score"], np_fbeta(y, pred, 1.0, None, "macro"),
+                               rtol=1e-5)
+    np.testing.assert_allclose(logs["r2_score"], A(r2.result()), rtol=1e-5)
