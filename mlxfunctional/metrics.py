@@ -30,6 +30,14 @@ from mlxfunctional.metrics_base import (Mean, MeanMetricWrapper, Metric, MetricV
 from mlxfunctional.metrics_confusion import (AUC, FalseNegatives, FalsePositives,  # noqa: F401
                                              Precision, Recall, TrueNegatives, TruePositives)
 from mlxfunctional import metrics_confusion
+from mlxfunctional import metrics_fscore, metrics_iou, metrics_regression, metrics_sensitivity
+from mlxfunctional.metrics_fscore import F1Score, FBetaScore  # noqa: F401
+from mlxfunctional.metrics_iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa
+from mlxfunctional.metrics_regression import (ConcordanceCorrelation,  # noqa: F401
+                                              PearsonCorrelation, R2Score)
+from mlxfunctional.metrics_sensitivity import (PrecisionAtRecall,  # noqa: F401
+                                               RecallAtPrecision, SensitivityAtSpecificity,
+                                               SpecificityAtSensitivity)
 
 
 # -- accuracy metrics --------------------------------------------------------------------
@@ -251,7 +259,8 @@ CLASSES = (Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy,
            MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError,
            CosineSimilarity, LogCoshError, BinaryCrossentropy, CategoricalCrossentropy,
            SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge,
-           CategoricalHinge) + metrics_confusion.CLASSES
+           CategoricalHinge) + metrics_confusion.CLASSES + metrics_fscore.CLASSES \
+    + metrics_iou.CLASSES + metrics_regression.CLASSES + metrics_sensitivity.CLASSES
 # Keras' table: class names and their snake_case forms give classes ("auc", "precision").
 ALL_OBJECTS = builtin_objects(CLASSES)
 ALL_OBJECTS.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,

@@ -31,6 +31,10 @@ from mlxfunctional._resolve import deserialize_object, serialize_object
 from mlxfunctional.backend import to_snake_case
 from mlxfunctional import registry
 
+# Name -> optimizer class; filled by mlxfunctional.optimizers (a wrapper such as
+# LossScaleOptimizer finds its inner optimizer's class here without importing it).
+ALL_OBJECTS = {}
+
 # Slot names the base class manages itself (EMA, gradient accumulation).
 _BASE_SLOTS = ("average", "gradient_accumulator")
 
@@ -200,33 +204,38 @@ class Optimizer(mlx_optimizers.Optimizer):
     def apply_single(self, gradient, parameter, state):
         raise NotImplementedError("Keras optimizers update through apply_gradients.")
 
-    def _new_slots(self, param):
+    def build_slots_for(self, variable, path):
+        """``build_slots`` for a parameter whose tree path (``"dense.kernel"``) matters
+        (Muon sends embeddings to its AdamW branch by path)."""
+        return self.build_slots(variable)
+
+    def _new_slots(self, param, path=""):
         if not isinstance(param, mx.array):
             return {}
-        slots = self.build_slots(param)
+        slots = self.build_slots_for(param, path)
         if self.use_ema:
             slots["average"] = mx.zeros_like(param)
         if self.gradient_accumulation_steps:
             slots["gradient_accumulator"] = mx.zeros_like(param)
         return slots
 
-    def _fill_slots(self, params, slots):
+    def _fill_slots(self, params, slots, path=()):
         """Slots for every array in ``params``; existing slot dicts are kept as they
         are (same objects), so a loaded or captured state survives."""
         if isinstance(params, dict):
             slots = slots if isinstance(slots, dict) else {}
             for key, value in params.items():
-                slots[key] = self._fill_slots(value, slots.get(key))
+                slots[key] = self._fill_slots(value, slots.get(key), path + (str(key),))
             return slots
         if isinstance(params, (list, tuple)):
             slots = slots if isinstance(slots, list) else []
             for i, value in enumerate(params):
                 if i < len(slots):
-                    slots[i] = self._fill_slots(value, slots[i])
+                    slots[i] = self._fill_slots(value, slots[i], path + (str(i),))
                 else:
-                    slots.append(self._fill_slots(value, None))
+                    slots.append(self._fill_slots(value, None, path + (str(i),)))
             return slots
-        return slots if isinstance(slots, dict) else self._new_slots(params)
+        return slots if isinstance(slots, dict) else self._new_slots(params, ".".join(path))
 
     def init(self, parameters):
         """Creates the slots for ``parameters`` (Keras: ``build``). Call it before the
@@ -254,6 +263,10 @@ class Optimizer(mlx_optimizers.Optimizer):
         self._exclude_ids = {id(v) for v in var_list or () if isinstance(v, mx.array)}
         self._exclude_paths = {v for v in var_list or () if isinstance(v, str)}
         self._exclude_pattern = re.compile("|".join(set(var_names))) if var_names else None
+
+    def _weight_decay_for(self, path, slots):
+        """The decay rate of one parameter (None: no decay). Muon uses two rates."""
+        return self.weight_decay if self._use_weight_decay(path) else None
 
     def _use_weight_decay(self, path):
         if path in self._exclude_paths:
@@ -322,8 +335,9 @@ class Optimizer(mlx_optimizers.Optimizer):
             held = {k: v for k, v in slots.items() if k not in _BASE_SLOTS}
             rate = lr.astype(param.dtype)
             w = param
-            if self.weight_decay is not None and self._use_weight_decay(path):
-                w = w - w * self.weight_decay * rate
+            decay = self._weight_decay_for(path, slots)
+            if decay is not None:
+                w = w - w * decay * rate
             new = self.update_step(g.astype(param.dtype), w, rate, slots, t)
             if acc:
                 new = mx.where(is_update, new, param)

@@ -15,8 +15,13 @@ import mlx.optimizers as mlx_optimizers
 
 from mlxfunctional import schedules  # noqa: F401  (keras.optimizers.schedules)
 from mlxfunctional._resolve import builtin_objects, deserialize_object, serialize_object
+from mlxfunctional import optimizer_base
 from mlxfunctional.optimizer_base import Optimizer
 from mlxfunctional import registry
+from mlxfunctional import optimizers_adaptive, optimizers_loss_scale, optimizers_muon
+from mlxfunctional.optimizers_adaptive import Adafactor, Ftrl, Lamb  # noqa: F401
+from mlxfunctional.optimizers_loss_scale import LossScaleOptimizer  # noqa: F401
+from mlxfunctional.optimizers_muon import Muon  # noqa: F401
 
 
 def _unit_interval(value, name):
@@ -341,8 +346,10 @@ class Lion(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
 
 
-_CLASSES = (Optimizer, SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta, Lion)
-ALL_OBJECTS = builtin_objects(_CLASSES)
+_CLASSES = (Optimizer, SGD, RMSprop, Adam, AdamW, Nadam, Adamax, Adagrad, Adadelta, Lion) \
+    + optimizers_adaptive.CLASSES + optimizers_muon.CLASSES + optimizers_loss_scale.CLASSES
+ALL_OBJECTS = optimizer_base.ALL_OBJECTS  # the one table, shared with the wrappers
+ALL_OBJECTS.update(builtin_objects(_CLASSES))
 # Keras' identifiers are the lower-cased class names ("sgd", "rmsprop", "adamw").
 ALL_OBJECTS.update({cls.__name__.lower(): cls for cls in _CLASSES})
 

@@ -110,15 +110,21 @@ class StepMethods:
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         rows = _rows(x)
 
+        # Keras' loss scaling: the gradient is taken of ``optimizer.scale_loss(loss)``
+        # (loss_scale_factor, LossScaleOptimizer's dynamic scale); the optimizer
+        # divides it out again. The loss tracked is the unscaled one.
+        scale_loss = getattr(self.optimizer, "scale_loss", None)
+
         def forward(x, y, sample_weight):
             y_pred = self(x, training=True)
-            return self.compute_loss(x, y, y_pred, sample_weight, training=True), y_pred
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+            return (loss if scale_loss is None else scale_loss(loss)), loss, y_pred
 
         with self._global_batch(rows):
             if tree_flatten(self.trainable_parameters()):
-                (loss, y_pred), grads = nn.value_and_grad(self, forward)(x, y, sample_weight)
+                (_, loss, y_pred), grads = nn.value_and_grad(self, forward)(x, y, sample_weight)
             else:  # nothing to train (all frozen, or no weights): no gradient to take
-                (loss, y_pred), grads = forward(x, y, sample_weight), None
+                (_, loss, y_pred), grads = forward(x, y, sample_weight), None
         if grads is not None:
             if self._parallel is not None:  # (a whole batch: equal rows, so the mean)
                 grads = self._parallel.combine_gradients(grads, rows)

@@ -31,16 +31,23 @@ class Trainer(StepCalls, StepMethods):
     # -- compile -------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=False, jit_compile=True,
-                steps_per_execution=1):
+                steps_per_execution=1, auto_scale_loss=True):
         """Configures the model for training (Keras' arguments and string names).
 
         ``steps_per_execution``: training steps per compiled call (also settable
         later as ``model.steps_per_execution``).
+        ``auto_scale_loss``: under the "mixed_float16" policy, wrap the optimizer in a
+        ``LossScaleOptimizer`` (dynamic loss scaling), as Keras does.
         """
         from .. import optimizers
         from .compile_utils import CompiledLoss, CompiledMetrics
 
         self.optimizer = optimizers.get(optimizer)
+        if auto_scale_loss and getattr(self.dtype_policy, "name", None) == "mixed_float16" \
+                and isinstance(self.optimizer, optimizers.Optimizer) \
+                and not isinstance(self.optimizer, optimizers.LossScaleOptimizer):
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer,
+                                                           name="loss_scale_optimizer")
         names = self._training_output_names()
         self.compiled_loss = CompiledLoss(loss, loss_weights, names)
         self.compiled_metrics = CompiledMetrics(metrics, weighted_metrics, self.compiled_loss,

@@ -13,12 +13,9 @@ import numpy as np
 from .. import backend
 from .dtypes import convert_to_tensor
 from .operation import keras_op
+from .._ctc import ctc_negative_log_likelihood
 
 __all__ = ["ctc_decode", "ctc_loss"]
-
-# log(0) stand-in: finite, so logaddexp of two impossible paths has a gradient (0), not NaN.
-_LOG_ZERO = -1e30
-
 
 def _float_logits(x):
     x = convert_to_tensor(x)
@@ -47,40 +44,8 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
         raise ValueError("ctc_loss: expected target (batch, max_label_length) and output "
                          f"(batch, max_length, num_classes). Received: target.shape="
                          f"{tuple(target.shape)}, output.shape={tuple(output.shape)}")
-    batch, steps, num_classes = output.shape
-    labels = target.shape[1]
-    if batch == 0 or steps == 0:  # MLX reductions refuse empty inputs
-        return mx.zeros((batch,), dtype=output.dtype)
-    log_probs = output - mx.logsumexp(output, axis=-1, keepdims=True)
-
-    # The extended sequence: blank, l1, blank, l2, ..., lL, blank (2L + 1 states).
-    states = 2 * labels + 1
-    blanks = mx.full((batch, labels + 1), mask_index, dtype=mx.int32)
-    extended = mx.concatenate([mx.stack([blanks[:, :-1], target], axis=2).reshape(batch, -1),
-                               blanks[:, -1:]], axis=1)
-    # Emission log-probability of each state at each step: (batch, steps, states).
-    is_class = mx.expand_dims(extended, -1) == mx.arange(num_classes)
-    emit = mx.matmul(log_probs, mx.swapaxes(is_class.astype(log_probs.dtype), 1, 2))
-    # A state may be entered from two states back when it is a label differing from
-    # the label before it (skipping the blank between).
-    skip_ok = mx.concatenate([
-        mx.zeros((batch, 2), dtype=mx.bool_),
-        (extended[:, 2:] != mask_index) & (extended[:, 2:] != extended[:, :-2])], axis=1)
-    neg = mx.full((batch, 1), _LOG_ZERO, dtype=log_probs.dtype)
-
-    state = mx.arange(states)
-    alpha = mx.where(state < 2, emit[:, 0], _LOG_ZERO)
-    for t in range(1, steps):
-        stay = alpha
-        step = mx.concatenate([neg, alpha[:, :-1]], axis=1)
-        skip = mx.where(skip_ok, mx.concatenate([neg, neg, alpha[:, :-2]], axis=1), _LOG_ZERO)
-        new = mx.logaddexp(mx.logaddexp(stay, step), skip) + emit[:, t]
-        alpha = mx.where(mx.expand_dims(t < output_length, 1), new, alpha)
-
-    # End in the last label or the blank after it: states 2 * length - 1 and 2 * length.
-    last = mx.expand_dims(2 * target_length, 1)
-    final = mx.where((state == last) | (state == last - 1), alpha, _LOG_ZERO)
-    return -mx.logsumexp(final, axis=1)
+    return ctc_negative_log_likelihood(target, output, target_length, output_length,
+                                       mask_index)
 
 
 def _greedy(inputs, sequence_lengths, merge_repeated, mask_index):

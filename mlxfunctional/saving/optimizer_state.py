@@ -55,7 +55,10 @@ def optimizer_arrays(model):
     trainable = set(flatten_state(model.trainable_parameters()))
     out = {}
     for key, value in flatten_state(model.optimizer.state).items():
-        if key.startswith("slots/") and key[len("slots/"):].rpartition("/")[0] not in trainable:
+        slot = key
+        while slot.startswith("inner_optimizer/"):  # a wrapper's (LossScaleOptimizer's)
+            slot = slot[len("inner_optimizer/"):]
+        if slot.startswith("slots/") and slot[len("slots/"):].rpartition("/")[0] not in trainable:
             continue
         out[key] = value
     return out
