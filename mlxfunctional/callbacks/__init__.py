@@ -10,7 +10,10 @@ from .callback_list import CallbackList
 from .history import History
 from .monitor import EarlyStopping, ModelCheckpoint, MonitorCallback, ReduceLROnPlateau
 from .progbar_logger import ProgbarLogger
+from .remote_monitor import RemoteMonitor
 from .simple import CSVLogger, LambdaCallback, LearningRateScheduler, TerminateOnNaN
+from .swap_ema_weights import SwapEMAWeights
+from .tensorboard import TensorBoard
 
 __all__ = [
     "CSVLogger",
@@ -24,5 +27,8 @@ __all__ = [
     "MonitorCallback",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "RemoteMonitor",
+    "SwapEMAWeights",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
