@@ -5,6 +5,7 @@ add_progbar=verbose != 0, model=model, verbose=..., epochs=..., steps=...)`` and
 its ``on_*`` methods; ``History`` is what ``fit`` returns.
 """
 
+from .backup_and_restore import BackupAndRestore
 from .callback import Callback
 from .callback_list import CallbackList
 from .history import History
@@ -16,6 +17,7 @@ from .swap_ema_weights import SwapEMAWeights
 from .tensorboard import TensorBoard
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",

@@ -59,7 +59,7 @@ from ..engine.model import Model
 from ..engine.sequential import Sequential
 from ..engine.serialization import deserialize_layer, serialize_layer
 from ..version import __version__
-from .weight_map import assign_weights, read_weights
+from .weight_map import assign_weights, compare_stored, read_weights, weight_refs
 
 FORMAT = "mlxfunctional.model"
 FORMAT_VERSION = 1
@@ -430,3 +430,45 @@ def load_model(filepath, custom_objects=None, compile=True):
     # Kept, not applied: fit(initial_epoch=...) decides (engine/resume_state.py).
     model._resume_state = resume
     return model
+
+
+def restore_training_state(model, filepath):
+    """Puts a model file's weights, optimizer state and training state (``resume``) back
+    into ``model`` -- the same architecture, compiled -- and returns that
+    ``ResumeState`` (a file without one is refused). Everything is checked before
+    anything is assigned; ``ModelFileError`` lists every problem.
+
+    ``BackupAndRestore`` resumes the model a user passed to ``fit`` this way: the
+    object stays the same, only its state is the file's.
+    """
+    path = os.fspath(filepath)
+    problems = Problems(path)
+    _, metadata, raw = _read_checked(path, problems)
+    resume = _resume_state(metadata, problems)
+    arrays = {}
+    for name in (WEIGHTS, OPTIMIZER):
+        if name not in raw:
+            problems.add(f"{name} is missing: the file holds no "
+                         f"{'optimizer state' if name == OPTIMIZER else 'weights'}.")
+            continue
+        try:
+            arrays[name], found = decode_npz(raw.pop(name), name)
+            problems.extend(found)
+        except ReadError as e:
+            problems.add(str(e))
+    if resume is None:
+        problems.add("metadata.json holds no training state ('resume'): the file was not "
+                     "written by BackupAndRestore or by a model trained with fit().")
+    problems.raise_if_any()
+    refs = weight_refs(model)
+    key_problems, mismatches, _ = compare_stored(
+        {k: (r.shape, r.dtype) for k, r in refs.items()}, arrays[WEIGHTS], WEIGHTS)
+    problems.extend(key_problems + mismatches)
+    problems.raise_if_any()
+    problems.extend(restore_optimizer(model, arrays[OPTIMIZER], OPTIMIZER))
+    problems.raise_if_any()
+    found, _ = assign_weights(model, arrays[WEIGHTS], WEIGHTS, refs=refs)
+    problems.extend(found)  # (none: checked above)
+    problems.raise_if_any()
+    model._resume_state = resume
+    return resume
