@@ -47,7 +47,7 @@ class BackupAndRestore(Callback):
         super().__init__()
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")
-        if save_freq not in ("epoch", False) and (
+        if save_freq != "epoch" and save_freq is not False and (
                 type(save_freq) is not int or save_freq < 1):
             raise ValueError(
                 "Invalid value for argument `save_freq`. "
