@@ -207,3 +207,14 @@ def test_missing_tensorboardx_names_the_extra(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "ImportError:" in out.stdout and "mlxfunctional[tensorboard]" in out.stdout
     assert not os.path.exists(tmp_path / "logs")
+
+
+def test_the_guides_block_runs_and_writes_nothing_until_fit(tmp_path):
+    # guides/training_with_built_in_methods.py's block, with a real folder.
+    keras.callbacks.TensorBoard(
+        log_dir=str(tmp_path / "logs"),
+        histogram_freq=0,
+        embeddings_freq=0,
+        update_freq="epoch",
+    )
+    assert not (tmp_path / "logs").exists()
