@@ -265,3 +265,48 @@ def test_arguments(tmp_path):
     _model().fit(x, y, epochs=1, verbose=0,
                  callbacks=[callbacks.BackupAndRestore(tmp_path / "n", save_freq=False)])
     assert not (tmp_path / "n").exists()  # save_freq=False: never writes
+
+
+def test_mid_epoch_resume_state_round_trip_and_bad_forms():
+    from mlxfunctional.engine.resume_state import ResumeState
+
+    state = ResumeState(2, 13, None, ((1, 2),), 3, ((5, 6),))
+    assert ResumeState.from_config(json.loads(json.dumps(state.get_config()))) == state
+    end = ResumeState(2, 10, 7, ((1, 2),))
+    assert set(end.get_config()) == {"epoch", "iterations", "shuffle_seed", "random_state"}
+    base = state.get_config()
+    for change, message in (
+            ({"step": 0}, "step must be > 0"),
+            ({"step": -1}, "step must be an integer"),
+            ({"epoch_random_state": [[1, 2], [3, 4]]}, "as many ranks"),
+            ({"epoch_random_state": [[1]]}, r"epoch_random_state\[0\]"),
+            ({"extra": 1}, "exactly the keys")):
+        with pytest.raises(ValueError, match=message):
+            ResumeState.from_config({**base, **change})
+    bad = dict(base)
+    bad.pop("epoch_random_state")  # step without the epoch's keys
+    with pytest.raises(ValueError, match="exactly the keys"):
+        ResumeState.from_config(bad)
+
+
+def test_a_backup_with_a_bad_mid_epoch_state_is_refused_whole(tmp_path):
+    x, y = _data()
+    model = _model()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[
+        callbacks.BackupAndRestore(tmp_path, save_freq=2, delete_checkpoint=False)])
+    path = tmp_path / "latest.mlxf"
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    metadata = json.loads(members["metadata.json"])
+    metadata["resume"]["step"] = "2"
+    members["metadata.json"] = json.dumps(metadata).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    fresh = _model()
+    before = fresh.get_weights()
+    with pytest.raises(ModelFileError, match="'resume'.*step must be an integer"):
+        fresh.fit(x, y, batch_size=8, epochs=2, verbose=0,
+                  callbacks=[callbacks.BackupAndRestore(tmp_path)])
+    for a, b in zip(fresh.get_weights(), before):  # nothing was assigned
+        np.testing.assert_array_equal(a, b)

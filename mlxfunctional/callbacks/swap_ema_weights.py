@@ -40,6 +40,8 @@ class SwapEMAWeights(Callback):
 
     def _swap(self):
         optimizer = _ema_optimizer(self.model)
+        if "slots" not in optimizer.state:  # never trained: the slots (zero averages, as
+            optimizer.init(self.model.trainable_parameters())  # Keras' before a step)
         slots = optimizer.state["slots"]
         weights = self.model.trainable_parameters()
         averages = tree_map(lambda w, s: s["average"], weights, slots)

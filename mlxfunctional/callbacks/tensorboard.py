@@ -167,7 +167,9 @@ class TensorBoard(Callback):
             return
         writer = self._writer("validation")
         for name, value in logs.items():
-            writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), iterations)
+            if np.ndim(value) == 0:
+                writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value),
+                                  iterations)
         writer.flush()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -197,7 +199,8 @@ class TensorBoard(Callback):
                 continue
             writer = self._writer(which)
             for name, value in values.items():
-                writer.add_scalar(f"epoch_{name}", float(value), epoch)
+                if np.ndim(value) == 0:
+                    writer.add_scalar(f"epoch_{name}", float(value), epoch)
             writer.flush()
 
     def _log_weights(self, epoch):
