@@ -145,6 +145,23 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, uninterrupted, save_fr
     assert not backup.exists()  # delete_checkpoint=True: removed once fit ended
 
 
+def test_a_resumed_run_killed_again_in_the_same_epoch(tmp_path, uninterrupted):
+    # The second backup is taken inside the epoch the run resumed in: its record of
+    # that epoch's starting key must be the interrupted run's, not the resumed one's.
+    out, backup = tmp_path / "run", tmp_path / "backup"
+    out.mkdir()
+    assert _run(out, backup, 3, "batch:8").returncode == -signal.SIGKILL
+    # Resumed at global batch 7; its 3rd batch is global batch 9, just backed up.
+    assert _run(out, backup, 3, "batch:3").returncode == -signal.SIGKILL
+    resume = _resume_of(backup / "latest.mlxf")
+    assert (resume["epoch"], resume["step"], resume["iterations"]) == (1, 4, 9)
+    resumed = _run(out, backup, 3, "none")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.load(open(out / "run.json"))["seen"][0] == [1, 4]
+    for got, want in zip(_final(out), uninterrupted, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_resuming_mid_epoch_from_the_epoch_start_is_not_exact(tmp_path, uninterrupted):
     # The control: the same backup with its mid-epoch part removed (what Keras 3 does:
     # restart the interrupted epoch from its first batch with the backed-up weights)

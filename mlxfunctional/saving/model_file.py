@@ -21,7 +21,10 @@ epoch (``engine/resume_state.py``): ``{"epoch": k, "iterations": n,
 optimizer steps done, the seed of the shuffle orders (null without
 shuffling) and ``mx.random.state`` of each data-parallel rank (one pair for
 a single process). It is written only when the weights are those of that
-point (not by a mid-epoch ``ModelCheckpoint``). ``load_model`` checks it and
+point (not by a mid-epoch ``ModelCheckpoint``). A ``BackupAndRestore`` backup
+taken mid-epoch adds ``"step"`` (batches of epoch ``epoch`` done) and
+``"epoch_random_state"`` (the keys that epoch started from);
+``restore_training_state`` puts such a file back into a model. ``load_model`` checks it and
 keeps it on the model without applying it: predicting or evaluating a loaded
 model never touches the global random state. It is put back by
 ``fit(initial_epoch=k)`` with ``k`` equal to the stored ``epoch`` (as
