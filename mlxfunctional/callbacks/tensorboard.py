@@ -230,4 +230,6 @@ def _weight_image(w):
     if w.ndim == 3:  # a 1-D conv kernel (k, in, out): one image per output channel
         w = np.transpose(w, (2, 0, 1))
         return w.reshape(w.shape[0], w.shape[1], w.shape[2], 1)
+    if w.ndim == 4 and w.shape[-1] in (1, 3, 4):  # (as Keras: read as images directly)
+        return w
     return None
