@@ -94,6 +94,7 @@ class TensorBoard(Callback):
         self._global_train_batch = 0
         self._epoch_start = None
         self._batch_start = None
+        self._in_fit = False
         self._epoch_start_iterations = 0
 
     # -- writers -------------------------------------------------------------------
@@ -137,8 +138,10 @@ class TensorBoard(Callback):
 
     def on_train_begin(self, logs=None):
         self._global_train_batch = 0
+        self._in_fit = True
 
     def on_train_end(self, logs=None):
+        self._in_fit = False
         self._close_writers()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -170,7 +173,12 @@ class TensorBoard(Callback):
             if np.ndim(value) == 0:
                 writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value),
                                   iterations)
-        writer.flush()
+        if not self._in_fit:
+            # A plain evaluate() has no on_train_end: close now. (tensorboardX's flush
+            # does not wait for its writer thread; only close does.)
+            self._close_writers()
+        else:
+            writer.flush()
 
     def on_epoch_end(self, epoch, logs=None):
         self._log_epoch_metrics(epoch, dict(logs or {}))
