@@ -20,6 +20,9 @@ MLX_RANK/MLX_HOSTFILE set) each rank writes ``OUTDIR/rank<r>.json`` and
   ``predict(distribute=False)`` after every epoch on every rank.
 - ``resume``: fit with shuffling and Dropout and a checkpoint per epoch, then
   load the epoch-1 checkpoint and continue it with ``initial_epoch=1``.
+- ``backup``: the same with ``BackupAndRestore(save_freq=4)``, stopped after
+  global batch 10 (its backup: epoch 1, 1 batch done), then a new model (other
+  seeds) fit with the same callback continues it mid-epoch.
 - ``die``: rank 1 kills itself (SIGKILL) at its 4th training step.
 - ``hang``: rank 1 freezes (SIGSTOP) at its 4th training step, as a process on a
   machine that went to sleep would: its sockets stay open and its own watchdog
@@ -202,6 +205,33 @@ def main():
         resumed.fit(x, y, batch_size=32, epochs=3, initial_epoch=1, verbose=0)
         report(resumed, stored=stored, exact=all(
             np.array_equal(a, b) for a, b in zip(m.get_weights(), resumed.get_weights())))
+        return
+    if SCENARIO == "backup":
+        def build(seed):
+            keras.backend.clear_session()  # (the same layer names each time)
+            keras.utils.set_random_seed(seed)
+            inputs = keras.Input((12,))
+            h = layers.Dropout(0.3)(layers.Dense(16, activation="relu")(inputs))
+            b = keras.Model(inputs, layers.Dense(3, activation="softmax")(h))
+            b.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+            return b
+
+        reference = build(11 + RANK)
+        reference.fit(x, y, batch_size=32, epochs=3, verbose=0)
+        folder = os.path.join(OUT, "backup")
+        stop = callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: setattr(
+            interrupted, "stop_training", interrupted.optimizer.iterations >= 10))
+        interrupted = build(11 + RANK)
+        interrupted.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[
+            callbacks.BackupAndRestore(folder, save_freq=4, delete_checkpoint=False), stop])
+        with zipfile.ZipFile(os.path.join(folder, "latest.mlxf")) as zf:
+            stored = json.loads(zf.read("metadata.json"))["resume"]
+        resumed = build(1000 + RANK)
+        resumed.fit(x, y, batch_size=32, epochs=3, verbose=0,
+                    callbacks=[callbacks.BackupAndRestore(folder, save_freq=4)])
+        report(resumed, stored=stored, exact=all(
+            np.array_equal(a, b) for a, b in zip(reference.get_weights(),
+                                                 resumed.get_weights())))
         return
     if SCENARIO in ("die", "hang", "raise"):
         try:

@@ -11,6 +11,10 @@ bytes, for the next ``times`` requests of that file. Hostile servers (tests/host
 - ``declared_length[name] = value``: this ``Content-Length`` header, true or not.
 
 ``sent[name]`` counts the body bytes the server managed to write, all requests together.
+
+POST requests (the RemoteMonitor callback's) are recorded in ``posts`` as
+``(path, headers dict, body bytes)`` and answered ``post_status`` (200), after
+``delay`` seconds like the GETs.
 """
 
 import http.server
@@ -27,6 +31,8 @@ class LoopbackServer:
         self.delay = 0.0     # seconds to wait before answering (a slow server)
         self.requests = []   # (path, Range header or None)
         self.endless, self.trickle, self.declared_length, self.sent = {}, {}, {}, {}
+        self.posts = []      # (path, headers, body) of each POST
+        self.post_status = 200
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -78,6 +84,16 @@ class LoopbackServer:
                     self.close_connection = True
                     return
                 self.send_body(name, payload)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                server.posts.append((self.path, dict(self.headers), body))
+                if server.delay:
+                    threading.Event().wait(server.delay)
+                self.send_response(server.post_status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def send_body(self, name, chunk, repeat=None):
                 """Writes ``chunk`` (again and again up to ``repeat`` bytes); False once

@@ -168,6 +168,20 @@ def test_a_shuffled_run_with_dropout_resumes_exactly_on_every_rank(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_backup_and_restore_resumes_mid_epoch_exactly_on_every_rank(tmp_path):
+    procs = start_ranks("backup", tmp_path)
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    stored = reports[0]["stored"]
+    # 7 batches per epoch; backups after global batches 4 and 8 (epoch 1, 1 batch done).
+    assert (stored["epoch"], stored["step"], stored["iterations"]) == (1, 1, 8)
+    assert len(stored["random_state"]) == len(stored["epoch_random_state"]) == 2
+    assert stored["shuffle_seed"] is not None
+    assert [r["exact"] for r in reports] == [True, True]
+    assert not (tmp_path / "backup").exists()  # removed by the run that finished
+
+
 def test_batchnorm_statistics_are_averaged_and_a_stop_on_one_rank_stops_all(tmp_path):
     procs = start_ranks("batchnorm", tmp_path)
     outputs = [p.communicate(timeout=120) for p in procs]

@@ -8,6 +8,7 @@ import warnings
 
 from ..distribute import is_chief
 from .callback import Callback
+from .save_freq import BatchCounter
 
 # Metric-name fragments whose direction is known (Keras 3 metrics' ``_direction``).
 _UP = ("acc", "auc", "precision", "recall", "sensitivity", "specificity", "f1",
@@ -227,8 +228,7 @@ class ModelCheckpoint(MonitorCallback):
                 f"Unrecognized save_freq: {save_freq}. Expected save_freq are "
                 "'epoch' or integer values"
             )
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._batches = None if save_freq == "epoch" else BatchCounter(save_freq)
         self._current_epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -246,19 +246,7 @@ class ModelCheckpoint(MonitorCallback):
             self._save_model(epoch, None, logs)
 
     def _should_save_on_batch(self, batch):
-        if self.save_freq == "epoch":
-            return False
-        # Batch indices restart each epoch: a smaller index means a new epoch.
-        if batch <= self._last_batch_seen:
-            added = batch + 1
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
+        return self._batches is not None and self._batches.due(batch)
 
     def _should_save_model(self, epoch, logs, filepath):
         if not self.save_best_only:

@@ -132,6 +132,13 @@ class Model(Trainer, Layer):
         load_weights(self, filepath, skip_mismatch=skip_mismatch, strict=strict)
         return self
 
+    def _restore_training_state(self, filepath):
+        """Takes the weights, optimizer state and training state of a model file this
+        model wrote (``BackupAndRestore``); returns the ``ResumeState``."""
+        from ..saving.model_file import restore_training_state
+
+        return restore_training_state(self, filepath)
+
     def to_json(self, **kwargs):
         """The model's architecture as JSON (plain data, no code)."""
         return model_to_json(self, **kwargs)

@@ -183,7 +183,7 @@ class Trainer(StepCalls, StepMethods):
         with self._data_parallel(parallel, "fit"), self._step_call("train"):
             if parallel is not None:
                 parallel.broadcast_model(self, self.optimizer)
-            resume_state.begin(self, train, initial_epoch, parallel)  # shuffle seed, resume
+            skip = resume_state.begin(self, train, initial_epoch, parallel)  # seed, resume
             cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                model=self, verbose=verbose, epochs=epochs,
                                steps=train.steps_per_epoch)
@@ -191,14 +191,23 @@ class Trainer(StepCalls, StepMethods):
             if parallel is not None:  # callback lists may differ (e.g. some on rank 0 only)
                 per_batch_logs = parallel.any(per_batch_logs)
             self.stop_training = False
+            self._initial_epoch = None
+            progress = self._fit_progress = resume_state.Progress(train, parallel)
             cbs.on_train_begin()
+            if self._initial_epoch is not None:  # a callback (BackupAndRestore) restored
+                initial_epoch, self._initial_epoch = self._initial_epoch, None  # a backup
+                skip = resume_state.begin(self, train, initial_epoch, parallel)
             logs = {}
             for epoch in range(initial_epoch, _capped_epochs(epochs)):
                 self.reset_metrics()
                 index_bounds.reset()
                 cbs.on_epoch_begin(epoch)
-                logs = self._run_epoch(train, cbs, per_batch_logs, parallel)
+                if skip is not None:
+                    skip.epoch_begins()  # the key this epoch's shuffle order is drawn from
+                progress.epoch_begins(epoch)
+                logs = self._run_epoch(train, cbs, per_batch_logs, parallel, skip, progress)
                 index_bounds.warn_if_counted(f"Epoch {epoch + 1}")  # (one sync per epoch)
+                skip = None
                 if parallel is not None:
                     parallel.average_state(self)
                 if val is not None and _due(epoch, validation_freq):
@@ -216,6 +225,7 @@ class Trainer(StepCalls, StepMethods):
             if finalize is not None:  # EMA weights (use_ema=True); absent on raw mlx optimizers
                 finalize(self)
             cbs.on_train_end(logs)
+            self._fit_progress = None
         return self.history
 
     @contextlib.contextmanager
@@ -234,8 +244,12 @@ class Trainer(StepCalls, StepMethods):
         finally:
             self._parallel = previous
 
-    def _run_epoch(self, data, cbs, per_batch_logs, parallel=None):
+    def _run_epoch(self, data, cbs, per_batch_logs, parallel=None, skip=None, progress=None):
         """One pass over ``data``; returns the epoch's logs (the only forced sync).
+
+        ``skip`` (a ``resume_state.Skip``): the epoch is resumed mid-way, its first
+        ``skip.steps`` batches are drawn (in the same order) but not trained on.
+        ``progress`` (a ``resume_state.Progress``) is told the batches done.
 
         Data-parallel, each process trains on its shard of every batch; the values
         logged per batch are summed over processes when a callback acts on every
@@ -253,7 +267,16 @@ class Trainer(StepCalls, StepMethods):
         may_stop_mid_epoch = parallel is None or batch_parallel is not None
         logs, last, step_logs = {}, 0.0, None
         pending, step = [], 0
-        for batch in _sharded(data.batches(), parallel, "train"):
+        batches = iter(_sharded(data.batches(), parallel, "train"))
+        if skip is not None:
+            for _ in range(skip.steps):
+                if next(batches, None) is None:
+                    break
+                step += 1
+            skip.skipped()  # the key after the batches already trained
+            if progress is not None:
+                progress.step = step
+        for batch in batches:
             pending.append(batch)
             if len(pending) < n:
                 continue
@@ -262,6 +285,8 @@ class Trainer(StepCalls, StepMethods):
             step_logs = self._train_call(pending, full)
             step += len(pending)
             pending = []
+            if progress is not None:
+                progress.step = step
             if parallel is not None:
                 parallel.step_done()
             # Reading metric values syncs with the device: only when a callback acts on
@@ -280,6 +305,8 @@ class Trainer(StepCalls, StepMethods):
                 cbs.on_train_batch_begin(step)
             step_logs = self._train_call(pending, full)
             step += len(pending)
+            if progress is not None:
+                progress.step = step
             if per_batch_logs or hooks:
                 logs = self._logs_from(step_logs, batch_parallel)
             if hooks:

@@ -21,7 +21,10 @@ epoch (``engine/resume_state.py``): ``{"epoch": k, "iterations": n,
 optimizer steps done, the seed of the shuffle orders (null without
 shuffling) and ``mx.random.state`` of each data-parallel rank (one pair for
 a single process). It is written only when the weights are those of that
-point (not by a mid-epoch ``ModelCheckpoint``). ``load_model`` checks it and
+point (not by a mid-epoch ``ModelCheckpoint``). A ``BackupAndRestore`` backup
+taken mid-epoch adds ``"step"`` (batches of epoch ``epoch`` done) and
+``"epoch_random_state"`` (the keys that epoch started from);
+``restore_training_state`` puts such a file back into a model. ``load_model`` checks it and
 keeps it on the model without applying it: predicting or evaluating a loaded
 model never touches the global random state. It is put back by
 ``fit(initial_epoch=k)`` with ``k`` equal to the stored ``epoch`` (as
@@ -73,7 +76,7 @@ from ..engine.model import Model
 from ..engine.sequential import Sequential
 from ..engine.serialization import deserialize_layer, serialize_layer
 from ..version import __version__
-from .weight_map import assign_weights, read_weights, weight_refs
+from .weight_map import assign_weights, compare_stored, read_weights, weight_refs
 
 FORMAT = "mlxfunctional.model"
 FORMAT_VERSION = 1
@@ -423,3 +426,50 @@ def load_model(filepath, custom_objects=None, compile=True):
     # Kept, not applied: fit(initial_epoch=...) decides (engine/resume_state.py).
     model._resume_state = resume
     return model
+
+
+def restore_training_state(model, filepath):
+    """Puts a model file's weights, optimizer state and training state (``resume``) back
+    into ``model`` -- the same architecture, compiled -- and returns that
+    ``ResumeState`` (a file without one is refused). Everything is checked before
+    anything is assigned; ``ModelFileError`` lists every problem.
+
+    ``BackupAndRestore`` resumes the model a user passed to ``fit`` this way: the
+    object stays the same, only its state is the file's.
+    """
+    path = os.fspath(filepath)
+    problems = Problems(path)
+    with _checked_source(path, problems) as (source, _, metadata, opened):
+        resume = _resume_state(metadata, problems)
+        if resume is None:
+            problems.add("metadata.json holds no training state ('resume'): the file was "
+                         "not written by BackupAndRestore or by a model trained with fit().")
+        refs = weight_refs(model)
+        source.budget.expect(weight_bytes(refs))
+        arrays = {}
+        for name in (WEIGHTS, OPTIMIZER):
+            if name not in opened:
+                problems.add(f"{name} is missing: the file holds no "
+                             f"{'optimizer state' if name == OPTIMIZER else 'weights'}.")
+                continue
+            try:
+                arrays[name], found = index_npz(opened[name].file, name, source.budget)
+                problems.extend(found)
+            except ReadError as e:
+                problems.add(str(e))
+        problems.raise_if_any()
+        key_problems, mismatches, _ = compare_stored(
+            {k: (r.shape, r.dtype) for k, r in refs.items()}, arrays[WEIGHTS], WEIGHTS)
+        problems.extend(key_problems + mismatches)
+        problems.raise_if_any()
+        try:
+            problems.extend(restore_optimizer(model, arrays[OPTIMIZER], OPTIMIZER,
+                                              source.budget))
+        except ReadError as e:
+            problems.add(str(e))
+        problems.raise_if_any()
+        found, _ = assign_weights(model, arrays[WEIGHTS], WEIGHTS, refs=refs)
+        problems.extend(found)  # (none: checked above)
+    problems.raise_if_any()
+    model._resume_state = resume
+    return resume
