@@ -49,6 +49,7 @@ from ..distribute import is_chief
 from . import atomic
 from .arrays import decode_npz, encode_npz, zip_info
 from .compile_config import compile_config, compile_from_config
+from .keras_file import is_keras_path, load_keras_model, save_keras_model
 from .errors import ModelFileError, Problems
 from .optimizer_state import optimizer_arrays, restore_optimizer
 from . import safe_io
@@ -90,7 +91,7 @@ def _save_form(path):
     suffix = os.path.splitext(path)[1] or "(none)"
     raise ValueError(
         f"model.save() writes mlxfunctional model files: {_FORMS}. Received {path!r} "
-        f"(suffix {suffix}). Keras' .keras and .h5 formats are not written; for the weights "
+        f"(suffix {suffix}); Keras' .keras is written too. For the weights "
         "alone use model.save_weights('....npz' or '....safetensors') "
         "(ModelCheckpoint: save_weights_only=True).")
 
@@ -155,6 +156,10 @@ def save_model(model, filepath, overwrite=True):
     In a data-parallel job only rank 0 writes (every rank holds the same weights).
     """
     path = os.fspath(filepath)
+    if is_keras_path(path):
+        if is_chief():
+            save_keras_model(model, path, overwrite=overwrite)
+        return
     form = _save_form(path)  # (a bad path fails on every rank, not on rank 0 alone)
     if not is_chief():
         return
@@ -265,8 +270,8 @@ def _open_source(path):
         raise ModelFileError(path, f"the model folder {path!r} does not exist.")
     if not path.lower().endswith(SUFFIX):
         suffix = os.path.splitext(path)[1]
-        extra = " Keras .keras/.h5 files are not read (importing them is a separate " \
-                "feature)." if suffix.lower() in (".keras", ".h5", ".hdf5") else ""
+        extra = " Keras' .keras files are read too; whole-model .h5 files are not yet." \
+            if suffix.lower() in (".h5", ".hdf5") else ""
         raise ModelFileError(path, f"load_model() reads mlxfunctional model files: {_FORMS}."
                                    + extra)
     try:
@@ -401,6 +406,8 @@ def load_model(filepath, custom_objects=None, compile=True):
     optimizer state and the training state ``fit(initial_epoch=...)`` resumes from (see
     the module docstring). Raises ``ModelFileError`` listing every problem found."""
     path = os.fspath(filepath)
+    if is_keras_path(path):
+        return load_keras_model(path, custom_objects, compile)
     problems = Problems(path)
     config, metadata, raw = _read_checked(path, problems)
     resume = _resume_state(metadata, problems)
