@@ -135,6 +135,12 @@ def _models(keras, np):
     mha = keras.Model(seq_in, layers.Dense(2)(layers.GlobalAveragePooling1D()(x)),
                       name="attention")
     out["attention"] = (mha, [rng.rand(2, 8, 16).astype("float32")])
+
+    # Hostile: a Lambda whose function Keras stores as marshalled bytecode.
+    lam_in = keras.Input(shape=(3,))
+    lam = keras.Model(lam_in, layers.Lambda(lambda t: t * 2, name="doubler")(lam_in),
+                      name="lambda_bytecode")
+    out["lambda_bytecode"] = (lam, [rng.rand(2, 3).astype("float32")])
     return out
 
 

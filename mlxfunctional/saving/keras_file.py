@@ -79,6 +79,50 @@ def _read_members(path, problems):
     return parsed[CONFIG], parsed[METADATA], raw.get(WEIGHTS)
 
 
+def unknown_classes(config, custom_objects=None):
+    """``["MultiHeadAttention (layer 'mha')", ...]``: every class a Keras config names
+    that neither our registry, Keras' namespaces we mirror, ``custom_objects`` nor
+    our ops know -- so one error lists them all."""
+    from .. import registry
+    from ..ops.operation import OPS
+    from .keras_dialect import _snake_case
+    from .serialization_lib import _namespaces
+
+    known = set()
+    for table in _namespaces().values():
+        known.update(table)
+    found = []
+
+    def visit(value):
+        if isinstance(value, list):
+            for v in value:
+                visit(v)
+            return
+        if not isinstance(value, dict):
+            return
+        name = value.get("class_name")
+        if isinstance(name, str) and "config" in value and not name.startswith("__") \
+                and name not in ("DTypePolicy", "FloatDTypePolicy"):
+            module = str(value.get("module") or "")
+            if module.startswith("keras.src.ops."):
+                ok = _snake_case(name) in OPS
+            else:
+                ok = (name in known or name in (custom_objects or {})
+                      or registry.get_registered_object(value.get("registered_name") or name,
+                                                        custom_objects) is not None)
+            if not ok:
+                inner = value.get("config")
+                label = inner.get("name") if isinstance(inner, dict) else None
+                entry = f"{name} (layer {label!r})" if label else name
+                if entry not in found:
+                    found.append(entry)
+        for v in value.values():
+            visit(v)
+
+    visit(config)
+    return found
+
+
 def load_keras_model(filepath, custom_objects=None, compile=True):
     """A model from a Keras 3 ``.keras`` file (see the module docstring)."""
     from ..engine.model import Model
@@ -88,6 +132,11 @@ def load_keras_model(filepath, custom_objects=None, compile=True):
     path = os.fspath(filepath)
     problems = Problems(path)
     config, metadata, weights = _read_members(path, problems)
+    unknown = unknown_classes(config, custom_objects)
+    if unknown:
+        problems.fail("config.json names classes mlxfunctional does not have (nothing was "
+                      "imported): " + ", ".join(unknown) + ". Pass custom_objects={name: "
+                      "class} for your own classes.")
     try:
         ours = from_keras(config)
         model = deserialize_layer({"class_name": ours.get("class_name"),
@@ -188,3 +237,38 @@ def save_keras_model(model, filepath, overwrite=True):
         with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in members.items():
                 zf.writestr(name, data)
+
+
+# -- weights alone (model.save_weights("x.weights.h5")) ------------------------
+WEIGHTS_SUFFIX = ".weights.h5"
+
+
+def is_keras_weights_path(path):
+    return os.fspath(path).lower().endswith(WEIGHTS_SUFFIX)
+
+
+def save_keras_weights(model, filepath):
+    """Writes ``model``'s weights as Keras 3's ``save_weights`` does, atomically."""
+    h5py = keras_store.h5py_module()
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        keras_store.write_weights(h5, model)
+    atomic.write_bytes(os.fspath(filepath), buffer.getvalue())
+
+
+def load_keras_weights(model, filepath, skip_mismatch=False):
+    """Fills ``model``'s weights from a Keras 3 ``.weights.h5`` file (or a model's
+    ``model.weights.h5``); layers whose arrays don't fit are skipped with a warning
+    under ``skip_mismatch``, else every problem is one ``ModelFileError``."""
+    path = os.fspath(filepath)
+    try:
+        data = safe_io.read_regular_file(path)
+    except ReadError as e:
+        raise ModelFileError(path, [str(e)]) from None
+    h5py = keras_store.h5py_module()
+    try:
+        h5 = h5py.File(io.BytesIO(data), "r")
+    except OSError as e:
+        raise ModelFileError(path, [f"not a readable HDF5 file ({e})."]) from None
+    with h5:
+        keras_store.load_weights(keras_store.StoreReader(h5, path), model, skip_mismatch)

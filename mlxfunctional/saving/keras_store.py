@@ -20,6 +20,7 @@ datasets): only hard links and plain datasets stored in the file are read.
 """
 
 import re
+import warnings
 
 import numpy as np
 
@@ -157,8 +158,10 @@ class StoreReader:
         return arrays
 
 
-def load_weights(reader, model):
-    """Sets every layer's weights from the store; all problems in one ModelFileError."""
+def load_weights(reader, model, skip_mismatch=False):
+    """Sets every layer's weights from the store; all problems in one ModelFileError
+    (with ``skip_mismatch``, layers whose arrays don't fit keep their weights and a
+    warning names them)."""
     updates, problems = [], []
     for path, layer in layer_slots(model):
         expected = layer.get_weights()
@@ -173,7 +176,10 @@ def load_weights(reader, model):
         problems.extend(bad)
         if not bad and arrays:
             updates.append((layer, arrays))
-    if problems:
+    if problems and skip_mismatch:
+        warnings.warn(f"{reader.where}: skipped {len(problems)} layer(s): " + " ".join(problems),
+                      stacklevel=3)
+    elif problems:
         raise ModelFileError(reader.where, problems)
     for layer, arrays in updates:
         layer.set_weights(arrays)

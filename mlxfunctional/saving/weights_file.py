@@ -21,6 +21,8 @@ from ..distribute import is_chief
 from . import atomic, safetensors
 from .arrays import decode_npz, encode_npz
 from .errors import ModelFileError, Problems
+from .keras_file import (is_keras_weights_path, load_keras_weights,
+                         save_keras_weights)
 from .model_file import is_model_path, read_model_weights
 from .safe_io import ReadError, read_regular_file
 from .weight_map import assign_weights, read_weights, weight_refs
@@ -35,8 +37,8 @@ def _suffix(path, action):
             return suffix
     hint = " A whole model (architecture, weights, optimizer) goes to model.save('....mlxf')." \
         if action == "save" else ""
-    raise ValueError(f"{action}_weights() handles '.npz' and '.safetensors' files; received "
-                     f"{path!r}. Keras' .h5/.weights.h5 files are not supported.{hint}")
+    raise ValueError(f"{action}_weights() handles '.npz', '.safetensors' and Keras 3's "
+                     f"'.weights.h5' files; received {path!r}.{hint}")
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -45,6 +47,12 @@ def save_weights(model, filepath, overwrite=True):
     In a data-parallel job only rank 0 writes (every rank holds the same weights).
     """
     path = os.fspath(filepath)
+    if is_keras_weights_path(path):
+        if is_chief():
+            if not overwrite and os.path.exists(path):
+                raise FileExistsError(f"{path!r} exists and overwrite=False.")
+            save_keras_weights(model, path)
+        return
     suffix = _suffix(path, "save")
     if not is_chief():
         return
@@ -95,6 +103,8 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     Raises ``ModelFileError`` listing every problem; nothing is assigned then.
     """
     path = os.fspath(filepath)
+    if is_keras_weights_path(path):
+        return load_keras_weights(model, path, skip_mismatch)
     stored = read_weights_file(path)
     refs = weight_refs(model)
     if _is_mlx_file(model, stored, refs):
