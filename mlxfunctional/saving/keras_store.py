@@ -29,8 +29,12 @@ from .errors import ModelFileError
 MAX_ARRAY_BYTES = 4 << 30
 _CHILD_ORDER = {
     "Bidirectional": ("forward_layer", "backward_layer"),
-    "MultiHeadAttention": ("_query_dense", "_key_dense", "_value_dense", "_output_dense"),
-    "GroupQueryAttention": ("_query_dense", "_key_dense", "_value_dense", "_output_dense"),
+    # (Keras 3.15 reaches the projections through public properties first; older
+    # files may name the private attributes.)
+    "MultiHeadAttention": ("query_dense", "key_dense", "value_dense", "output_dense",
+                           "_query_dense", "_key_dense", "_value_dense", "_output_dense"),
+    "GroupQueryAttention": ("query_dense", "key_dense", "value_dense", "output_dense",
+                            "_query_dense", "_key_dense", "_value_dense", "_output_dense"),
 }
 _SKIPPED_CHILDREN = re.compile(r"(^|_)seed_generator(_\d+)?$")
 
@@ -220,6 +224,9 @@ def _keras_children(layer):
         return [("cell", len(layer.weights))]
     if isinstance(layer, TimeDistributed):
         return [("layer", len(layer.weights))]
+    if type(layer).__name__ in ("MultiHeadAttention", "GroupQueryAttention"):
+        n = len(layer.weights) // 4  # kernel (and bias) of each projection
+        return [(child, n) for child in _CHILD_ORDER[type(layer).__name__][:4]]
     if type(layer).__name__ in _CHILD_ORDER:
         raise NotImplementedError(f"Writing {type(layer).__name__} to a Keras file is not "
                                   "supported yet.")
