@@ -287,3 +287,84 @@ def test_mlxf_convert_both_ways_and_summary(tmp_path):
     unknown = mlxf("convert", os.path.join(FIXTURES, "attention.keras"), str(tmp_path / "a.mlxf"))
     assert unknown.returncode == 3 and "MultiHeadAttention" in unknown.stderr
     assert sorted(os.listdir(tmp_path)) == ["r.keras", "r.mlxf"]
+
+
+# -- tf.keras 2 .h5 files (made by tf-keras 2.21 with the same script) ----------------
+TF2 = ["mnist_mlp_adam", "toy_resnet", "tickets", "rnn_masked", "conv_bn"]
+
+
+def tf2_fixture(name):
+    data = np.load(os.path.join(FIXTURES, f"{name}.tf2.npz"))
+    xs = [data[k] for k in sorted(k for k in data if k.startswith("x"))]
+    ys = [data[k] for k in sorted(k for k in data if k.startswith("y"))]
+    return os.path.join(FIXTURES, f"{name}.tf2"), xs, ys
+
+
+@pytest.mark.parametrize("name", TF2)
+def test_tf_keras_2_h5_models_and_weights(name):
+    stem, xs, ys = tf2_fixture(name)
+    compiled = name in ("mnist_mlp_adam", "conv_bn")
+    with pytest.warns(UserWarning, match="optimizer state") if compiled else _no_warning():
+        model = keras.models.load_model(stem + ".h5")
+    for mine, theirs in zip(predict(model, xs), ys):
+        np.testing.assert_allclose(mine, theirs, atol=1e-5, rtol=0)
+    for by_name in (False, True):  # topological order, then Keras' by_name
+        model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+        model.load_weights(stem + "_weights.h5", by_name=by_name)
+        for mine, theirs in zip(predict(model, xs), ys):
+            np.testing.assert_allclose(mine, theirs, atol=1e-5, rtol=0)
+
+
+class _no_warning:
+    def __enter__(self):
+        import warnings
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("error")
+
+    def __exit__(self, *exc):
+        self._catch.__exit__(*exc)
+
+
+def test_tf_keras_2_compile_config_is_restored():
+    stem, _, _ = tf2_fixture("mnist_mlp_adam")
+    with pytest.warns(UserWarning, match="fresh optimizer state"):
+        model = keras.models.load_model(stem + ".h5")
+    assert type(model.optimizer).__name__ == "Adam"
+    assert abs(float(model.optimizer.learning_rate) - 1e-3) < 1e-9
+    logs = model.evaluate(np.zeros((4, 784), "float32"), np.zeros(4, "int64"), verbose=0,
+                          return_dict=True)
+    assert set(logs) == {"loss", "accuracy"}
+
+
+def test_tf_keras_2_weights_mismatch_and_skip(tmp_path):
+    stem, _, _ = tf2_fixture("toy_resnet")
+    other = keras.models.load_model(fixture("mnist_mlp_adam")[0])
+    with pytest.raises(ModelFileError, match="by_name=True"):
+        other.load_weights(stem + "_weights.h5")
+    mlp_stem, _, _ = tf2_fixture("mnist_mlp_adam")
+    renamed = keras.Sequential([keras.Input((784,)), keras.layers.Dense(64, name="dense_1"),
+                                keras.layers.Dense(7, name="dense_2")])
+    before = renamed.get_weights()
+    with pytest.raises(ModelFileError, match="dense_2"):
+        renamed.load_weights(mlp_stem + "_weights.h5", by_name=True)
+    with pytest.warns(UserWarning, match="dense_2"):
+        renamed.load_weights(mlp_stem + "_weights.h5", by_name=True, skip_mismatch=True)
+    after = renamed.get_weights()
+    assert not np.array_equal(after[0], before[0]) and np.array_equal(after[2], before[2])
+
+
+def test_tf_keras_2_external_link_refused(tmp_path):
+    stem, _, _ = tf2_fixture("mnist_mlp_adam")
+    import shutil
+    bad = tmp_path / "linked.h5"
+    shutil.copy(stem + ".h5", bad)
+    outside = tmp_path / "outside.h5"
+    with h5py.File(outside, "w") as f:
+        f["secret"] = np.ones((784, 64), "float32")
+    with h5py.File(bad, "r+") as f:
+        group = f["model_weights/dense_1/dense_1"]
+        del group["kernel:0"]
+        group["kernel:0"] = h5py.ExternalLink(str(outside), "secret")
+    with pytest.raises(ModelFileError, match="refused"):
+        keras.models.load_model(bad)

@@ -3,9 +3,14 @@
     .venv/bin/python weights/make_keras_fixtures.py make    # writes weights/keras/
     .venv/bin/python weights/make_keras_fixtures.py check   # ours -> Keras
 
-Both modes build a throwaway venv (``/tmp/keras-fixtures-venv``, or
-``$KERAS_FIXTURES_VENV``) with Keras and JAX from the package index and run
-Keras there; the project and its tests never import Keras.
+Both modes build throwaway venvs (``/tmp/keras-fixtures-venv`` with Keras 3
+and JAX, and for ``make`` also ``/tmp/tf2-fixtures-venv`` with TensorFlow and
+tf-keras 2; ``$KERAS_FIXTURES_VENV``/``$TF2_FIXTURES_VENV`` override) from
+the package index and run Keras there; the project and its tests never
+import Keras. ``make`` also writes ``<name>.tf2.h5`` (a whole model saved by
+tf.keras 2), ``<name>.tf2_weights.h5`` (its weights alone, legacy h5: tf-keras writes the
+Keras 3 store for names ending in .weights.h5) and
+``<name>.tf2.npz`` (inputs and tf.keras 2's predictions) for ``TF2_MODELS``.
 
 ``make`` writes, for each model of ``MODELS``, ``weights/keras/<name>.keras``
 saved by Keras 3 (JAX backend) and ``<name>.npz`` with fixed inputs ``x*``
@@ -30,19 +35,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "keras")
 KERAS = "keras==3.15.1"
 VENV = os.environ.get("KERAS_FIXTURES_VENV", "/tmp/keras-fixtures-venv")
+TF2_VENV = os.environ.get("TF2_FIXTURES_VENV", "/tmp/tf2-fixtures-venv")
+TF2 = ("tensorflow-cpu==2.21.0", "tf-keras==2.21.0")
+# tf.keras 2 files: the models both Keras generations build the same way.
+TF2_MODELS = ("mnist_mlp_adam", "toy_resnet", "tickets", "rnn_masked", "conv_bn")
 
 
-def _venv_python():
-    python = os.path.join(VENV, "bin", "python")
+def _venv_python(venv=VENV, packages=(KERAS, "jax[cpu]", "h5py")):
+    python = os.path.join(venv, "bin", "python")
     if not os.path.exists(python):
-        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-        subprocess.run([python, "-m", "pip", "install", "-q", KERAS, "jax[cpu]", "h5py"],
-                       check=True)
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([python, "-m", "pip", "install", "-q", *packages, "h5py"], check=True)
     return python
 
 
 # -- inside the Keras venv ---------------------------------------------------
-def _models(keras, np):
+def _models(keras, np, only=None):
     layers = keras.layers
     rng = np.random.RandomState(0)
     out = {}
@@ -135,6 +143,8 @@ def _models(keras, np):
     mha = keras.Model(seq_in, layers.Dense(2)(layers.GlobalAveragePooling1D()(x)),
                       name="attention")
     out["attention"] = (mha, [rng.rand(2, 8, 16).astype("float32")])
+    if only is not None:
+        return {k: v for k, v in out.items() if k in only}
 
     # Hostile: a Lambda whose function Keras stores as marshalled bytecode.
     lam_in = keras.Input(shape=(3,))
@@ -142,6 +152,21 @@ def _models(keras, np):
                       name="lambda_bytecode")
     out["lambda_bytecode"] = (lam, [rng.rand(2, 3).astype("float32")])
     return out
+
+
+def tf2_make():
+    """tf.keras 2 (the tf-keras package): whole-model .h5 and weights-only .h5."""
+    import numpy as np
+    import tf_keras as keras
+
+    for name, (model, xs) in _models(keras, np, TF2_MODELS).items():
+        model.save(os.path.join(OUT, f"{name}.tf2.h5"), save_format="h5")
+        model.save_weights(os.path.join(OUT, f"{name}.tf2_weights.h5"), save_format="h5")
+        ys = _as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+        arrays = {f"x{i}": x for i, x in enumerate(xs)}
+        arrays.update({f"y{i}": np.asarray(y) for i, y in enumerate(ys)})
+        np.savez(os.path.join(OUT, f"{name}.tf2.npz"), **arrays)
+        print(f"{name} (tf.keras {keras.__version__}): {model.count_params():,} parameters")
 
 
 def _as_list(y):
@@ -217,9 +242,12 @@ def main(argv):
         return keras_make()
     if mode == "--keras-check":
         return keras_check(argv[2])
+    if mode == "--tf2-make":
+        return tf2_make()
     python = _venv_python()
     if mode == "make":
         subprocess.run([python, __file__, "--keras-make"], check=True)
+        subprocess.run([_venv_python(TF2_VENV, TF2), __file__, "--tf2-make"], check=True)
     elif mode == "check":
         with tempfile.TemporaryDirectory() as folder:
             ours_save(folder)

@@ -80,11 +80,9 @@ def _keras_op_entry(entry):
     Keras gives the op's options (``axis``...) to its constructor and the tensors
     to its call; our op is one function, so the options join every call's kwargs.
     """
-    from ..ops.operation import OPS
-
     class_name, config = entry["class_name"], dict(entry.get("config") or {})
     op = _snake_case(class_name)
-    if op not in OPS:
+    if not has_op(op):
         raise DialectError(f"layer {config.get('name')!r}: the Keras op {class_name} "
                            f"({entry['module']}) is not an mlxfunctional op.")
     options = {k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")}
@@ -92,6 +90,15 @@ def _keras_op_entry(entry):
              for node in entry.get("inbound_nodes", [])]
     return {"class_name": "OpLayer", "config": {"name": config.get("name"), "op": op},
             "name": entry.get("name"), "inbound_nodes": nodes}
+
+
+def has_op(name):
+    """Whether ``name`` is one of our ops (looked up through the registry: ``saving``
+    does not import ``ops``, which imports the layers)."""
+    from .. import registry
+
+    op_layer = registry.builtin_objects().get("OpLayer")
+    return op_layer is not None and op_layer.has_op(name)
 
 
 def _snake_case(name):

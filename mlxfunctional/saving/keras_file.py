@@ -23,6 +23,7 @@ import zipfile
 from ..version import __version__
 from . import atomic, keras_store, safe_io
 from .errors import ModelFileError, Problems
+from .h5_checks import h5py_module
 from .keras_dialect import DialectError, from_keras, to_keras
 from .keras_optimizer import optimizer_vars, restore_optimizer_vars
 from .safe_io import MAX_JSON_BYTES, ReadError, ZipReader, open_regular_file, parse_json
@@ -84,8 +85,7 @@ def unknown_classes(config, custom_objects=None):
     that neither our registry, Keras' namespaces we mirror, ``custom_objects`` nor
     our ops know -- so one error lists them all."""
     from .. import registry
-    from ..ops.operation import OPS
-    from .keras_dialect import _snake_case
+    from .keras_dialect import _snake_case, has_op
     from .serialization_lib import _namespaces
 
     known = set()
@@ -105,7 +105,7 @@ def unknown_classes(config, custom_objects=None):
                 and name not in ("DTypePolicy", "FloatDTypePolicy"):
             module = str(value.get("module") or "")
             if module.startswith("keras.src.ops."):
-                ok = _snake_case(name) in OPS
+                ok = has_op(_snake_case(name))
             else:
                 ok = (name in known or name in (custom_objects or {})
                       or registry.get_registered_object(value.get("registered_name") or name,
@@ -163,7 +163,7 @@ def load_keras_model(filepath, custom_objects=None, compile=True):
 
 
 def _load_store(path, data, model, with_optimizer):
-    h5py = keras_store.h5py_module()
+    h5py = h5py_module()
     try:
         h5 = h5py.File(io.BytesIO(data), "r")
     except OSError as e:
@@ -220,7 +220,7 @@ def save_keras_model(model, filepath, overwrite=True):
     path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
-    h5py = keras_store.h5py_module()
+    h5py = h5py_module()
     config = keras_config(model)
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
@@ -249,7 +249,7 @@ def is_keras_weights_path(path):
 
 def save_keras_weights(model, filepath):
     """Writes ``model``'s weights as Keras 3's ``save_weights`` does, atomically."""
-    h5py = keras_store.h5py_module()
+    h5py = h5py_module()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
         keras_store.write_weights(h5, model)
@@ -265,7 +265,7 @@ def load_keras_weights(model, filepath, skip_mismatch=False):
         data = safe_io.read_regular_file(path)
     except ReadError as e:
         raise ModelFileError(path, [str(e)]) from None
-    h5py = keras_store.h5py_module()
+    h5py = h5py_module()
     try:
         h5 = h5py.File(io.BytesIO(data), "r")
     except OSError as e:

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from .errors import ModelFileError
+from .h5_checks import h5py_module
 
 MAX_ARRAY_BYTES = 4 << 30
 _CHILD_ORDER = {
@@ -41,15 +42,6 @@ _SKIPPED_CHILDREN = re.compile(r"(^|_)seed_generator(_\d+)?$")
 
 def _error(where, message):
     return ModelFileError(where, [message])
-
-
-def h5py_module():
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError("Reading and writing Keras .keras/.h5 files needs h5py: "
-                          "pip install h5py (or pip install 'mlxfunctional[h5]').") from None
-    return h5py
 
 
 def snake_case(name):
@@ -213,16 +205,14 @@ def write_weights(h5file, model, prefix=""):
 def _keras_children(layer):
     """``[(child path, number of weights)]`` for layers whose weights Keras keeps in
     sub-objects; None for a leaf layer (all in its own ``vars``)."""
-    from ..layers.bidirectional import Bidirectional
-    from ..layers.recurrent import RNN
-    from ..layers.time_distributed import TimeDistributed
-
-    if isinstance(layer, Bidirectional):
+    # By class name (saving must not import the layers package, which imports saving).
+    kinds = {cls.__name__ for cls in type(layer).__mro__}
+    if "Bidirectional" in kinds:
         n = len(layer.forward_layer.weights)
         return [("forward_layer/cell", n), ("backward_layer/cell", n)]
-    if isinstance(layer, RNN):
+    if "RNN" in kinds:
         return [("cell", len(layer.weights))]
-    if isinstance(layer, TimeDistributed):
+    if "TimeDistributed" in kinds:
         return [("layer", len(layer.weights))]
     if type(layer).__name__ in ("MultiHeadAttention", "GroupQueryAttention"):
         n = len(layer.weights) // 4  # kernel (and bias) of each projection

@@ -50,6 +50,7 @@ from . import atomic
 from .arrays import decode_npz, encode_npz, zip_info
 from .compile_config import compile_config, compile_from_config
 from .keras_file import is_keras_path, load_keras_model, save_keras_model
+from .keras_legacy import is_legacy_path, load_legacy_model
 from .errors import ModelFileError, Problems
 from .optimizer_state import optimizer_arrays, restore_optimizer
 from . import safe_io
@@ -270,8 +271,7 @@ def _open_source(path):
         raise ModelFileError(path, f"the model folder {path!r} does not exist.")
     if not path.lower().endswith(SUFFIX):
         suffix = os.path.splitext(path)[1]
-        extra = " Keras' .keras files are read too; whole-model .h5 files are not yet." \
-            if suffix.lower() in (".h5", ".hdf5") else ""
+        extra = ""
         raise ModelFileError(path, f"load_model() reads mlxfunctional model files: {_FORMS}."
                                    + extra)
     try:
@@ -408,6 +408,8 @@ def load_model(filepath, custom_objects=None, compile=True):
     path = os.fspath(filepath)
     if is_keras_path(path):
         return load_keras_model(path, custom_objects, compile)
+    if is_legacy_path(path):
+        return load_legacy_model(path, custom_objects, compile)
     problems = Problems(path)
     config, metadata, raw = _read_checked(path, problems)
     resume = _resume_state(metadata, problems)

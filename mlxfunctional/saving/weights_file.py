@@ -21,6 +21,7 @@ from ..distribute import is_chief
 from . import atomic, safetensors
 from .arrays import decode_npz, encode_npz
 from .errors import ModelFileError, Problems
+from .keras_legacy import is_legacy_file, is_legacy_path, load_legacy_weights
 from .keras_file import (is_keras_weights_path, load_keras_weights,
                          save_keras_weights)
 from .model_file import is_model_path, read_model_weights
@@ -90,7 +91,7 @@ def read_weights_file(filepath):
     return stored
 
 
-def load_weights(model, filepath, skip_mismatch=False, strict=True):
+def load_weights(model, filepath, skip_mismatch=False, strict=True, by_name=False):
     """Fills ``model``'s weights from a file written by :func:`save_weights`, or from
     the weights of a model file written by ``model.save`` (``.mlxf`` or a directory).
 
@@ -103,7 +104,10 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     Raises ``ModelFileError`` listing every problem; nothing is assigned then.
     """
     path = os.fspath(filepath)
-    if is_keras_weights_path(path):
+    if is_keras_weights_path(path) or is_legacy_path(path):
+        if is_legacy_file(path):
+            return load_legacy_weights(model, path, by_name=by_name,
+                                       skip_mismatch=skip_mismatch)
         return load_keras_weights(model, path, skip_mismatch)
     stored = read_weights_file(path)
     refs = weight_refs(model)
