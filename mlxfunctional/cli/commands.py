@@ -1,4 +1,4 @@
-"""``mlxf summary``, ``mlxf plot``, ``mlxf predict`` and ``mlxf info``."""
+"""``mlxf summary``, ``mlxf plot``, ``mlxf predict``, ``mlxf convert`` and ``mlxf info``."""
 
 import os
 import platform
@@ -14,12 +14,12 @@ from .inputs import load_inputs
 def add_parsers(sub):
     """Adds the subcommands of this module to ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("summary", help="print a saved model's summary")
-    p.add_argument("file", help="a .mlxf model file or model folder")
+    p.add_argument("file", help="a model file (.mlxf, Keras .keras) or model folder")
     p.add_argument("--expand-nested", action="store_true", help="show nested models' layers")
     p.set_defaults(run=run_summary)
 
     p = sub.add_parser("plot", help="draw a saved model (png, svg, pdf or dot)")
-    p.add_argument("file", help="a .mlxf model file or model folder")
+    p.add_argument("file", help="a model file (.mlxf, Keras .keras) or model folder")
     p.add_argument("-o", "--output", help="the drawing; its suffix picks the format "
                    "(default: the model file's name with .svg)")
     p.add_argument("--no-shapes", action="store_true", help="leave out the tensor shapes")
@@ -32,13 +32,20 @@ def add_parsers(sub):
     p.set_defaults(run=run_plot)
 
     p = sub.add_parser("predict", help="run a saved model on a .npy file of inputs")
-    p.add_argument("file", help="a .mlxf model file or model folder")
+    p.add_argument("file", help="a model file (.mlxf, Keras .keras) or model folder")
     p.add_argument("input", help="a .npy array with the batch dimension first, or for a "
                    "model with several inputs a .npz with one array per input name")
     p.add_argument("-o", "--output", help="write the predictions to this .npy file "
                    "(.npz, keyed by output name, for several outputs)")
     p.add_argument("--batch-size", type=int, default=32)
     p.set_defaults(run=run_predict)
+
+    p = sub.add_parser("convert", help="rewrite a saved model in another format "
+                       "(.mlxf, model folder, Keras .keras)")
+    p.add_argument("file", help="the model to read (.mlxf, .keras or a model folder)")
+    p.add_argument("output", help="the model to write; its suffix picks the format "
+                   "(.mlxf, .keras, or a folder path ending in /)")
+    p.set_defaults(run=run_convert)
 
     p = sub.add_parser("info", help="versions, MLX device, BLAS and Graphviz in use")
     p.set_defaults(run=run_info)
@@ -47,6 +54,27 @@ def add_parsers(sub):
 def run_summary(args):
     model = load_model_file(args.file)
     model.summary(expand_nested=args.expand_nested)
+
+
+def run_convert(args):
+    """Reads ``args.file`` with its compile settings and optimizer state and writes
+    it to ``args.output`` (the suffix picks the format); nothing is written when
+    reading fails or the output form is unknown."""
+    from .. import models
+    from ..saving import ModelFileError
+
+    from .errors import EXIT_CORRUPT, require_file
+
+    require_file(args.file, "model file")
+    try:
+        model = models.load_model(args.file)
+    except ModelFileError as e:
+        raise CLIError(f"{e}", EXIT_CORRUPT) from None
+    try:
+        model.save(args.output)
+    except (ValueError, NotImplementedError, OSError) as e:
+        raise CLIError(f"cannot write {args.output!r}: {e}", EXIT_FAILURE) from None
+    print(f"{args.file} -> {args.output}")
 
 
 def run_plot(args):

@@ -121,15 +121,16 @@ class Model(Trainer, Layer):
 
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch=False, strict=True):
+    def load_weights(self, filepath, skip_mismatch=False, strict=True, by_name=False):
         """Loads weights saved by ``save_weights`` (strict by default; see
-        ``saving/weights_file.py``). MLX's form, a list of ``(path, array)``
-        pairs, is also accepted. Returns the model."""
+        ``saving/weights_file.py``), Keras 3's ``.weights.h5`` or tf.keras 2's
+        ``.h5`` (``by_name`` matches layers by name). MLX's form, a list of
+        ``(path, array)`` pairs, is also accepted. Returns the model."""
         if not isinstance(filepath, (str, os.PathLike)):
             return Layer.load_weights(self, filepath, strict=strict)
         from ..saving.weights_file import load_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch, strict=strict)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, strict=strict, by_name=by_name)
         return self
 
     def _restore_training_state(self, filepath):

@@ -75,6 +75,11 @@ class OpLayer(Layer):
         super().__init__(**kwargs)
         self.op = op
 
+    @staticmethod
+    def has_op(name):
+        """Whether ``name`` is one of our ops (``saving`` asks through the registry)."""
+        return name in OPS
+
     def call(self, *args, **kwargs):
         return OPS[self.op](*args, **kwargs)
 

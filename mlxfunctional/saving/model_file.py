@@ -63,6 +63,8 @@ from ..distribute import is_chief
 from . import atomic, folder_swap
 from .arrays import index_npz, zip_info
 from .compile_config import compile_config, compile_from_config
+from .keras_file import is_keras_path, load_keras_model, save_keras_model
+from .keras_legacy import is_legacy_path, load_legacy_model
 from .errors import ModelFileError, Problems
 from .name_checks import check_names
 from .value_checks import warn_non_finite
@@ -107,7 +109,7 @@ def _save_form(path):
     suffix = os.path.splitext(path)[1] or "(none)"
     raise ValueError(
         f"model.save() writes mlxfunctional model files: {_FORMS}. Received {path!r} "
-        f"(suffix {suffix}). Keras' .keras and .h5 formats are not written; for the weights "
+        f"(suffix {suffix}); Keras' .keras is written too. For the weights "
         "alone use model.save_weights('....npz' or '....safetensors') "
         "(ModelCheckpoint: save_weights_only=True).")
 
@@ -183,6 +185,10 @@ def save_model(model, filepath, overwrite=True):
     In a data-parallel job only rank 0 writes (every rank holds the same weights).
     """
     path = os.fspath(filepath)
+    if is_keras_path(path):
+        if is_chief():
+            save_keras_model(model, path, overwrite=overwrite)
+        return
     form = _save_form(path)  # (a bad path fails on every rank, not on rank 0 alone)
     if not is_chief():
         return
@@ -232,8 +238,7 @@ def _open_source(path):
         raise ModelFileError(path, f"the model folder {path!r} does not exist.")
     if not path.lower().endswith(SUFFIX):
         suffix = os.path.splitext(path)[1]
-        extra = " Keras .keras/.h5 files are not read (importing them is a separate " \
-                "feature)." if suffix.lower() in (".keras", ".h5", ".hdf5") else ""
+        extra = ""
         raise ModelFileError(path, f"load_model() reads mlxfunctional model files: {_FORMS}."
                                    + extra)
     try:
@@ -389,6 +394,10 @@ def load_model(filepath, custom_objects=None, compile=True):
 
     The arrays are read one at a time, straight into the rebuilt model."""
     path = os.fspath(filepath)
+    if is_keras_path(path):
+        return load_keras_model(path, custom_objects, compile)
+    if is_legacy_path(path):
+        return load_legacy_model(path, custom_objects, compile)
     problems = Problems(path)
     with _checked_source(path, problems) as (source, config, metadata, opened):
         resume = _resume_state(metadata, problems)

@@ -22,6 +22,8 @@ from ..distribute import is_chief
 from . import atomic, safetensors
 from .arrays import index_npz, write_npz
 from .errors import ModelFileError, Problems
+from .keras_file import is_keras_weights_path, load_keras_weights, save_keras_weights
+from .keras_legacy import is_legacy_file, is_legacy_path, load_legacy_weights
 from .model_file import is_model_path, open_model_weights, weight_bytes
 from .name_checks import check_names
 from .safe_io import Budget, ReadError, open_regular_file
@@ -38,8 +40,8 @@ def _suffix(path, action):
             return suffix
     hint = " A whole model (architecture, weights, optimizer) goes to model.save('....mlxf')." \
         if action == "save" else ""
-    raise ValueError(f"{action}_weights() handles '.npz' and '.safetensors' files; received "
-                     f"{path!r}. Keras' .h5/.weights.h5 files are not supported.{hint}")
+    raise ValueError(f"{action}_weights() handles '.npz', '.safetensors' and Keras 3's "
+                     f"'.weights.h5' files; received {path!r}.{hint}")
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -48,6 +50,12 @@ def save_weights(model, filepath, overwrite=True):
     In a data-parallel job only rank 0 writes (every rank holds the same weights).
     """
     path = os.fspath(filepath)
+    if is_keras_weights_path(path):
+        if is_chief():
+            if not overwrite and os.path.exists(path):
+                raise FileExistsError(f"{path!r} exists and overwrite=False.")
+            save_keras_weights(model, path)
+        return
     suffix = _suffix(path, "save")
     if not is_chief():
         return
@@ -113,7 +121,7 @@ def read_weights_file(filepath):
     return stored
 
 
-def load_weights(model, filepath, skip_mismatch=False, strict=True):
+def load_weights(model, filepath, skip_mismatch=False, strict=True, by_name=False):
     """Fills ``model``'s weights from a file written by :func:`save_weights`, or from
     the weights of a model file written by ``model.save`` (``.mlxf`` or a directory).
 
@@ -126,6 +134,13 @@ def load_weights(model, filepath, skip_mismatch=False, strict=True):
     Raises ``ModelFileError`` listing every problem; nothing is assigned then.
     """
     path = os.fspath(filepath)
+    if is_keras_weights_path(path) or is_legacy_path(path):
+        if is_legacy_file(path):
+            load_legacy_weights(model, path, by_name=by_name, skip_mismatch=skip_mismatch)
+        else:
+            load_keras_weights(model, path, skip_mismatch)
+        warn_non_finite(model, path, stacklevel=4)
+        return
     try:
         refs = weight_refs(model)
     except ValueError as e:
