@@ -102,3 +102,83 @@ def describe():
     if loaded:
         return f"OpenBLAS ({loaded})"
     return f"the BLAS bundled with MLX ({reason})"
+
+
+# OpenBLAS exports its introspection functions under its plain names; the copy
+# inside numpy's wheels (scipy-openblas) prefixes and suffixes them.
+_PREFIXES = (("openblas_", ""), ("scipy_openblas_", "64_"), ("scipy_openblas_", ""))
+
+
+def _openblas_calls(path):
+    """(corename, num_threads) of the OpenBLAS at ``path``, read with ctypes.
+
+    ``path`` is normally already mapped into this process, so dlopen returns the
+    same instance and the answers describe the kernels that are actually used.
+    Returns None when the library is not an OpenBLAS (e.g. the reference BLAS)."""
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return None
+    for prefix, suffix in _PREFIXES:
+        try:
+            corename = getattr(lib, f"{prefix}get_corename{suffix}")
+            threads = getattr(lib, f"{prefix}get_num_threads{suffix}")
+        except AttributeError:
+            continue
+        corename.restype = ctypes.c_char_p
+        threads.restype = ctypes.c_int
+        return corename().decode("ascii", "replace"), int(threads())
+    return None
+
+
+def _mapped(fragment):
+    """Paths of the shared libraries mapped into this process whose file name
+    contains ``fragment`` (Linux only; empty elsewhere)."""
+    found = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1]
+                if path.startswith("/") and fragment in os.path.basename(path).lower() \
+                        and path not in found:
+                    found.append(path)
+    except OSError:
+        pass
+    return found
+
+
+def numpy_openblas():
+    """The OpenBLAS numpy's wheel loaded (a path), or None."""
+    import numpy  # noqa: F401  (maps its BLAS into the process)
+
+    here = [p for p in _mapped("openblas") if p != loaded]
+    return here[0] if here else None
+
+
+def kernels():
+    """Rows for ``mlxf info``: for MLX's BLAS and numpy's, which OpenBLAS kernel
+    (core name) and how many threads it uses, and whether ``OPENBLAS_CORETYPE``
+    forces the kernel. The core name is what OpenBLAS chose at load time: on an
+    AVX-512 machine with ``OPENBLAS_CORETYPE=Haswell`` it reports Haswell."""
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    note = f", forced by OPENBLAS_CORETYPE={forced}" if forced else ""
+    rows = []
+    if loaded:
+        got = _openblas_calls(loaded)
+        if got:
+            rows.append(("BLAS kernel (MLX)",
+                         f"{got[0]}, {got[1]} thread(s){note} (from {os.path.basename(loaded)})"))
+        else:
+            rows.append(("BLAS kernel (MLX)", f"not an OpenBLAS ({loaded})"))
+    elif sys.platform == "darwin":
+        rows.append(("BLAS kernel (MLX)", "Accelerate (chosen by macOS)"))
+    else:
+        rows.append(("BLAS kernel (MLX)", "reference BLAS bundled with MLX: no tuned kernels"))
+    path = numpy_openblas()
+    got = _openblas_calls(path) if path else None
+    if got:
+        rows.append(("BLAS kernel (numpy)",
+                     f"{got[0]}, {got[1]} thread(s){note} (from {os.path.basename(path)})"))
+    else:
+        rows.append(("BLAS kernel (numpy)", "not an OpenBLAS this process can see"))
+    return rows

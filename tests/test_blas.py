@@ -55,3 +55,57 @@ def test_local_ranks_share_the_cores(tmp_path, hosts, preset, expected):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(expected)
+
+
+def _info(**env):
+    full = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_")}
+    full.update(env)
+    return subprocess.run([sys.executable, "-m", "mlxfunctional.cli", "info"], env=full,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _row(out, name):
+    import re
+
+    found = re.search(rf"^{re.escape(name)}\s+(.*)$", out, re.M)
+    assert found, out
+    return found.group(1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="OpenBLAS rows are Linux's")
+def test_info_names_the_kernels_openblas_itself_announces():
+    # OPENBLAS_VERBOSE=2 makes every OpenBLAS print "Core: <name>" on stderr when it
+    # loads, in load order: MLX's (preloaded by the import) first, then numpy's. That
+    # is the libraries' own word, independent of the ctypes calls behind the rows.
+    if _blas._find() is None:
+        pytest.fail("OpenBLAS is missing: scripts/setup.sh installs libopenblas0-pthread")
+    done = _info(OPENBLAS_VERBOSE="2", OPENBLAS_NUM_THREADS="1")
+    assert done.returncode == 0, done.stderr
+    announced = [line.split(":", 1)[1].strip() for line in done.stderr.splitlines()
+                 if line.startswith("Core:")]
+    assert announced, done.stderr
+    mlx_row = _row(done.stdout, "BLAS kernel (MLX)")
+    numpy_row = _row(done.stdout, "BLAS kernel (numpy)")
+    assert mlx_row.startswith(f"{announced[0]}, 1 thread(s) (from libopenblas"), mlx_row
+    if numpy_row.startswith("not an OpenBLAS"):  # a numpy built on another BLAS
+        assert len(announced) == 1
+    else:
+        assert len(announced) == 2 and numpy_row.startswith(f"{announced[1]}, 1 thread(s)")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.uname().machine != "x86_64",
+                    reason="the Haswell kernel is an x86_64 one")
+def test_info_shows_a_forced_kernel_and_the_thread_count():
+    # Only this child process gets the variable; the suite's own environment is untouched.
+    done = _info(OPENBLAS_CORETYPE="Haswell", OPENBLAS_NUM_THREADS="2")
+    assert done.returncode == 0, done.stderr
+    row = _row(done.stdout, "BLAS kernel (MLX)")
+    assert row.startswith("Haswell, 2 thread(s), forced by OPENBLAS_CORETYPE=Haswell"), row
+
+
+def test_info_without_openblas_says_so():
+    done = _info(MLXF_BLAS="0")
+    assert done.returncode == 0, done.stderr
+    row = _row(done.stdout, "BLAS kernel (MLX)")
+    expected = "Accelerate" if sys.platform == "darwin" else "reference BLAS bundled with MLX"
+    assert row.startswith(expected), row

@@ -216,6 +216,7 @@ def run_info(args):
         ("platform", platform.platform()),
         ("MLX default device", str(mx.default_device())),
         ("BLAS", _blas.describe()),
+        *_blas.kernels(),
         ("graphviz (Python)", graphviz_py),
         ("Graphviz dot", dot),
     ]
