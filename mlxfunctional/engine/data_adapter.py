@@ -1,8 +1,14 @@
 """What ``fit``/``evaluate``/``predict`` accept, turned into batches of MLX arrays.
 
 Arrays (numpy or MLX; single, lists, or dicts keyed by input/output names)
-are converted to MLX once; each batch is then a lazy gather ``x[indices]``
-that runs inside the step, so the host does no per-step copying. Iterables
+are read in one of two ways. Shuffled (``fit``), they are converted to MLX
+once and each batch is a lazy gather ``x[indices]`` that runs inside the step.
+In order (``predict``, ``evaluate``, ``fit(shuffle=False)``), each batch is a
+slice: an MLX array's slice as it is, a numpy array's rows converted to MLX
+when the batch is taken (``HostRows``). Converting the whole set first, then
+gathering each batch out of it, copied every sample twice: measured with the
+guide's MLP, predict on numpy ran at 0.74x its speed on MLX arrays
+(``bench/input_path.py``). Iterables
 and generators of ``(x, y)`` / ``(x, y, sample_weight)`` batches are passed
 through batch by batch, as Keras reads them: a batch that is a list is
 ``(x, y[, sample_weight])`` like a tuple, and a framework tensor (a torch
@@ -97,11 +103,13 @@ class ArrayBatches:
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None,
                  names=None):
         x_names, y_names = names or ([None] * len(x), [None] * len(y or []))
-        self.x = [_read(a, where("x", "input", n)) for a, n in zip(x, x_names)]
-        self.y = None if y is None else [_read(a, where("y", "output", n))
+        # In order, batches are slices: numpy data stays on the host until then.
+        read = _read if shuffle else _read_rows
+        self.x = [read(a, where("x", "input", n)) for a, n in zip(x, x_names)]
+        self.y = None if y is None else [read(a, where("y", "output", n))
                                          for a, n in zip(y, y_names)]
         self.sample_weight = None if sample_weight is None else \
-            _read(sample_weight, "sample_weight").astype(mx.float32)
+            read(sample_weight, "sample_weight", "float32")
         arrays = self.x + (self.y or []) + ([self.sample_weight] if self.sample_weight is not None else [])
         self.num_samples = _num_samples(arrays)
         self.batch_size = int(batch_size or 32)
@@ -118,8 +126,9 @@ class ArrayBatches:
     def batches(self):
         """Yields ``(x_list, y_list_or_None, sample_weight_or_None, indices)`` per step.
 
-        The arrays are the whole dataset and ``indices`` the batch's rows: the
-        step gathers them itself, so the host creates one small array per step.
+        Shuffled, the arrays are the whole dataset and ``indices`` the batch's
+        rows: the step gathers them itself. In order, the arrays are the batch's
+        own (slices) and ``indices`` is None.
         """
         epoch, self.epoch = self.epoch, self.epoch + 1
         # Passes are numbered from the epoch's index, not from this object's
@@ -128,11 +137,16 @@ class ArrayBatches:
         passes = 1 if self.steps is None else max(1, math.ceil(self.steps / per_pass))
         step = 0
         for p in range(passes):
-            order = self._order(epoch * passes + p)
+            order = self._order(epoch * passes + p) if self.shuffle else None
             for start in range(0, self.num_samples, self.batch_size):
                 if self.steps is not None and step >= self.steps:
                     return
-                yield self.x, self.y, self.sample_weight, order[start:start + self.batch_size]
+                stop = start + self.batch_size
+                if order is None:
+                    yield _rows(self.x, start, stop), _rows(self.y, start, stop), \
+                        _rows(self.sample_weight, start, stop), None
+                else:
+                    yield self.x, self.y, self.sample_weight, order[start:stop]
                 step += 1
 
     def _order(self, index):
@@ -150,11 +164,55 @@ def where(argument, kind, name):
     return argument if name is None else f'{argument} (for {kind} "{name}")'
 
 
-def _read(data, where="The value"):
+def _read(data, where="The value", dtype=None):
     try:
-        return as_array(_from_tensor(data), where=where)
+        return as_array(_from_tensor(data), dtype, where=where)
     except TypeError as e:
         raise unreadable(data, str(e)) from e
+
+
+def _read_rows(data, where="The value", dtype=None):
+    """Like ``_read``, but numpy data (and anything numpy reads) is checked now and
+    left on the host, as ``HostRows``; MLX arrays are taken as they are."""
+    data = _from_tensor(data)
+    if isinstance(data, mx.array):
+        return _read(data, where, dtype)
+    try:
+        return HostRows(*input_standardization.host_values(data, dtype, where))
+    except TypeError as e:
+        raise unreadable(data, str(e)) from e
+
+
+class HostRows:
+    """A numpy array whose rows become an ``mx.array`` when sliced.
+
+    ``values[start:stop]`` is a view, so the slice costs one copy (numpy's cast,
+    if the dtype changes, fused into it) into a batch-sized MLX array that is
+    still in cache when the step reads it.
+
+    Args:
+        values: the checked numpy array (``input_standardization.host_values``).
+        dtype: the name of the dtype its batches get in MLX.
+    """
+
+    def __init__(self, values, dtype):
+        self.values, self.dtype = values, dtype
+
+    @property
+    def shape(self):
+        return self.values.shape
+
+    def __getitem__(self, rows):
+        return input_standardization.host_to_mlx(self.values[rows], self.dtype)
+
+
+def _rows(arrays, start, stop):
+    """Rows ``start:stop`` of an array or a list of them, as MLX arrays (None stays)."""
+    if arrays is None:
+        return None
+    if isinstance(arrays, list):
+        return [a[start:stop] for a in arrays]
+    return arrays[start:stop]
 
 
 def capped_steps(steps):

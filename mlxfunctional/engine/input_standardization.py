@@ -216,6 +216,16 @@ def convert_to_array(x, dtype=None, where="The value"):
             return x
         want = backend.mlx_dtype(dtype)
         return x if x.dtype == want else x.astype(want)
+    return host_to_mlx(*host_values(x, dtype, where))
+
+
+def host_values(x, dtype=None, where="The value"):
+    """``(values, dtype name)``: ``x`` (not an ``mx.array``) as a numpy array checked
+    by the dtype rule, and the dtype it becomes in MLX; nothing is copied yet.
+
+    The data adapter keeps such values on the host and converts them a batch at a
+    time (``host_to_mlx`` on a slice): the same dtypes and errors as
+    ``convert_to_array``, without a copy of the whole data set."""
     if isinstance(x, KerasTensor):
         raise TypeError(f"{where}: received a symbolic tensor mixed with arrays in one call; "
                         "pass all arrays or all symbolic tensors.")
@@ -229,6 +239,12 @@ def convert_to_array(x, dtype=None, where="The value"):
                         f"{values.dtype} ({type(x).__name__}).")
     name = _data_dtype(values.dtype) if dtype is None else backend.standardize_dtype(dtype)
     _check_fits(values, name, where)
+    return values, name
+
+
+def host_to_mlx(values, name):
+    """A numpy array (from ``host_values``) as an ``mx.array`` of dtype ``name``: one
+    copy, with the cast (if any) done by numpy on the way."""
     if name == "bfloat16":  # (numpy has no bfloat16: MLX casts from float32)
         return mx.array(np.asarray(values, np.float32, order="C")).astype(mx.bfloat16)
     # order="C" copies only when needed (a cast, or strides MLX refuses) and, unlike
