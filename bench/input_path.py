@@ -5,7 +5,9 @@ evaluate (batch 1024) and fit (batch 64, one epoch), the same call is timed on
 numpy input and on MLX input, alternating in one process; medians and the ratio
 numpy/MLX (speed, 1.0 = no cost for numpy input) are printed. The MLX arrays
 are made (and evaluated) before timing, so the ratio is the whole price a user
-pays for handing numpy to the model.
+pays for handing numpy to the model. predict is also timed without reading
+batch i + 1 while MLX computes batch i and with it (``trainer.READ_AHEAD``,
+by default on a GPU only), the lever that overlaps conversion with compute.
 
     python bench/input_path.py [--repeats 7] [--samples 10000]
 """
@@ -19,6 +21,7 @@ import mlx.core as mx
 import numpy as np
 
 from mlxfunctional import layers
+from mlxfunctional.engine import trainer
 
 
 def mnist_mlp():
@@ -44,36 +47,50 @@ def main():
     x_mx, y_mx = mx.array(x_np), mx.array(y_np)
     mx.eval(x_mx, y_mx)
     model = mnist_mlp()
-    calls = {
-        "predict": lambda x, y: model.predict(x, batch_size=1024, verbose=0),
-        "evaluate": lambda x, y: model.evaluate(x, y, batch_size=1024, verbose=0),
-        "fit": lambda x, y: model.fit(x, y, batch_size=64, epochs=1, verbose=0),
+
+    def predict(x, y, read_ahead=None):
+        trainer.READ_AHEAD = read_ahead  # the lever: read batch i + 1 while i computes
+        try:
+            return model.predict(x, batch_size=1024, verbose=0)
+        finally:
+            trainer.READ_AHEAD = None
+
+    numpy_in, mlx_in = (x_np, y_np), (x_mx, y_mx)
+    groups = {  # variants timed in turn; each is compared with the last (MLX input)
+        "predict": [("numpy (default)", predict, numpy_in),
+                    ("numpy, read-ahead", lambda x, y: predict(x, y, True), numpy_in),
+                    ("numpy, no read-ahead", lambda x, y: predict(x, y, False), numpy_in),
+                    ("mlx", predict, mlx_in)],
+        "evaluate": [("numpy", lambda x, y: model.evaluate(x, y, batch_size=1024, verbose=0),
+                      numpy_in),
+                     ("mlx", lambda x, y: model.evaluate(x, y, batch_size=1024, verbose=0),
+                      mlx_in)],
+        "fit": [("numpy", lambda x, y: model.fit(x, y, batch_size=64, verbose=0), numpy_in),
+                ("mlx", lambda x, y: model.fit(x, y, batch_size=64, verbose=0), mlx_in)],
     }
-    print(f"{args.samples} samples, {args.repeats} alternating repeats; samples/s medians")
+    print(f"{args.samples} samples, {args.repeats} alternating repeats; samples/s medians "
+          "[min-max]; ratio to MLX input by wall time and by this process's CPU time "
+          "(all threads; less moved by other work on a shared machine)")
     for name in args.which:
-        call = calls[name]
-        for data in ((x_np, y_np), (x_mx, y_mx)):  # warm-up: compile both signatures
+        variants = groups[name]
+        for _, call, data in variants:  # warm-up: compile every signature
             call(*data)
-        times = {"numpy": [], "mlx": []}
-        cpu = {"numpy": [], "mlx": []}
+        wall = [[] for _ in variants]
+        cpu = [[] for _ in variants]
         for _ in range(args.repeats):
-            for kind, data in (("numpy", (x_np, y_np)), ("mlx", (x_mx, y_mx))):
+            for i, (_, call, data) in enumerate(variants):
                 t0, c0 = time.perf_counter(), time.process_time()
-                out = call(*data)
-                if isinstance(out, mx.array):
-                    mx.eval(out)
-                times[kind].append(time.perf_counter() - t0)
-                cpu[kind].append(time.process_time() - c0)
-        rate = {k: args.samples / statistics.median(v) for k, v in times.items()}
-        # CPU seconds of this process (all threads): less moved by other work on a
-        # shared machine than wall time, so both ratios are printed.
-        per_cpu = {k: args.samples / statistics.median(v) for k, v in cpu.items()}
-        print(f"{name:9s} numpy {rate['numpy']:>11,.0f}  mlx {rate['mlx']:>11,.0f}  "
-              f"numpy/mlx {rate['numpy'] / rate['mlx']:.2f}x  "
-              f"[min-max numpy {args.samples / max(times['numpy']):,.0f}-"
-              f"{args.samples / min(times['numpy']):,.0f}, mlx "
-              f"{args.samples / max(times['mlx']):,.0f}-{args.samples / min(times['mlx']):,.0f}]  "
-              f"per CPU-second numpy/mlx {per_cpu['numpy'] / per_cpu['mlx']:.2f}x", flush=True)
+                call(*data)
+                wall[i].append(time.perf_counter() - t0)
+                cpu[i].append(time.process_time() - c0)
+        base_wall, base_cpu = statistics.median(wall[-1]), statistics.median(cpu[-1])
+        for (label, _, _), w, c in zip(variants, wall, cpu):
+            rate = args.samples / statistics.median(w)
+            print(f"{name:8s} {label:22s} {rate:>11,.0f} [{args.samples / max(w):,.0f}-"
+                  f"{args.samples / min(w):,.0f}]  vs mlx: wall "
+                  f"{base_wall / statistics.median(w):.2f}x, CPU "
+                  f"{base_cpu / statistics.median(c):.2f}x", flush=True)
+    print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
 
 
 if __name__ == "__main__":

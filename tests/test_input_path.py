@@ -13,7 +13,7 @@ import pytest
 
 import mlxfunctional as keras
 from mlxfunctional import layers
-from mlxfunctional.engine import data_adapter, input_standardization
+from mlxfunctional.engine import data_adapter, input_standardization, trainer
 
 RNG = np.random.default_rng(16)
 
@@ -35,8 +35,11 @@ def numpy_forward(model, x):
     return e / e.sum(axis=1, keepdims=True)
 
 
+@pytest.mark.parametrize("read_ahead", [True, False])  # (the default on the CPU is off)
 @pytest.mark.parametrize("batch_size", [7, 50, 64])  # short last batch; exactly one; larger
-def test_predict_on_numpy_equals_mlx_input_and_a_numpy_forward(batch_size):
+def test_predict_on_numpy_equals_mlx_input_and_a_numpy_forward(batch_size, read_ahead,
+                                                                monkeypatch):
+    monkeypatch.setattr(trainer, "READ_AHEAD", read_ahead)
     x = RNG.standard_normal((50, 12)).astype(np.float32)
     model = mlp()
     truth = numpy_forward(model, x)
@@ -56,7 +59,9 @@ def test_float64_and_strided_numpy_are_cast_and_read_in_row_order():
                                rtol=1e-5, atol=1e-6)
 
 
-def test_predict_converts_one_batch_at_a_time(monkeypatch):
+@pytest.mark.parametrize("read_ahead", [True, False])
+def test_predict_converts_one_batch_at_a_time(monkeypatch, read_ahead):
+    monkeypatch.setattr(trainer, "READ_AHEAD", read_ahead)
     sizes = []
     convert = input_standardization.host_to_mlx
 
@@ -141,3 +146,18 @@ def test_host_rows_slice_like_the_array():
     part = rows[4:10]  # past the end, as a slice of the array would be
     assert part.dtype == mx.int32
     np.testing.assert_array_equal(np.array(part), values[4:])
+
+
+def test_read_ahead_keeps_steps_and_batch_callbacks_in_order(monkeypatch):
+    monkeypatch.setattr(trainer, "READ_AHEAD", True)
+    seen = []
+
+    class Rows(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            seen.append((batch, logs["outputs"].shape[0]))
+
+    x = RNG.standard_normal((23, 12)).astype(np.float32)
+    model = mlp()
+    out = model.predict(x, batch_size=5, steps=3, verbose=0, callbacks=[Rows()])
+    assert seen == [(0, 5), (1, 5), (2, 5)]
+    np.testing.assert_allclose(out, numpy_forward(model, x[:15]), rtol=1e-5, atol=1e-6)
