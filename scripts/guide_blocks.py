@@ -42,8 +42,10 @@ lines, listed there with the reason for each) and the stand-ins defined in ``PRE
   cores some blocks would otherwise run for many minutes; two epochs still exercise
   per-epoch callbacks, validation and History.
 
-``keras.datasets.mnist.load_data()`` is mlxfunctional's own: it downloads MNIST when it can and
-falls back to the bundled 10,000-image sample (8,000 train / 2,000 test) when it cannot.
+- ``keras.datasets.mnist.load_data()`` is mlxfunctional's own when ``mnist.npz`` is cached;
+  otherwise (no network) the guides get the bundled 10,000 real MNIST images repeated to
+  MNIST's shapes, 60,000 train / 10,000 test, because several blocks hard-code
+  ``reshape(60000, 784)`` (mlxfunctional's own offline fallback, 8,000 / 2,000, would fail them).
 """
 
 import argparse
@@ -286,7 +288,7 @@ _guide_tfds = _GuideTFDS()
 
 
 def _guide_synthetic_datasets():
-    """cifar10 (unless cached) and imdb as synthetic data of the real shapes and dtypes."""
+    """cifar10 and mnist (unless cached) and imdb as stand-ins of the real shapes and dtypes."""
     import types
     import mlxfunctional
     from mlxfunctional.datasets import cifar10, download
@@ -314,7 +316,19 @@ def _guide_synthetic_datasets():
             return x, rng.integers(0, 2, n)
         return reviews(1000), reviews(200)
 
+    from mlxfunctional.datasets import mnist
+    real_mnist = mnist.load_data
+
+    def mnist_load_data(*args, **kwargs):
+        if (download.datasets_dir() / mnist.FILE_NAME).exists():
+            return real_mnist(*args, **kwargs)
+        print("[guide_blocks] mnist: the bundled 10,000 real images, repeated to 60,000 "
+              "train / 10,000 test")
+        x, y = mnist.load_sample()
+        return (_np.tile(x, (6, 1, 1)), _np.tile(y, 6)), (x, y)
+
     cifar10.load_data = cifar10_load_data
+    mnist.load_data = mnist_load_data
     if not hasattr(mlxfunctional.datasets, "imdb"):
         mlxfunctional.datasets.imdb = types.SimpleNamespace(load_data=imdb_load_data)
 
