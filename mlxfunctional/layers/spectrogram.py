@@ -59,14 +59,6 @@ def _window(owner, window, length):
     return values.astype(np.float64).tolist()
 
 
-def _frames(x, length, step):
-    """Frames of ``length`` samples every ``step`` along the last axis:
-    ``(..., count, length)``. Every gathered index is < n by construction."""
-    count = (x.shape[-1] - length) // step + 1
-    index = mx.arange(count)[:, None] * step + mx.arange(length)[None, :]
-    return x[..., index.astype(mx.int32)]
-
-
 @registry.builtin
 class STFTSpectrogram(Layer):
     """Spectrogram of each channel of a signal, by a short-time Fourier transform
@@ -160,7 +152,7 @@ class STFTSpectrogram(Layer):
             count = self._frame_count(n)
             total = max((count - 1) * self._frame_step + self.frame_length - n, 0)
             signal = mx.pad(signal, [(0, 0), (0, 0), (total // 2, total - total // 2)])
-        return _frames(signal, self.frame_length, self._frame_step)
+        return _signal_ops().extract_sequences(signal, self.frame_length, self._frame_step)
 
     def call(self, inputs):
         if backend.standardize_dtype(inputs.dtype) not in _FLOATS:
@@ -177,11 +169,19 @@ class STFTSpectrogram(Layer):
                              f"{signal.shape[-1]} samples is shorter than one frame "
                              f'({self.frame_length}) with padding="valid"')
         frames = self._framed(signal)  # (batch, channels, frames, frame_length)
-        real = imag = None
+        # One 2-D matmul with both kernels side by side (a batched 4-D matmul is
+        # about twice slower on MLX's CPU).
+        kernels = []
         if self.mode != "imag":
-            real = frames @ self.real_kernel[:, 0, :].astype(inputs.dtype)
+            kernels.append(self.real_kernel[:, 0, :])
         if self.mode != "real":
-            imag = frames @ self.imag_kernel[:, 0, :].astype(inputs.dtype)
+            kernels.append(self.imag_kernel[:, 0, :])
+        bins = kernels[0].shape[-1]
+        flat = frames.reshape(-1, self.frame_length) @ \
+            mx.concatenate(kernels, axis=-1).astype(inputs.dtype)
+        flat = flat.reshape(frames.shape[:-1] + (len(kernels) * bins,))
+        real = flat[..., :bins] if self.mode != "imag" else None
+        imag = flat[..., -bins:] if self.mode != "real" else None
         if self.mode == "real":
             out = real
         elif self.mode == "imag":
@@ -189,7 +189,7 @@ class STFTSpectrogram(Layer):
         elif self.mode == "angle":
             out = mx.arctan2(imag, real)
         elif self.mode == "stft":
-            out = mx.concatenate([real, imag], axis=-1)
+            out = flat  # real bins then imaginary bins
         else:
             power = real * real + imag * imag
             if self.mode == "psd":
