@@ -263,6 +263,8 @@ def test_stft_spectrogram_symbolic_shapes_dtypes_and_errors():
                             padding="same")(keras.Input((1000, 2)))
     assert out.shape == (None, 63, 33, 2)
     layer = L.STFTSpectrogram(frame_length=64)
+    with pytest.raises(ValueError, match="ndim"):
+        layer(np.zeros((2, 100), np.float32))  # (batch, time, channels) only, as Keras
     with pytest.raises(ValueError, match="shorter than one frame"):
         layer(np.zeros((1, 40, 1), np.float32))
     with pytest.raises(TypeError, match="float16, float32 or float64"):
@@ -318,6 +320,8 @@ MEL_CASES = [
      "ref_power": 2.5, "top_db": 30.0},
     {"fft_length": 128, "sequence_stride": 32, "window": None, "num_mel_bins": 10,
      "power_to_db": False},
+    {"fft_length": 128, "sequence_stride": 50, "sequence_length": 101,
+     "window": list(np.linspace(0.2, 1.0, 101)), "num_mel_bins": 12, "mag_exp": 1.5},
 ]
 
 
@@ -372,6 +376,8 @@ def test_mel_spectrogram_config_and_argument_errors():
         L.MelSpectrogram(fft_length=256, sequence_length=512)
     with pytest.raises(ValueError, match="window must be"):
         L.MelSpectrogram(window="blackman")
+    with pytest.raises(ValueError, match="min_freq must be below max_freq"):
+        L.MelSpectrogram(sampling_rate=8000, min_freq=4000.0)
 
 
 # -- models: files, training --------------------------------------------------------------

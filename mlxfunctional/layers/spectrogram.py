@@ -295,6 +295,9 @@ class MelSpectrogram(Layer):
         # As Keras: None is the Nyquist frequency, stored in the config as an int.
         self.max_freq = int(self.sampling_rate / 2) if max_freq is None else \
             _positive(self, "max_freq", max_freq)
+        if self.min_freq >= self.max_freq:
+            raise ValueError(f"MelSpectrogram: min_freq must be below max_freq "
+                             f"({self.max_freq}); received min_freq={min_freq!r}")
         self.power_to_db = _flag(self, "power_to_db", power_to_db)
         self.top_db = check.non_negative_float(self, "top_db", top_db)
         self.mag_exp = check.real(self, "mag_exp", mag_exp)
