@@ -214,6 +214,40 @@ def test_stft_spectrogram_matches_numpy_rfft_frame_by_frame(case, data_format, e
     assert layer.compute_output_shape(x.shape) == got.shape
 
 
+SCIPY_CASES = [  # scaling, window, periodic, frame_length, frame_step, fft_length
+    ("density", "hann", False, 512, 256, 1024),
+    ("spectrum", "blackman", True, 512, 32, 1024),
+    ("spectrum", "hamming", True, 256, 192, 512),
+    ("spectrum", "tukey", False, 512, 128, 512),
+    ("density", "hamming", True, 256, 256, 256),
+    ("density", "flattop", True, 100, 30, 128),
+]
+
+
+@pytest.mark.parametrize("case", SCIPY_CASES, ids=[c[1] for c in SCIPY_CASES])
+def test_stft_spectrogram_matches_scipy_signal_spectrogram(case):
+    scipy_signal = pytest.importorskip("scipy.signal")
+    scaling, window, periodic, frame_length, frame_step, fft_length = case
+    x = np.random.default_rng(41).uniform(-1, 1, size=(2, 8000, 1)).astype(np.float32)
+    for mode in ("psd", "magnitude", "angle"):
+        layer = L.STFTSpectrogram(mode=mode, frame_length=frame_length, frame_step=frame_step,
+                                  fft_length=fft_length, window=window, periodic=periodic,
+                                  scaling=scaling)
+        got = np.array(layer(x))
+        _, _, spec = scipy_signal.spectrogram(
+            x[..., 0].astype(np.float64),
+            window=scipy_signal.get_window(window, frame_length, periodic),
+            nperseg=frame_length, noverlap=frame_length - frame_step, nfft=fft_length,
+            detrend=False, scaling=scaling, mode=mode)
+        want = spec.transpose(0, 2, 1)
+        assert got.shape == want.shape
+        if mode == "angle":  # equal up to 2 pi, where the bin's magnitude is not ~0
+            near = np.abs(np.angle(np.exp(1j * (got - want)))) < 1e-3
+            assert near.mean() > 0.999
+        else:
+            np.testing.assert_allclose(got, want, atol=5e-4 * max(1.0, np.abs(want).max()))
+
+
 def test_stft_spectrogram_keras_doc_shapes_weights_and_parameter_counts():
     # The three examples of Keras' docstring (3 tracks of 10 s at 16 kHz).
     x = rng.uniform(size=(3, 160000, 3)).astype(np.float32)
