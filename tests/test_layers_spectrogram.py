@@ -381,6 +381,10 @@ def test_mel_spectrogram_keras_doc_shapes_unbatched_and_top_db_over_the_batch():
     assert layer(rng.uniform(size=(2, 16000)).astype(np.float32)).shape == (2, 80, 126)
     assert layer.compute_output_shape((2, 16000)) == (2, 80, 126)
     assert layer.weights == [] and layer.count_params() == 0
+    # Silence: every bin is the power floor, 10 log10(1e-10) = -100 dB (no NaN).
+    silent = np.array(L.MelSpectrogram(num_mel_bins=128, sequence_stride=64, fft_length=512,
+                                       sampling_rate=32000)(np.zeros((2, 8000), np.float32)))
+    assert silent.shape == (2, 128, 126) and np.all(silent == -100.0)
     # top_db is relative to the loudest value of the whole batch: a quiet sample is
     # floored by its loud neighbour.
     layer = L.MelSpectrogram(fft_length=128, sequence_stride=64, num_mel_bins=8, top_db=20.0)
