@@ -9,6 +9,7 @@ import json
 import math
 import zipfile
 
+import mlx.core as mx
 import numpy as np
 import pytest
 
@@ -402,3 +403,20 @@ def test_keras_format_files_name_the_keras_layers_and_reload_identically(tmp_pat
     for a, b in zip(model.predict(x, verbose=0), again.predict(x, verbose=0), strict=True):
         np.testing.assert_array_equal(a, b)
     assert again.count_params() == model.count_params() == 2 * 64 * 33
+
+
+def test_the_gradient_reaches_the_signal_through_the_frames():
+    # A spectrogram after a learnt front end needs d(output)/d(signal): for "real",
+    # d sum(out) / d x[n] = sum over the frames t covering n of sum_f K[n - t step, f].
+    layer = L.STFTSpectrogram(mode="real", frame_length=10, frame_step=4, fft_length=16,
+                              padding="same")
+    x = rng.standard_normal((1, 37, 1)).astype(np.float32)
+    layer(x)
+    grad = np.array(mx.grad(lambda v: mx.sum(layer(v)))(mx.array(x)))[0, :, 0]
+    row = np.array(layer.get_weights()[0])[:, 0, :].sum(axis=1)
+    count = math.ceil(37 / 4)
+    total = max((count - 1) * 4 + 10 - 37, 0)
+    want = np.zeros(37 + total)
+    for t in range(count):
+        want[t * 4:t * 4 + 10] += row
+    np.testing.assert_allclose(grad, want[total // 2:total // 2 + 37], atol=1e-5)
