@@ -2,7 +2,7 @@
 
 STFTSpectrogram holds the STFT as two weights, the windowed cosine and sine
 kernels Keras makes with its STFT initializer, so it can be fine-tuned; its
-transform is framing then one matmul per kernel. MelSpectrogram has no weights:
+transform is framing then one matmul with both kernels. MelSpectrogram has no weights:
 ``ops.stft``, a magnitude power, a triangular mel filterbank and decibels.
 Both run in MLX ops only (no host sync), so they train inside the compiled step.
 """
