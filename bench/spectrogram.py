@@ -12,7 +12,9 @@ Timed: a compiled forward pass, and a compiled forward + backward to the kernels
 (the step of a trainable spectrogram). Each figure is the median of ``--repeats``
 runs of ``--iters`` calls, the forms alternating so machine noise hits both alike.
 Prints milliseconds per call and the layer / conv time ratio (< 1: the layer is
-faster), and the load average.
+faster), and the load average. A first line times the framing alone: blocks of
+``frame_step`` samples (``ops.extract_sequences``, which the layer uses) against
+the gather of every index it replaced.
 
     python bench/spectrogram.py [--batch 8] [--samples 16000] [--iters 20] [--repeats 5]
 """
@@ -91,21 +93,37 @@ def main():
     def conv_loss(w, x):
         return mx.mean(conv(x, w))
 
+    from mlxfunctional.ops.math_signal import extract_sequences
+
+    def gather_frames(x):
+        # The framing ops.extract_sequences used before: one gather of every index.
+        count = (x.shape[-1] - args.frame_length) // args.frame_step + 1
+        index = mx.arange(count)[:, None] * args.frame_step + mx.arange(args.frame_length)
+        return x[..., index.astype(mx.int32)]
+
+    signal = x.transpose(0, 2, 1)
+    assert np.array_equal(np.array(gather_frames(signal)), np.array(extract_sequences(
+        signal, args.frame_length, args.frame_step)))
+
     params = layer.trainable_parameters()
     forms = {
-        "forward": (mx.compile(layer_fwd), (x,), mx.compile(conv), (x, w)),
+        "framing": (mx.compile(lambda s: extract_sequences(s, args.frame_length,
+                                                           args.frame_step)), (signal,),
+                    mx.compile(gather_frames), (signal,), ("blocks", "gather")),
+        "forward": (mx.compile(layer_fwd), (x,), mx.compile(conv), (x, w), ("layer", "conv")),
         "forward+backward": (mx.compile(mx.grad(layer_loss)), (params, x),
-                             mx.compile(mx.grad(conv_loss)), (w, x)),
+                             mx.compile(mx.grad(conv_loss)), (w, x), ("layer", "conv")),
     }
     print(f"batch {args.batch}, {args.samples} samples x {args.channels} channel(s), "
           f"frame {args.frame_length} / step {args.frame_step}; load {os.getloadavg()[0]:.2f}")
-    for name, (fn_a, args_a, fn_b, args_b) in forms.items():
+    for name, (fn_a, args_a, fn_b, args_b, (a_name, b_name)) in forms.items():
         mine, theirs = [], []
         for _ in range(args.repeats):
             mine.append(_time(fn_a, args_a, args.iters))
             theirs.append(_time(fn_b, args_b, args.iters))
         a, b = statistics.median(mine), statistics.median(theirs)
-        print(f"{name:>17}: layer {a:8.2f} ms   conv {b:8.2f} ms   layer/conv {a / b:.2f}")
+        print(f"{name:>17}: {a_name} {a:8.2f} ms   {b_name} {b:8.2f} ms   "
+              f"{a_name}/{b_name} {a / b:.2f}")
 
 
 if __name__ == "__main__":
