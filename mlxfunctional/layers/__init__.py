@@ -79,3 +79,6 @@ from .augmentation_tone import RandomGaussianBlur, RandomPosterization, RandomSh
 from .augmentation_tone import Solarization
 from .augmentation_clahe import ContrastLimitedAdaptiveHistogramEqualization
 from .augmentation_clahe import MaxNumBoundingBoxes
+# Issue 14 (audio).
+from .spectrogram import MelSpectrogram
+from .spectrogram import STFTSpectrogram
