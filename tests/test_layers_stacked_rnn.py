@@ -320,3 +320,49 @@ def test_trains_in_fit_and_reads_back_in_a_fresh_process(tmp_path):
                                        go_backwards=True)(seq_in)
     states_model = Model(seq_in, [out, *lstm_states, *gru_states])
     roundtrip_in_fresh_process([(model, x[:4]), (states_model, seq(batch=2))], tmp_path)
+
+
+def test_keras_file_keeps_each_cell_under_cells_in_keras_layout(tmp_path):
+    # Keras 3 stores a list attribute's items under keys made from their class names
+    # in list order (saving_lib._save_container_state): cell/cells/simple_rnn_cell,
+    # lstm_cell, gru_cell, lstm_cell_1. Alphabetical order would differ (gru first,
+    # lstm_cell_1 before simple_rnn_cell), so the reader must follow the list.
+    import io
+    import zipfile
+
+    import h5py
+
+    from mlxfunctional.models import load_model
+
+    inputs = Input((None, FEATURES))
+    cells = [L.SimpleRNNCell(2), LSTMCell(3), GRUCell(2), LSTMCell(4)]
+    out = L.Bidirectional(RNN([LSTMCell(2), GRUCell(3)], return_sequences=True))(inputs)
+    model = Model(inputs, RNN(cells)(out))
+    model.set_weights([RNG.normal(0, 0.5, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    path = tmp_path / "stack.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf, \
+            h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as f:
+        stored = {}
+        f.visititems(lambda n, o: stored.__setitem__(n, o.shape)
+                     if isinstance(o, h5py.Dataset) else None)
+    expected = {}
+    for direction in ("forward_layer", "backward_layer"):
+        base = f"layers/bidirectional/{direction}/cell/cells"
+        expected.update({f"{base}/lstm_cell/vars/0": (FEATURES, 8), f"{base}/lstm_cell/vars/1": (2, 8),
+                         f"{base}/lstm_cell/vars/2": (8,), f"{base}/gru_cell/vars/0": (2, 9),
+                         f"{base}/gru_cell/vars/1": (3, 9), f"{base}/gru_cell/vars/2": (2, 9)})
+    base = "layers/rnn/cell/cells"
+    for key, (fan_in, units, gates, bias) in {
+            "simple_rnn_cell": (6, 2, 1, (2,)), "lstm_cell": (2, 3, 4, (12,)),
+            "gru_cell": (3, 2, 3, (2, 6)), "lstm_cell_1": (2, 4, 4, (16,))}.items():
+        expected.update({f"{base}/{key}/vars/0": (fan_in, gates * units),
+                         f"{base}/{key}/vars/1": (units, gates * units),
+                         f"{base}/{key}/vars/2": bias})
+    assert stored == expected
+    again = load_model(path)
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    x = seq(batch=2)
+    np.testing.assert_array_equal(np.array(model(x)), np.array(again(x)))
