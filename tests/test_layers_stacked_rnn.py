@@ -174,6 +174,31 @@ def test_keras_published_numbers_for_custom_cells():
     close(state_2[1], np.array([[1572] * 2, [8772] * 2]))
 
 
+def test_a_custom_cell_then_a_built_in_cell():
+    # The custom cell runs through its call(); the LSTM cell after it through the
+    # split path (its input projection per step).
+    layer = RNN([OneStateCell(3), LSTMCell(2)], return_state=True)
+    layer.build((None, None, 4))
+    w = [RNG.normal(0, 0.5, s).astype(np.float32) for s in [(3, 8), (2, 8), (8,)]]
+    layer.set_weights([np.ones((4, 3), np.float32), np.ones((3, 3), np.float32)] + w)
+    x = RNG.normal(0, 0.3, (2, 3, 4)).astype(np.float32)
+
+    def step(x_t, states):
+        h0, h1, c1 = states
+        h0 = x_t @ np.ones((4, 3)) + h0 @ np.ones((3, 3))
+        y, (h1, c1) = np_lstm_step(h0, [h1, c1], w)
+        return y, [h0, h1, c1]
+
+    _, last, (h0, h1, c1) = np_rnn(step, x, [np.zeros((2, 3)), np.zeros((2, 2)),
+                                            np.zeros((2, 2))])
+    out, first_state, (lh1, lc1) = layer(x)
+    assert isinstance(first_state, mx.array)  # int state_size: a bare array, as Keras
+    close(out, last)
+    close(first_state, h0)
+    close(lh1, h1)
+    close(lc1, c1)
+
+
 @pytest.mark.parametrize("cell, expected", [
     (OneStateCell, [[34092, 34092], [173196, 173196]]),
     (TwoStatesCell, [[136368, 136368], [692784, 692784]]),
