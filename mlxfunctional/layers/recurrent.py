@@ -32,7 +32,8 @@ class RNN(Layer):
     Args:
         cell: a cell Layer with ``call(inputs, states, training=None) -> (output,
             new_states)`` and a ``state_size``: an int, a shape tuple, or a list of
-            them (one per state; a state has shape ``(batch,) + shape``).
+            them (one per state; a state has shape ``(batch,) + shape``). A list of
+            cells is stacked into one ``StackedRNNCells`` (states nested per cell).
         return_sequences: return every timestep's output ``(batch, timesteps, out)``
             instead of the last one ``(batch, out)``.
         return_state: also return the final states: ``[output, *states]``.
@@ -52,7 +53,8 @@ class RNN(Layer):
     a structure of outputs, which the layer returns in that structure.
 
     Call arguments: ``sequences``; ``initial_state`` (a list of ``(batch, size)``
-    arrays, one per state); ``mask`` (``(batch, timesteps)`` bool: a False step keeps
+    arrays, one per state, or nested per cell for a stack, as ``return_state``
+    returns them); ``mask`` (``(batch, timesteps)`` bool: a False step keeps
     the previous states and outputs the previous output); ``training`` (enables
     the cell's dropout).
     """
