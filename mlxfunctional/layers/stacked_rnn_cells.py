@@ -124,8 +124,10 @@ class StackedRNNCells(Layer):
         return self.pack_states(flat)
 
     def _per_cell(self, states):
-        """Nested or flat states, as one list of state arrays per cell."""
-        flat, out = tree.flatten(states), []
+        """Nested or flat states, as one list of state arrays per cell (numpy states
+        of a direct call become arrays; inside RNN they already are)."""
+        flat = [s if isinstance(s, mx.array) else mx.array(s) for s in tree.flatten(states)]
+        out = []
         for cell in self.cells:
             n = len(_flat_sizes(cell))
             out.append(flat[:n])
