@@ -201,6 +201,23 @@ def test_a_custom_cell_then_a_built_in_cell():
     close(lc1, c1)
 
 
+def test_a_stack_inside_a_stack_runs_as_the_flat_stack():
+    x = seq(batch=2, steps=4)
+    flat = RNN([LSTMCell(U1), GRUCell(U2), L.SimpleRNNCell(2)], return_state=True)
+    inner = RNN([StackedRNNCells([LSTMCell(U1), GRUCell(U2)]), L.SimpleRNNCell(2)],
+                return_state=True)
+    inner.build((None, None, FEATURES))
+    flat.build((None, None, FEATURES))
+    flat.set_weights([RNG.normal(0, 0.5, w.shape).astype(np.float32)
+                      for w in flat.get_weights()])
+    inner.set_weights(flat.get_weights())
+    out, *states = flat(x)
+    inner_out, ((h1, c1), (h2,)), (h3,) = inner(x)  # the inner stack's states nest again
+    close(inner_out, np.array(out))
+    for a, b in zip((h1, c1, h2, h3), [s for cell in states for s in cell]):
+        close(a, np.array(b))
+
+
 @pytest.mark.parametrize("cell, expected", [
     (OneStateCell, [[34092, 34092], [173196, 173196]]),
     (TwoStatesCell, [[136368, 136368], [692784, 692784]]),
