@@ -411,7 +411,8 @@ def test_keras_file_keeps_each_cell_under_cells_in_keras_layout(tmp_path):
     expected = {}
     for direction in ("forward_layer", "backward_layer"):
         base = f"layers/bidirectional/{direction}/cell/cells"
-        expected.update({f"{base}/lstm_cell/vars/0": (FEATURES, 8), f"{base}/lstm_cell/vars/1": (2, 8),
+        expected.update({f"{base}/lstm_cell/vars/0": (FEATURES, 8),
+                         f"{base}/lstm_cell/vars/1": (2, 8),
                          f"{base}/lstm_cell/vars/2": (8,), f"{base}/gru_cell/vars/0": (2, 9),
                          f"{base}/gru_cell/vars/1": (3, 9), f"{base}/gru_cell/vars/2": (2, 9)})
     base = "layers/rnn/cell/cells"
