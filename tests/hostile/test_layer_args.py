@@ -296,7 +296,7 @@ NO_SUCH_ARGUMENTS = {
     L.TimeDistributed, L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum,
     L.GlobalMaxPooling1D, L.GlobalMaxPooling2D, L.GlobalMaxPooling3D,
     L.GlobalAveragePooling1D, L.GlobalAveragePooling2D, L.GlobalAveragePooling3D,
-    L.Wrapper,
+    L.Wrapper, L.StackedRNNCells,
 }
 
 
