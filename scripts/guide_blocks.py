@@ -7,8 +7,9 @@ Usage::
 
 A dev tool, not a test: it reads each guide at run time, from the read-only keras-team/keras
 mirror (``git show v3.15.1:guides/<name>.py``) or, for guides that live in keras-team/keras-io
-(``serialization_and_saving``, ``working_with_rnns``), from ``--guide-dir``. No guide text is
-kept in this repository. Without a mirror or a guide directory it prints why and exits 0.
+(``serialization_and_saving``, ``working_with_rnns``; their Keras 3 versions, last modified
+2023/06/30 and 2023/07/10), from ``--guide-dir``, a folder of ``<name>.py`` files (it is tried
+first, so it can also replace a mirror guide). No guide text is kept in this repository. Without a mirror or a guide directory it prints why and exits 0.
 
 A block is the code between two prose cells (the keras.io "tutobook" format: prose is a
 triple-quoted string starting at column 0). The blocks of a guide run in order, in one
@@ -17,7 +18,8 @@ is a fresh temporary directory (the guides write model files). Each block has a 
 (``--timeout``, default 180 s). For each guide it prints ``blocks run / total`` and, for each
 block that failed, its number, its first line in the guide and the first line of the error.
 Blocks after a failed one still run (a failure usually leaves its names undefined, so they
-may fail too: read the first failure of a run of failures).
+may fail too: read the first failure of a run of failures; a ``NameError`` after a failure is
+marked "probably follows block N").
 
 The guide text is changed only by the substitutions in ``SUBSTITUTIONS`` (applied to whole
 lines, listed there with the reason for each) and the stand-ins defined in ``PRELUDE``:
@@ -40,8 +42,7 @@ lines, listed there with the reason for each) and the stand-ins defined in ``PRE
   (plots are not what is measured);
 - ``epochs=N`` with N > 2 in a call becomes ``epochs=2`` (``REDUCED_EPOCHS``): on two CPU
   cores some blocks would otherwise run for many minutes; two epochs still exercise
-  per-epoch callbacks, validation and History.
-
+  per-epoch callbacks, validation and History;
 - ``keras.datasets.mnist.load_data()`` is mlxfunctional's own when ``mnist.npz`` is cached;
   otherwise (no network) the guides get the bundled 10,000 real MNIST images repeated to
   MNIST's shapes, 60,000 train / 10,000 test, because several blocks hard-code
@@ -515,10 +516,15 @@ def main(argv=None):
         ran = sum(1 for r in rows if r[2] is None)
         print(f"\n{name}: {ran} / {len(rows)} blocks run "
               f"({time.perf_counter() - started:.0f} s; {origin})", flush=True)
+        first_failure = None
         for index, line, error, error_line, seconds in rows:
             if error is not None:
                 at = f", guide line {error_line}" if error_line else ""
-                print(f"  block {index} (line {line}{at}): {error}", flush=True)
+                # A NameError after a failed block is usually that failure's echo.
+                echo = (f" (probably follows block {first_failure})"
+                        if first_failure and error.startswith("NameError") else "")
+                print(f"  block {index} (line {line}{at}): {error}{echo}", flush=True)
+                first_failure = first_failure or index
         table.append((name, ran, len(rows)))
 
     print("\n| guide | blocks run |\n|---|---|")
