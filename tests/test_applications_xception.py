@@ -379,3 +379,25 @@ def test_get_file_chooses_md5_or_sha256_as_keras(tmp_path, monkeypatch):
             pytest.raises(download.DownloadError):
         download.get_file("a.bin", unused_url() + "/a.bin", file_hash=_md5(blob),
                           cache_dir=tmp_path, verbose=0)
+
+
+def test_transfer_learning_guide_freezes_the_base_and_its_batchnorm(h5_files):
+    # The Keras guide's pattern: a frozen pretrained base called with training=False
+    # inside a new model; fit trains the new head only and leaves the moving statistics.
+    base = Xception(weights=h5_files[1], include_top=False, input_shape=(SIZE, SIZE, 3))
+    base.trainable = False
+    inputs = keras.Input(shape=(SIZE, SIZE, 3))
+    x = layers.Rescaling(scale=1 / 127.5, offset=-1)(inputs)
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(1)(layers.Dropout(0.2)(x))
+    model = keras.Model(inputs, outputs)
+    assert len(model.trainable_weights) == 2   # the head's kernel and bias
+    frozen = [np.array(w) for w in base.get_weights()]
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    rng = np.random.default_rng(2)
+    data = rng.uniform(0, 255, (4, SIZE, SIZE, 3)).astype(np.float32)
+    head = np.array(model.layers[-1].get_weights()[0])
+    model.fit(data, np.array([0, 1, 0, 1.0]), batch_size=2, epochs=1, verbose=0)
+    assert all(np.array_equal(a, np.array(b)) for a, b in zip(frozen, base.get_weights()))
+    assert not np.array_equal(head, model.layers[-1].get_weights()[0])
