@@ -23,8 +23,9 @@ def _spec():
     for block, cin, (c1, c2) in ((2, 64, (128, 128)), (3, 128, (256, 256)),
                                  (4, 256, (728, 728))):
         short += 1
-        spec += [(f"block{block}_sepconv1", "sep", (cin, c1)), (f"block{block}_sepconv1_bn", "bn", c1),
-                 (f"block{block}_sepconv2", "sep", (c1, c2)), (f"block{block}_sepconv2_bn", "bn", c2),
+        name = f"block{block}_sepconv"
+        spec += [(f"{name}1", "sep", (cin, c1)), (f"{name}1_bn", "bn", c1),
+                 (f"{name}2", "sep", (c1, c2)), (f"{name}2_bn", "bn", c2),
                  (f"conv2d_{short}", "conv", (1, 1, cin, c2)),
                  (f"batch_normalization_{short}", "bn", c2)]
     for block in range(5, 13):
