@@ -17,6 +17,7 @@ from loopback_server import LoopbackServer, unused_url
 from mlxfunctional import applications, layers
 from mlxfunctional.applications import Xception, imagenet_utils, xception, xception_weights
 from mlxfunctional.datasets import download
+from mlxfunctional.saving.errors import ModelFileError
 
 SIZE = 71  # Xception's smallest input: every layer still runs, in a fraction of a second
 
@@ -260,6 +261,10 @@ def test_bad_h5_files_are_named_by_what_is_wrong_and_nothing_is_assigned(tmp_pat
     no_short = {k: v for k, v in weights.items() if k != "conv2d_4"}
     assert "7 layer(s) with weights outside Xception's named layers" in load(no_short, "s.h5")
     np.testing.assert_array_equal(model.get_layer("block1_conv1").get_weights()[0], before)
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"not HDF5" * 64)
+    with pytest.raises(ModelFileError, match="not a readable HDF5 file"):
+        Xception(weights=garbage, include_top=False, input_shape=(SIZE, SIZE, 3))
     # A model with the top needs the file's predictions.
     top_model = Xception(weights=None, input_shape=(SIZE, SIZE, 3))
     path = tmp_path / "notop.h5"
