@@ -8,14 +8,12 @@ from a table of Keras-on-JAX's rules, not from ``result_type``.
 
 import itertools
 import pathlib
-import warnings
 
 import mlx.core as mx
 import numpy as np
 import pytest
 from scipy import special
 
-import mlxfunctional as keras
 from mlxfunctional import ops
 from tests._conv_reference import ref_conv, ref_conv_transpose, ref_depthwise, ref_separable
 

@@ -2,7 +2,6 @@
 graphs -- against independent numpy/scipy references (see test_ops_nn.py)."""
 
 import itertools
-import pathlib
 import warnings
 
 import mlx.core as mx
@@ -12,7 +11,6 @@ from scipy import special
 
 import mlxfunctional as keras
 from mlxfunctional import ops
-from tests._conv_reference import ref_conv, ref_conv_transpose, ref_depthwise, ref_separable
 
 from tests.keras_compat.test_ops_nn import close, np_softmax, rand
 
