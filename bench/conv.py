@@ -1,0 +1,152 @@
+"""Conv1D/2D/3D on the CPU: our shifted-GEMM formulation vs MLX's own conv (vs PyTorch).
+
+For each case it times, in this one process and alternating the implementations:
+  - ``fwd``: the convolution alone (``mx.eval`` of the output);
+  - ``fwd+grad``: the output and both gradients (input and kernel) of
+    ``sum(conv(x, w) * ct)``, i.e. what a training step pays for the layer;
+for ``shifted`` (``conv_shifted.set_policy("shifted")``), ``mlx``
+(``mx.conv_general``) and ``torch`` (``torch.nn.functional.conv{1,2,3}d`` with
+autograd, channels-first, when torch is importable). The choice the layers make
+(``conv_shifted.use_shifted``, the rule) is printed per case. Every call goes
+through ``conv_utils.convolve``, the function the Conv layers call, with Keras'
+padding strings.
+
+Ratios ``mlx/shifted`` > 1 mean ours is faster. The numbers are the median of
+``--repeats`` timed runs after one warm-up; on a shared machine they are noisy.
+
+    python bench/conv.py [--repeats 3] [--only 2d]
+"""
+
+import argparse
+import statistics
+import time
+
+import mlxfunctional  # noqa: F401  first: loads the fast BLAS before mlx.core
+import mlx.core as mx
+import numpy as np
+
+from mlxfunctional.layers import conv_shifted, conv_utils
+
+# (name, input shape (channels last), filters, kernel, stride, dilation, padding)
+CASES = [
+    ("1d s1", (32, 512, 64), 128, 3, 1, 1, "same"),
+    ("1d s2", (32, 512, 64), 128, 3, 2, 1, "same"),
+    ("1d d2", (32, 512, 64), 128, 3, 1, 2, "same"),
+    ("2d s1 toy-resnet 30x30x32->64", (64, 30, 30, 32), 64, 3, 1, 1, "valid"),
+    ("2d s1 9x9x64->64", (64, 9, 9, 64), 64, 3, 1, 1, "same"),
+    ("2d s2 14x14x256->512", (16, 14, 14, 256), 512, 3, 2, 1, "same"),
+    ("2d d2 30x30x32->64", (16, 30, 30, 32), 64, 3, 1, 2, "same"),
+    ("3d s1 16^3x16->32", (4, 16, 16, 16, 16), 32, 3, 1, 1, "same"),
+    ("3d s2 16^3x16->32", (4, 16, 16, 16, 16), 32, 3, 2, 1, "same"),
+]
+
+
+def _timed(fn, repeats):
+    mx.eval(fn())  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        mx.eval(fn())
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _mlx_fns(x, w, ct, stride, dilation, padding, policy):
+    def conv(x, w):
+        previous = conv_shifted.set_policy(policy)
+        try:
+            return conv_utils.convolve(x, w, stride, padding, dilation)
+        finally:
+            conv_shifted.set_policy(previous)
+
+    grad = mx.value_and_grad(lambda x, w: (conv(x, w) * ct).sum(), argnums=(0, 1))
+    return (lambda: conv(x, w)), (lambda: grad(x, w))
+
+
+def _torch_fns(torch, xn, wn, ctn, stride, dilation, padding):
+    rank = xn.ndim - 2
+    conv = getattr(torch.nn.functional, f"conv{rank}d")
+    # channels-first; "same" at stride 2 is asymmetric in Keras, so pad explicitly.
+    pads = conv_utils.explicit_pads(xn.shape[1:-1], wn.shape[1:-1], padding, stride, dilation)
+    flat = [v for lo, hi in reversed(list(zip(*pads))) for v in (lo, hi)]
+    x = torch.tensor(np.moveaxis(xn, -1, 1).copy(), requires_grad=True)
+    w = torch.tensor(np.moveaxis(wn, -1, 1).copy(), requires_grad=True)
+    ct = torch.tensor(np.moveaxis(ctn, -1, 1).copy())
+
+    def fwd():
+        with torch.no_grad():
+            return conv(torch.nn.functional.pad(x, flat), w, stride=stride, dilation=dilation)
+
+    def both():
+        x.grad = w.grad = None
+        y = conv(torch.nn.functional.pad(x, flat), w, stride=stride, dilation=dilation)
+        (y * ct).sum().backward()
+        return x.grad, w.grad
+
+    return fwd, both
+
+
+def _torch_timed(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="run the cases whose name contains this")
+    args = parser.parse_args()
+    try:
+        import torch
+        torch.set_num_threads(2)
+    except ImportError:
+        torch = None
+    rng = np.random.default_rng(0)
+    print(f"mlx {mx.__version__}, device {mx.default_device()}, torch "
+          f"{torch.__version__ if torch else 'not importable'}; seconds, median of "
+          f"{args.repeats}; ratios > 1: shifted faster")
+    for name, shape, filters, k, s, d, padding in CASES:
+        if args.only not in name:
+            continue
+        rank = len(shape) - 2
+        stride, dilation = (s,) * rank, (d,) * rank
+        xn = rng.standard_normal(shape).astype(np.float32)
+        wn = (rng.standard_normal((filters,) + (k,) * rank + (shape[-1],)) * 0.05
+              ).astype(np.float32)
+        x, w = mx.array(xn), mx.array(wn)
+        ctn = np.asarray(conv_utils.convolve(x, w, stride, padding, dilation))
+        ctn = rng.standard_normal(ctn.shape).astype(np.float32)
+        ct = mx.array(ctn)
+        fns = {p: _mlx_fns(x, w, ct, stride, dilation, padding, p) for p in ("shifted", "mlx")}
+        res = {p: [[], []] for p in fns}
+        if torch is not None:
+            fns["torch"] = _torch_fns(torch, xn, wn, ctn, stride, dilation, padding)
+            res["torch"] = [[], []]
+        for _ in range(2):  # alternate the implementations, twice
+            for p, (fwd, both) in fns.items():
+                timer = _torch_timed if p == "torch" else _timed
+                res[p][0].append(timer(fwd, args.repeats))
+                res[p][1].append(timer(both, args.repeats))
+        med = {p: [min(v[0]), min(v[1])] for p, v in res.items()}
+        rule = "shifted" if conv_shifted.use_shifted(shape, w.shape, stride, dilation, 1) \
+            else "mlx"
+        line = (f"{name:32s} rule={rule:7s} "
+                f"fwd shifted {med['shifted'][0]:.4f} mlx {med['mlx'][0]:.4f} "
+                f"(x{med['mlx'][0] / med['shifted'][0]:.2f}) | "
+                f"fwd+grad shifted {med['shifted'][1]:.4f} mlx {med['mlx'][1]:.4f} "
+                f"(x{med['mlx'][1] / med['shifted'][1]:.2f}) | "
+                f"grad/fwd shifted {med['shifted'][1] / med['shifted'][0]:.1f} "
+                f"mlx {med['mlx'][1] / med['mlx'][0]:.1f}")
+        if torch is not None:
+            line += (f" | torch fwd {med['torch'][0]:.4f} fwd+grad {med['torch'][1]:.4f} "
+                     f"(ours/torch x{med['torch'][1] / min(med['shifted'][1], med['mlx'][1]):.2f})")
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
