@@ -11,8 +11,9 @@ autograd, channels-first, when torch is importable). The choice the layers make
 through ``conv_utils.convolve``, the function the Conv layers call, with Keras'
 padding strings.
 
-Ratios ``mlx/shifted`` > 1 mean ours is faster. The numbers are the median of
-``--repeats`` timed runs after one warm-up; on a shared machine they are noisy.
+Ratios ``mlx/shifted`` > 1 mean ours is faster. Each figure is the better of two
+alternating rounds, each round the median of ``--repeats`` timed runs after one
+warm-up; on a shared machine they are noisy.
 
     python bench/conv.py [--repeats 3] [--only 2d]
 """
@@ -27,7 +28,7 @@ import numpy as np
 
 from mlxfunctional.layers import conv_shifted, conv_utils
 
-# (name, input shape (channels last), filters, kernel, stride, dilation, padding)
+# (name, input shape (channels last), filters, kernel, stride, dilation, padding, groups)
 CASES = [
     ("1d s1", (32, 512, 64), 128, 3, 1, 1, "same"),
     ("1d s2", (32, 512, 64), 128, 3, 2, 1, "same"),
@@ -36,6 +37,8 @@ CASES = [
     ("2d s1 9x9x64->64", (64, 9, 9, 64), 64, 3, 1, 1, "same"),
     ("2d s2 14x14x256->512", (16, 14, 14, 256), 512, 3, 2, 1, "same"),
     ("2d d2 30x30x32->64", (16, 30, 30, 32), 64, 3, 1, 2, "same"),
+    ("2d g2 30x30x32->64", (16, 30, 30, 32), 64, 3, 1, 1, "same", 2),
+    ("2d g2 9x9x64->64", (64, 9, 9, 64), 64, 3, 1, 1, "same", 2),
     ("3d s1 16^3x16->32", (4, 16, 16, 16, 16), 32, 3, 1, 1, "same"),
     ("3d s2 16^3x16->32", (4, 16, 16, 16, 16), 32, 3, 2, 1, "same"),
 ]
@@ -51,11 +54,11 @@ def _timed(fn, repeats):
     return statistics.median(times)
 
 
-def _mlx_fns(x, w, ct, stride, dilation, padding, policy):
+def _mlx_fns(x, w, ct, stride, dilation, padding, groups, policy):
     def conv(x, w):
         previous = conv_shifted.set_policy(policy)
         try:
-            return conv_utils.convolve(x, w, stride, padding, dilation)
+            return conv_utils.convolve(x, w, stride, padding, dilation, groups)
         finally:
             conv_shifted.set_policy(previous)
 
@@ -63,7 +66,7 @@ def _mlx_fns(x, w, ct, stride, dilation, padding, policy):
     return (lambda: conv(x, w)), (lambda: grad(x, w))
 
 
-def _torch_fns(torch, xn, wn, ctn, stride, dilation, padding):
+def _torch_fns(torch, xn, wn, ctn, stride, dilation, padding, groups):
     rank = xn.ndim - 2
     conv = getattr(torch.nn.functional, f"conv{rank}d")
     # channels-first; "same" at stride 2 is asymmetric in Keras, so pad explicitly.
@@ -75,11 +78,13 @@ def _torch_fns(torch, xn, wn, ctn, stride, dilation, padding):
 
     def fwd():
         with torch.no_grad():
-            return conv(torch.nn.functional.pad(x, flat), w, stride=stride, dilation=dilation)
+            return conv(torch.nn.functional.pad(x, flat), w, stride=stride, dilation=dilation,
+                        groups=groups)
 
     def both():
         x.grad = w.grad = None
-        y = conv(torch.nn.functional.pad(x, flat), w, stride=stride, dilation=dilation)
+        y = conv(torch.nn.functional.pad(x, flat), w, stride=stride, dilation=dilation,
+                        groups=groups)
         (y * ct).sum().backward()
         return x.grad, w.grad
 
@@ -108,24 +113,26 @@ def main():
         torch = None
     rng = np.random.default_rng(0)
     print(f"mlx {mx.__version__}, device {mx.default_device()}, torch "
-          f"{torch.__version__ if torch else 'not importable'}; seconds, median of "
-          f"{args.repeats}; ratios > 1: shifted faster")
-    for name, shape, filters, k, s, d, padding in CASES:
+          f"{torch.__version__ if torch else 'not importable'}; seconds, best of 2 rounds "
+          f"of median of {args.repeats}; ratios > 1: shifted faster")
+    for name, shape, filters, k, s, d, padding, *groups in CASES:
         if args.only not in name:
             continue
+        groups = groups[0] if groups else 1
         rank = len(shape) - 2
         stride, dilation = (s,) * rank, (d,) * rank
         xn = rng.standard_normal(shape).astype(np.float32)
-        wn = (rng.standard_normal((filters,) + (k,) * rank + (shape[-1],)) * 0.05
+        wn = (rng.standard_normal((filters,) + (k,) * rank + (shape[-1] // groups,)) * 0.05
               ).astype(np.float32)
         x, w = mx.array(xn), mx.array(wn)
-        ctn = np.asarray(conv_utils.convolve(x, w, stride, padding, dilation))
+        ctn = np.asarray(conv_utils.convolve(x, w, stride, padding, dilation, groups))
         ctn = rng.standard_normal(ctn.shape).astype(np.float32)
         ct = mx.array(ctn)
-        fns = {p: _mlx_fns(x, w, ct, stride, dilation, padding, p) for p in ("shifted", "mlx")}
+        fns = {p: _mlx_fns(x, w, ct, stride, dilation, padding, groups, p)
+               for p in ("shifted", "mlx")}
         res = {p: [[], []] for p in fns}
         if torch is not None:
-            fns["torch"] = _torch_fns(torch, xn, wn, ctn, stride, dilation, padding)
+            fns["torch"] = _torch_fns(torch, xn, wn, ctn, stride, dilation, padding, groups)
             res["torch"] = [[], []]
         for _ in range(2):  # alternate the implementations, twice
             for p, (fwd, both) in fns.items():
@@ -133,7 +140,7 @@ def main():
                 res[p][0].append(timer(fwd, args.repeats))
                 res[p][1].append(timer(both, args.repeats))
         med = {p: [min(v[0]), min(v[1])] for p, v in res.items()}
-        rule = "shifted" if conv_shifted.use_shifted(shape, w.shape, stride, dilation, 1) \
+        rule = "shifted" if conv_shifted.use_shifted(shape, w.shape, stride, dilation, groups) \
             else "mlx"
         line = (f"{name:32s} rule={rule:7s} "
                 f"fwd shifted {med['shifted'][0]:.4f} mlx {med['mlx'][0]:.4f} "

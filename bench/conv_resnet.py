@@ -1,0 +1,132 @@
+"""The guide's toy ResNet training step with MLX's own convolutions vs the per-shape rule
+(``conv_shifted.use_shifted``), in one process, alternating; then where the step's time
+goes, layer by layer.
+
+Step: ``fit`` on MLX arrays (batch 64, RMSprop, compiled), one model per policy built
+from the same weights; each timed epoch runs ``--steps`` steps after a warm-up epoch
+(which compiles). Policies alternate (mlx, auto, mlx, ...) ``--rounds`` times; the
+medians and their ratio are printed.
+
+Profile (``--profile``): each layer of the model alone, eager, on a random batch of
+its input shape: forward, and forward plus the gradients with respect to its input and
+its weights (what backpropagation asks of it), best of ``--repeats``; sorted by cost.
+A shared machine makes every figure noisy.
+
+    python bench/conv_resnet.py [--rounds 3] [--steps 10] [--profile]
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import mlxfunctional as keras  # first: loads the fast BLAS before mlx.core
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from mlxfunctional.layers import conv_shifted
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fit_overhead import toy_resnet  # noqa: E402  the guide's model, as fit_overhead uses
+
+
+def _model(policy, weights=None):
+    previous = conv_shifted.set_policy(policy)
+    try:
+        model = toy_resnet()
+        if weights is not None:
+            model.set_weights(weights)
+        model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                      loss="sparse_categorical_crossentropy")
+    finally:
+        conv_shifted.set_policy(previous)
+    return model
+
+
+def _epoch(model, policy, x, y):
+    previous = conv_shifted.set_policy(policy)  # the first (compiling) call traces with it
+    try:
+        t = time.perf_counter()
+        model.fit(x, y, batch_size=64, epochs=1, verbose=0, shuffle=False)
+        return time.perf_counter() - t
+    finally:
+        conv_shifted.set_policy(previous)
+
+
+def step_times(rounds, steps):
+    rng = np.random.default_rng(0)
+    x = mx.array(rng.random((64 * steps, 32, 32, 3), dtype=np.float32))
+    y = mx.array(rng.integers(0, 10, 64 * steps))
+    keras.utils.set_random_seed(0)
+    models = {"mlx": _model("mlx")}
+    models["auto"] = _model("auto", models["mlx"].get_weights())
+    for policy, model in models.items():
+        _epoch(model, policy, x, y)  # compile
+    times = {p: [] for p in models}
+    for _ in range(rounds):
+        for policy, model in models.items():
+            times[policy].append(_epoch(model, policy, x, y) / steps)
+    med = {p: statistics.median(v) for p, v in times.items()}
+    print("toy ResNet train step, batch 64 (ms/step; runs): " + "; ".join(
+        f"{p}: {1e3 * med[p]:.0f} ({', '.join(f'{1e3 * v:.0f}' for v in times[p])})"
+        for p in times) + f"; mlx/auto x{med['mlx'] / med['auto']:.2f}", flush=True)
+
+
+def _best(fn, repeats):
+    mx.eval(fn())
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        mx.eval(fn())
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def profile(repeats):
+    model = toy_resnet()
+    rng = np.random.default_rng(1)
+    rows = []
+    for layer in model.layers:
+        if not layer.trainable_weights and type(layer).__name__ == "InputLayer":
+            continue
+        shapes = layer.input if isinstance(layer.input, list) else [layer.input]
+        xs = [mx.array(rng.standard_normal((64,) + tuple(s.shape[1:])).astype(np.float32))
+              for s in shapes]
+        out = layer(xs if len(xs) > 1 else xs[0])
+        ct = mx.array(rng.standard_normal(out.shape).astype(np.float32))
+        params = layer.trainable_parameters()
+
+        def loss(params, xs, layer=layer, ct=ct):
+            layer.update(params)
+            return (layer(xs if len(xs) > 1 else xs[0], training=True) * ct).sum()
+
+        grad = mx.grad(loss, argnums=(0, 1))
+        fwd = _best(lambda: layer(xs if len(xs) > 1 else xs[0]), repeats)
+        both = _best(lambda: grad(params, xs), repeats)
+        rows.append((both, fwd, layer.name, type(layer).__name__,
+                     tuple(xs[0].shape), tuple(out.shape)))
+    total = sum(r[0] for r in rows)
+    print(f"per layer, eager, batch 64 (ms, best of {repeats}); sum of fwd+grad "
+          f"{1e3 * total:.0f} ms")
+    for both, fwd, name, kind, shape_in, shape_out in sorted(rows, reverse=True):
+        print(f"  {name:22s} {kind:24s} {str(shape_in):20s} -> {str(shape_out):18s} "
+              f"fwd {1e3 * fwd:7.1f}  fwd+grad {1e3 * both:7.1f}  "
+              f"({100 * both / total:.0f}%)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    step_times(args.rounds, args.steps)
+    if args.profile:
+        profile(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
