@@ -4,10 +4,10 @@ For each case it times, in this one process and alternating the implementations:
   - ``fwd``: the convolution alone (``mx.eval`` of the output);
   - ``fwd+grad``: the output and both gradients (input and kernel) of
     ``sum(conv(x, w) * ct)``, i.e. what a training step pays for the layer;
-for ``shifted`` (``conv_shifted.set_policy("shifted")``), ``mlx``
-(``mx.conv_general``) and ``torch`` (``torch.nn.functional.conv{1,2,3}d`` with
+for ``shifted`` (``conv_shifted.set_policy("shifted")``), ``hybrid`` (MLX's forward,
+the shifted gradient), ``mlx`` (``mx.conv_general``) and ``torch`` (``torch.nn.functional.conv{1,2,3}d`` with
 autograd, channels-first, when torch is importable). The choice the layers make
-(``conv_shifted.use_shifted``, the rule) is printed per case. Every call goes
+(``conv_shifted.choose``, the rule) is printed per case; ``ours/torch`` compares it. Every call goes
 through ``conv_utils.convolve``, the function the Conv layers call, with Keras'
 padding strings.
 
@@ -129,7 +129,7 @@ def main():
         ctn = rng.standard_normal(ctn.shape).astype(np.float32)
         ct = mx.array(ctn)
         fns = {p: _mlx_fns(x, w, ct, stride, dilation, padding, groups, p)
-               for p in ("shifted", "mlx")}
+               for p in ("shifted", "hybrid", "mlx")}
         res = {p: [[], []] for p in fns}
         if torch is not None:
             fns["torch"] = _torch_fns(torch, xn, wn, ctn, stride, dilation, padding, groups)
@@ -140,18 +140,18 @@ def main():
                 res[p][0].append(timer(fwd, args.repeats))
                 res[p][1].append(timer(both, args.repeats))
         med = {p: [min(v[0]), min(v[1])] for p, v in res.items()}
-        rule = "shifted" if conv_shifted.use_shifted(shape, w.shape, stride, dilation, groups) \
-            else "mlx"
+        rule = conv_shifted.choose(shape, w.shape, stride, dilation, groups)
         line = (f"{name:32s} rule={rule:7s} "
                 f"fwd shifted {med['shifted'][0]:.4f} mlx {med['mlx'][0]:.4f} "
                 f"(x{med['mlx'][0] / med['shifted'][0]:.2f}) | "
                 f"fwd+grad shifted {med['shifted'][1]:.4f} mlx {med['mlx'][1]:.4f} "
-                f"(x{med['mlx'][1] / med['shifted'][1]:.2f}) | "
+                f"(x{med['mlx'][1] / med['shifted'][1]:.2f}) hybrid {med['hybrid'][1]:.4f} "
+                f"(x{med['mlx'][1] / med['hybrid'][1]:.2f}) | "
                 f"grad/fwd shifted {med['shifted'][1] / med['shifted'][0]:.1f} "
                 f"mlx {med['mlx'][1] / med['mlx'][0]:.1f}")
         if torch is not None:
             line += (f" | torch fwd {med['torch'][0]:.4f} fwd+grad {med['torch'][1]:.4f} "
-                     f"(ours/torch x{med['torch'][1] / min(med['shifted'][1], med['mlx'][1]):.2f})")
+                     f"(ours/torch x{med['torch'][1] / med[rule][1]:.2f})")
         print(line, flush=True)
 
 

@@ -76,8 +76,10 @@ def _tup(v, rank):
     return (v,) * rank if isinstance(v, int) else tuple(v)
 
 
+@pytest.mark.parametrize("formulation", ["conv", "hybrid"])
 @pytest.mark.parametrize("shape, filters, kernel, strides, dilation, padding, groups", CASES)
-def test_forward_and_both_gradients(shape, filters, kernel, strides, dilation, padding, groups):
+def test_forward_and_both_gradients(shape, filters, kernel, strides, dilation, padding, groups,
+                                    formulation):
     rank = len(shape) - 2
     kernel, strides, dilation = (_tup(v, rank) for v in (kernel, strides, dilation))
     xn = _rand(*shape)
@@ -85,8 +87,9 @@ def test_forward_and_both_gradients(shape, filters, kernel, strides, dilation, p
     pads = conv_utils.explicit_pads(shape[1:-1], kernel, padding, strides, dilation)
     x, w = mx.array(xn), mx.array(wn)
 
-    def ours(x, w):
-        return conv_shifted.conv(x, w, list(strides), pads, list(dilation), groups)
+    def ours(x, w):  # shifted GEMMs both ways, or MLX's forward with their gradient
+        return getattr(conv_shifted, formulation)(x, w, list(strides), pads, list(dilation),
+                                                  groups)
 
     def theirs(x, w):
         return mx.concatenate([  # MLX groups 1D/2D only
@@ -106,7 +109,8 @@ def test_forward_and_both_gradients(shape, filters, kernel, strides, dilation, p
         np.testing.assert_allclose(np.array(dw), dw_ref, rtol=1e-4, atol=1e-3, err_msg=where)
 
 
-def test_second_order_gradient_through_the_custom_vjp():
+@pytest.mark.parametrize("formulation", ["conv", "hybrid"])
+def test_second_order_gradient_through_the_custom_vjp(formulation):
     # The VJP is written in differentiable ops: a gradient of a gradient (e.g. a gradient
     # penalty) must agree with MLX's own conv.
     x, w = mx.array(_rand(2, 8, 8, 3)), mx.array(_rand(4, 3, 3, 3))
@@ -117,18 +121,19 @@ def test_second_order_gradient_through_the_custom_vjp():
             return (conv(x) ** 2).sum()
         return lambda x: (mx.grad(inner)(x) ** 2).sum()
 
-    ours = penalty(lambda x: conv_shifted.conv(x, w, [2, 2], pads, [1, 1]))
+    ours = penalty(lambda x: getattr(conv_shifted, formulation)(x, w, [2, 2], pads, [1, 1]))
     theirs = penalty(lambda x: mx.conv_general(x, w, stride=[2, 2], padding=pads))
     np.testing.assert_allclose(np.array(mx.grad(ours)(x)), np.array(mx.grad(theirs)(x)),
                                rtol=1e-3, atol=1e-3)
 
 
-def test_inside_compile():
+@pytest.mark.parametrize("formulation", ["conv", "hybrid"])
+def test_inside_compile(formulation):
     x, w = mx.array(_rand(2, 9, 9, 3)), mx.array(_rand(4, 3, 3, 3))
     pads = ([1, 1], [1, 1])
 
     def loss(x, w):
-        return (conv_shifted.conv(x, w, [2, 2], pads, [1, 1]) ** 2).sum()
+        return (getattr(conv_shifted, formulation)(x, w, [2, 2], pads, [1, 1]) ** 2).sum()
 
     step = mx.compile(mx.value_and_grad(loss, argnums=(0, 1)))
     plain = mx.value_and_grad(
@@ -139,21 +144,25 @@ def test_inside_compile():
 
 
 def test_rule():
-    cpu = mx.default_device().type == mx.DeviceType.cpu
-    # strided or dilated: always ours on the CPU (MLX's gradient runs naive loops)
-    assert conv_shifted.use_shifted((16, 14, 14, 256), (512, 3, 3, 256), [2, 2], [1, 1], 1) \
-        == cpu
-    assert conv_shifted.use_shifted((4, 9, 9, 8), (8, 3, 3, 8), [1, 1], [2, 2], 1) == cpu
-    # stride 1: MLX's im2col on small maps, ours on large ones
-    assert not conv_shifted.use_shifted((64, 9, 9, 64), (64, 3, 3, 64), [1, 1], [1, 1], 1)
-    assert conv_shifted.use_shifted((64, 30, 30, 32), (64, 3, 3, 32), [1, 1], [1, 1], 1) == cpu
+    choose = conv_shifted.choose
+    if mx.default_device().type != mx.DeviceType.cpu:  # MLX's own kernels off the CPU
+        assert choose((16, 14, 14, 256), (512, 3, 3, 256), [2, 2], [1, 1], 1) == "mlx"
+        return
+    # strided: MLX's forward, our gradient (MLX's strided gradient runs naive loops)
+    assert choose((16, 14, 14, 256), (512, 3, 3, 256), [2, 2], [1, 1], 1) == "hybrid"
+    # dilated or grouped: ours both ways
+    assert choose((4, 9, 9, 8), (8, 3, 3, 8), [1, 1], [2, 2], 1) == "shifted"
+    assert choose((4, 30, 30, 8), (8, 3, 3, 4), [1, 1], [1, 1], 2) == "shifted"
+    # stride 1: ours on large maps, MLX's forward on small ones
+    assert choose((64, 9, 9, 64), (64, 3, 3, 64), [1, 1], [1, 1], 1) == "hybrid"
+    assert choose((64, 30, 30, 32), (64, 3, 3, 32), [1, 1], [1, 1], 1) == "shifted"
     # depthwise-like grouping stays with MLX
-    assert not conv_shifted.use_shifted((4, 30, 30, 32), (32, 3, 3, 1), [2, 2], [1, 1], 32)
+    assert choose((4, 30, 30, 32), (32, 3, 3, 1), [2, 2], [1, 1], 32) == "mlx"
     with pytest.raises(ValueError, match="policy"):
         conv_shifted.set_policy("fast")
 
 
-@pytest.mark.parametrize("policy", ["shifted", "mlx"])
+@pytest.mark.parametrize("policy", ["shifted", "mlx", "hybrid"])
 def test_layers_agree_under_both_policies(policy):
     # The Conv layers route through the rule; forcing either formulation must give the
     # same outputs and kernel gradients (the layer tests run under "auto").

@@ -18,49 +18,81 @@ gradient of a strided or dilated convolution with naive loops. Here instead:
   ``dW_t = phase_t[offset_t:]^T @ dY``, each costing about one forward pass, for
   every stride and dilation.
 
-:func:`use_shifted` is the rule choosing this or ``mx.conv_general`` per shape;
-it is fixed arithmetic on the shapes (measured on the machine named there),
-never a timing run at call time.
+:func:`choose` is the rule picking this, ``mx.conv_general``, or MLX's forward with
+this gradient (:func:`hybrid`) per shape: fixed arithmetic on the shapes (measured
+on the machine named there), never a timing run at call time.
 """
 
 import math
 
 import mlx.core as mx
 
-# "auto" follows use_shifted; "mlx" / "shifted" force one formulation (tests, bench).
+FORMULATIONS = ("mlx", "shifted", "hybrid")
+# "auto" follows choose(); the others force one formulation (tests, bench).
 _POLICY = {"mode": "auto"}
 
 
 def set_policy(mode):
-    """Sets the formulation of later convolutions: ``"auto"``, ``"mlx"`` or ``"shifted"``.
+    """Sets the formulation of later convolutions: ``"auto"`` or one of ``FORMULATIONS``.
     Returns the previous mode. A compiled step keeps the formulation it was traced with."""
-    if mode not in ("auto", "mlx", "shifted"):
-        raise ValueError(f"conv policy must be 'auto', 'mlx' or 'shifted'. Received: {mode!r}")
+    if mode != "auto" and mode not in FORMULATIONS:
+        raise ValueError("conv policy must be 'auto', 'mlx', 'shifted' or 'hybrid'. "
+                         f"Received: {mode!r}")
     previous, _POLICY["mode"] = _POLICY["mode"], mode
     return previous
 
 
-def use_shifted(input_shape, weight_shape, strides, dilation, groups):
-    """Whether the shifted-GEMM formulation runs this convolution (see module docstring).
+def choose(input_shape, weight_shape, strides, dilation, groups):
+    """The formulation of one convolution: ``"mlx"`` (``mx.conv_general`` and MLX's
+    gradient), ``"shifted"`` (shifted GEMMs both ways) or ``"hybrid"``
+    (``mx.conv_general`` forward, shifted-GEMM gradient).
 
     Rule, measured with ``bench/conv.py`` on a 2-core AMD EPYC (Zen 5, OpenBLAS
     Haswell kernels), mlx 0.32.4 CPU:
-    * MLX's own kernels on the GPU, and for grouped convolutions with more than 4
-      groups (depthwise: one small GEMM per group would not pay);
-    * strided or dilated convolutions: always shifted (MLX's gradient of them runs
-      naive loops, 10-100x their forward);
-    * stride 1: shifted once the output has at least 256 positions per image
-      (MLX's im2col wins on small maps such as 9x9, where the GEMMs are short).
+    * MLX on the GPU, and for more than 4 groups (depthwise: one small GEMM per
+      group and tap would not pay);
+    * dilated, or grouped: shifted (MLX runs both directions with naive loops);
+    * strided: hybrid (MLX's strided forward is an im2col GEMM as fast as ours,
+      its gradient naive loops at 20-100x the forward);
+    * stride 1: shifted once an image has at least 256 positions (forward 1.3-1.7x,
+      gradients 1.5-2x MLX's); hybrid on smaller maps (9x9: MLX's one large GEMM
+      forward is as fast, its gradient slower).
     """
     mode = _POLICY["mode"]
     if mode != "auto":
-        return mode == "shifted"
+        return mode
     if mx.default_device().type != mx.DeviceType.cpu or groups > 4:
-        return False
-    if max(strides) > 1 or max(dilation) > 1:
-        return True
-    spatial = input_shape[1:-1]
-    return math.prod(spatial) >= 256
+        return "mlx"
+    if max(dilation) > 1 or groups > 1:
+        return "shifted"
+    if max(strides) > 1:
+        return "hybrid"
+    return "shifted" if math.prod(input_shape[1:-1]) >= 256 else "hybrid"
+
+
+def hybrid(inputs, weight, strides, padding, dilation, groups=1):
+    """``mx.conv_general`` forward with the shifted-GEMM gradient (:func:`conv`'s VJP).
+
+    Only the cotangent paths of :func:`conv` are evaluated: its forward GEMMs feed no
+    gradient, so MLX's lazy graph never runs them."""
+
+    def theirs(x, w):
+        return mx.conv_general(x, w, stride=strides, padding=padding,
+                               kernel_dilation=dilation, groups=groups)
+
+    @mx.custom_function
+    def f(x, w):
+        return theirs(x, w)
+
+    @f.vjp
+    def f_vjp(primals, cotangent, output):
+        _, grads = mx.vjp(lambda x, w: conv(x, w, strides, padding, dilation, groups),
+                          list(primals), [cotangent])
+        return tuple(grads)
+
+    if groups > 1 and inputs.ndim == 5:  # MLX groups 1D/2D convolutions only
+        return conv(inputs, weight, strides, padding, dilation, groups)
+    return f(inputs, weight)
 
 
 def conv(inputs, weight, strides, padding, dilation, groups=1):

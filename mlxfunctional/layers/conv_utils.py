@@ -190,10 +190,14 @@ def transpose_convolve(inputs, weight, strides, padding, output_padding, dilatio
 
 def grouped_conv(inputs, weight, stride, padding, dilation, groups):
     """``mx.conv_general``, with groups in 3D too (MLX groups only 1D/2D convolutions), or
-    the same convolution as shifted GEMMs where ``conv_shifted.use_shifted`` says it is faster."""
+    the same convolution (or its gradient) as shifted GEMMs where ``conv_shifted.choose``
+    says it is faster."""
     stride, dilation = list(stride), list(dilation)
-    if conv_shifted.use_shifted(inputs.shape, weight.shape, stride, dilation, groups):
+    how = conv_shifted.choose(inputs.shape, weight.shape, stride, dilation, groups)
+    if how == "shifted":
         return conv_shifted.conv(inputs, weight, stride, padding, dilation, groups)
+    if how == "hybrid":
+        return conv_shifted.hybrid(inputs, weight, stride, padding, dilation, groups)
     if groups == 1 or inputs.ndim < 5:
         return mx.conv_general(inputs, weight, stride=stride, padding=padding,
                                kernel_dilation=dilation, groups=groups)
