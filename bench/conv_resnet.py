@@ -1,5 +1,5 @@
 """The guide's toy ResNet training step with MLX's own convolutions vs the per-shape rule
-(``conv_shifted.use_shifted``), in one process, alternating; then where the step's time
+(``conv_shifted.choose``), in one process, alternating; then where the step's time
 goes, layer by layer.
 
 Step: ``fit`` on MLX arrays (batch 64, RMSprop, compiled), one model per policy built
