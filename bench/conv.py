@@ -11,15 +11,14 @@ autograd, channels-first, when torch is importable). The choice the layers make
 through ``conv_utils.convolve``, the function the Conv layers call, with Keras'
 padding strings.
 
-Ratios ``mlx/shifted`` > 1 mean ours is faster. Each figure is the better of two
-alternating rounds, each round the median of ``--repeats`` timed runs after one
-warm-up; on a shared machine they are noisy.
+Ratios ``mlx/shifted`` > 1 mean ours is faster. Each figure is the fastest of two
+alternating rounds of ``--repeats`` timed runs (after one warm-up each): on a shared
+machine the fastest run is the least disturbed; the figures stay noisy.
 
     python bench/conv.py [--repeats 3] [--only 2d]
 """
 
 import argparse
-import statistics
 import time
 
 import mlxfunctional  # noqa: F401  first: loads the fast BLAS before mlx.core
@@ -51,7 +50,7 @@ def _timed(fn, repeats):
         t = time.perf_counter()
         mx.eval(fn())
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return min(times)  # on a busy machine the fastest run is the least disturbed one
 
 
 def _mlx_fns(x, w, ct, stride, dilation, padding, groups, policy):
@@ -98,7 +97,7 @@ def _torch_timed(fn, repeats):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return min(times)
 
 
 def main():
@@ -113,8 +112,8 @@ def main():
         torch = None
     rng = np.random.default_rng(0)
     print(f"mlx {mx.__version__}, device {mx.default_device()}, torch "
-          f"{torch.__version__ if torch else 'not importable'}; seconds, best of 2 rounds "
-          f"of median of {args.repeats}; ratios > 1: shifted faster")
+          f"{torch.__version__ if torch else 'not importable'}; seconds, fastest of 2 "
+          f"rounds x {args.repeats}; ratios > 1: shifted faster")
     for name, shape, filters, k, s, d, padding, *groups in CASES:
         if args.only not in name:
             continue
