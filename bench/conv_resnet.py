@@ -19,6 +19,10 @@ import argparse
 import statistics
 import sys
 import time
+
+# --clock cpu: this process's CPU seconds (all its threads), which other processes
+# taking the cores disturb much less than wall time; wall is what a user waits.
+CLOCK = [time.perf_counter]
 from pathlib import Path
 
 import mlxfunctional as keras  # first: loads the fast BLAS before mlx.core
@@ -48,9 +52,9 @@ def _model(policy, weights=None):
 def _epoch(model, policy, x, y):
     previous = conv_shifted.set_policy(policy)  # the first (compiling) call traces with it
     try:
-        t = time.perf_counter()
+        t = CLOCK[0]()
         model.fit(x, y, batch_size=64, epochs=1, verbose=0, shuffle=False)
-        return time.perf_counter() - t
+        return CLOCK[0]() - t
     finally:
         conv_shifted.set_policy(previous)
 
@@ -78,23 +82,25 @@ def _best(fn, repeats):
     mx.eval(fn())
     best = float("inf")
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = CLOCK[0]()
         mx.eval(fn())
-        best = min(best, time.perf_counter() - t)
+        best = min(best, CLOCK[0]() - t)
     return best
 
 
-def profile(repeats):
+def profile(repeats, policies):
+    """Per layer, fwd and fwd+grad under each policy (alternating per layer)."""
     model = toy_resnet()
     rng = np.random.default_rng(1)
     rows = []
     for layer in model.layers:
-        if not layer.trainable_weights and type(layer).__name__ == "InputLayer":
+        if type(layer).__name__ == "InputLayer":
             continue
         shapes = layer.input if isinstance(layer.input, list) else [layer.input]
         xs = [mx.array(rng.standard_normal((64,) + tuple(s.shape[1:])).astype(np.float32))
               for s in shapes]
-        out = layer(xs if len(xs) > 1 else xs[0])
+        arg = xs if len(xs) > 1 else xs[0]
+        out = layer(arg)
         ct = mx.array(rng.standard_normal(out.shape).astype(np.float32))
         params = layer.trainable_parameters()
 
@@ -102,18 +108,25 @@ def profile(repeats):
             layer.update(params)
             return (layer(xs if len(xs) > 1 else xs[0], training=True) * ct).sum()
 
-        grad = mx.grad(loss, argnums=(0, 1))
-        fwd = _best(lambda: layer(xs if len(xs) > 1 else xs[0]), repeats)
-        both = _best(lambda: grad(params, xs), repeats)
-        rows.append((both, fwd, layer.name, type(layer).__name__,
-                     tuple(xs[0].shape), tuple(out.shape)))
-    total = sum(r[0] for r in rows)
-    print(f"per layer, eager, batch 64 (ms, best of {repeats}); sum of fwd+grad "
-          f"{1e3 * total:.0f} ms")
-    for both, fwd, name, kind, shape_in, shape_out in sorted(rows, reverse=True):
-        print(f"  {name:22s} {kind:24s} {str(shape_in):20s} -> {str(shape_out):18s} "
-              f"fwd {1e3 * fwd:7.1f}  fwd+grad {1e3 * both:7.1f}  "
-              f"({100 * both / total:.0f}%)")
+        cells = []
+        for policy in policies:
+            previous = conv_shifted.set_policy(policy)
+            try:
+                grad = mx.grad(loss, argnums=(0, 1))
+                cells.append((_best(lambda: layer(arg), repeats),
+                              _best(lambda: grad(params, xs), repeats)))
+            finally:
+                conv_shifted.set_policy(previous)
+        rows.append((cells, layer.name, type(layer).__name__, tuple(xs[0].shape),
+                     tuple(out.shape)))
+    print(f"per layer, eager, batch 64 (ms, best of {repeats}; fwd / fwd+grad of input and "
+          f"weights), policies {', '.join(policies)}:")
+    for i, policy in enumerate(policies):
+        total = sum(r[0][i][1] for r in rows)
+        print(f"  sum of fwd+grad under {policy}: {1e3 * total:.0f} ms")
+    for cells, name, kind, shape_in, shape_out in sorted(rows, key=lambda r: -r[0][-1][1]):
+        print(f"  {name:22s} {kind:22s} {str(shape_in):18s}->{str(shape_out):18s} " + "  ".join(
+            f"{p} {1e3 * f:6.1f}/{1e3 * b:6.1f}" for p, (f, b) in zip(policies, cells)))
 
 
 def main():
@@ -122,10 +135,15 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--policies", default="mlx,shifted,hybrid,auto",
+                        help="formulations the profile compares (the last sorts)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = parser.parse_args()
-    step_times(args.rounds, args.steps)
+    CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.rounds:
+        step_times(args.rounds, args.steps)
     if args.profile:
-        profile(args.repeats)
+        profile(args.repeats, args.policies.split(","))
 
 
 if __name__ == "__main__":

@@ -54,9 +54,12 @@ def choose(input_shape, weight_shape, strides, dilation, groups):
     * dilated, or grouped: shifted (MLX runs both directions with naive loops);
     * strided: hybrid (MLX's strided forward is an im2col GEMM as fast as ours,
       its gradient naive loops at 20-100x the forward);
-    * stride 1: shifted once an image has at least 256 positions (forward 1.3-1.7x,
-      gradients 1.5-2x MLX's); hybrid on smaller maps (9x9: MLX's one large GEMM
-      forward is as fast, its gradient slower).
+    * stride 1: MLX on maps under 256 positions (9x9x64: MLX's one large GEMM per
+      direction is as fast or faster, 22 vs 26 ms forward+gradients); on larger maps
+      shifted (30x30x32->64: 199 vs 331 ms CPU), except with fewer than 16 input
+      channels, where a tap's GEMM is too thin and MLX's im2col forward wins
+      (32x32x3->32: forward 7 vs 40 ms) while its gradient still loses: hybrid.
+    Figures are CPU seconds of the process (``--clock cpu``) on a busy machine.
     """
     mode = _POLICY["mode"]
     if mode != "auto":
@@ -67,7 +70,9 @@ def choose(input_shape, weight_shape, strides, dilation, groups):
         return "shifted"
     if max(strides) > 1:
         return "hybrid"
-    return "shifted" if math.prod(input_shape[1:-1]) >= 256 else "hybrid"
+    if math.prod(input_shape[1:-1]) < 256:
+        return "mlx"
+    return "shifted" if input_shape[-1] >= 16 else "hybrid"
 
 
 def hybrid(inputs, weight, strides, padding, dilation, groups=1):
