@@ -153,10 +153,10 @@ def test_rule():
     # dilated or grouped: ours both ways
     assert choose((4, 9, 9, 8), (8, 3, 3, 8), [1, 1], [2, 2], 1) == "shifted"
     assert choose((4, 30, 30, 8), (8, 3, 3, 4), [1, 1], [1, 1], 2) == "shifted"
-    # stride 1: ours on large maps (MLX's forward with few input channels), MLX on small
+    # stride 1: ours on large maps, MLX on small ones and with few input channels
     assert choose((64, 9, 9, 64), (64, 3, 3, 64), [1, 1], [1, 1], 1) == "mlx"
     assert choose((64, 30, 30, 32), (64, 3, 3, 32), [1, 1], [1, 1], 1) == "shifted"
-    assert choose((64, 32, 32, 3), (32, 3, 3, 3), [1, 1], [1, 1], 1) == "hybrid"
+    assert choose((64, 32, 32, 3), (32, 3, 3, 3), [1, 1], [1, 1], 1) == "mlx"
     # depthwise-like grouping stays with MLX
     assert choose((4, 30, 30, 32), (32, 3, 3, 1), [2, 2], [1, 1], 32) == "mlx"
     with pytest.raises(ValueError, match="policy"):

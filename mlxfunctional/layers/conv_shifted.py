@@ -57,8 +57,9 @@ def choose(input_shape, weight_shape, strides, dilation, groups):
     * stride 1: MLX on maps under 256 positions (9x9x64: MLX's one large GEMM per
       direction is as fast or faster, 22 vs 26 ms forward+gradients); on larger maps
       shifted (30x30x32->64: 199 vs 331 ms CPU), except with fewer than 16 input
-      channels, where a tap's GEMM is too thin and MLX's im2col forward wins
-      (32x32x3->32: forward 7 vs 40 ms) while its gradient still loses: hybrid.
+      channels (an image's first layer): a tap's GEMM is then too thin, and MLX's
+      im2col wins the forward (32x32x3->32: 7 vs 40 ms) and the kernel gradient
+      (compiled: 57 vs 80 ms), all a first layer needs.
     Figures are CPU seconds of the process (``--clock cpu``) on a busy machine.
     """
     mode = _POLICY["mode"]
@@ -72,7 +73,7 @@ def choose(input_shape, weight_shape, strides, dilation, groups):
         return "hybrid"
     if math.prod(input_shape[1:-1]) < 256:
         return "mlx"
-    return "shifted" if input_shape[-1] >= 16 else "hybrid"
+    return "shifted" if input_shape[-1] >= 16 else "mlx"
 
 
 def hybrid(inputs, weight, strides, padding, dilation, groups=1):
