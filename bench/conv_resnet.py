@@ -12,7 +12,11 @@ its input shape: forward, and forward plus the gradients with respect to its inp
 its weights (what backpropagation asks of it), best of ``--repeats``; sorted by cost.
 A shared machine makes every figure noisy.
 
-    python bench/conv_resnet.py [--rounds 3] [--steps 10] [--profile]
+VGG19 (``--vgg19 N``): predict of a batch of 4 (random weights), mlx vs auto, N
+alternating rounds after a compiling one; images/s and the largest output difference.
+
+    python bench/conv_resnet.py [--rounds 3] [--steps 10] [--profile] [--vgg19 2]
+        [--clock cpu]
 """
 
 import argparse
@@ -78,6 +82,33 @@ def step_times(rounds, steps):
         for p in times) + f"; mlx/auto x{med['mlx'] / med['auto']:.2f}", flush=True)
 
 
+def vgg19_forward(rounds, batch=4):
+    """VGG19 (random weights) predict on one batch, policy mlx vs auto, alternating."""
+    from mlxfunctional import applications
+    x = mx.array(np.random.default_rng(0).random((batch, 224, 224, 3), dtype=np.float32))
+    keras.utils.set_random_seed(0)
+    models, times, outs = {}, {"mlx": [], "auto": []}, {}
+    for policy in times:
+        models[policy] = applications.VGG19(weights=None)
+        if policy != "mlx":
+            models[policy].set_weights(models["mlx"].get_weights())
+    for i in range(rounds + 1):
+        for policy, model in models.items():
+            previous = conv_shifted.set_policy(policy)
+            try:
+                t = CLOCK[0]()
+                outs[policy] = np.array(model.predict(x, batch_size=batch, verbose=0))
+                if i:  # the first round compiles
+                    times[policy].append(batch / (CLOCK[0]() - t))
+            finally:
+                conv_shifted.set_policy(previous)
+    med = {p: statistics.median(v) for p, v in times.items()}
+    diff = float(np.abs(outs["mlx"] - outs["auto"]).max())
+    print(f"VGG19 forward, batch {batch} (images/s; runs): " + "; ".join(
+        f"{p}: {med[p]:.2f} ({', '.join(f'{v:.2f}' for v in times[p])})" for p in times)
+        + f"; auto/mlx x{med['auto'] / med['mlx']:.2f}; max |prob diff| {diff:.1e}", flush=True)
+
+
 def _best(fn, repeats):
     mx.eval(fn())
     best = float("inf")
@@ -135,6 +166,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--vgg19", type=int, default=0, help="rounds of VGG19 forward")
     parser.add_argument("--policies", default="mlx,shifted,hybrid,auto",
                         help="formulations the profile compares (the last sorts)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
@@ -142,6 +174,8 @@ def main():
     CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.rounds:
         step_times(args.rounds, args.steps)
+    if args.vgg19:
+        vgg19_forward(args.vgg19)
     if args.profile:
         profile(args.repeats, args.policies.split(","))
 
