@@ -76,6 +76,18 @@ def choose(input_shape, weight_shape, strides, dilation, groups):
     return "shifted" if input_shape[-1] >= 16 else "mlx"
 
 
+def choose_transpose(input_shape, strides, dilation):
+    """Whether a transposed convolution runs as the shifted input gradient
+    (:func:`transpose_conv`): on the CPU when it is strided or dilated (MLX's own then
+    runs naive loops) or its input map has at least 256 positions (as :func:`choose`)."""
+    mode = _POLICY["mode"]
+    if mode != "auto":
+        return mode != "mlx"
+    if mx.default_device().type != mx.DeviceType.cpu:
+        return False
+    return max(strides) > 1 or max(dilation) > 1 or math.prod(input_shape[1:-1]) >= 256
+
+
 def hybrid(inputs, weight, strides, padding, dilation, groups=1):
     """``mx.conv_general`` forward with the shifted-GEMM gradient (:func:`conv`'s VJP).
 
@@ -198,3 +210,34 @@ def _tap_matrices(weight):
     out, channels = weight.shape[0], weight.shape[-1]
     w = mx.reshape(weight, (out, -1, channels))
     return mx.transpose(w, (1, 2, 0))
+
+
+def transpose_conv(inputs, weight, strides, padding, dilation):
+    """The transposed convolution of ``conv_utils.transpose_convolve`` (weight
+    ``(filters, *k, in)``, ``padding`` its ``[(lo, hi)]`` pads of the stride-dilated
+    input) as what it is: the input gradient of a strided convolution, here the shifted
+    one (MLX's CPU backend runs strided transposed convolutions with naive loops).
+
+    Tap ``k`` of output position ``q`` reads input ``(q + span - 1 - lo - k*d) / s``: the
+    input gradient of a convolution padded ``span - 1 - lo`` in front, whose weight is
+    ``weight`` with its channel axes swapped. Where ``hi`` exceeds ``span - 1`` the last
+    outputs see no input and stay zero.
+    """
+    kernel = weight.shape[1:-1]
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+    out = [(n - 1) * s + lo + hi - sp + 2 for n, s, (lo, hi), sp in
+           zip(inputs.shape[1:-1], strides, padding, spans)]
+    front = [sp - 1 - lo for sp, (lo, _) in zip(spans, padding)]
+    back = [sp - 1 - hi for sp, (_, hi) in zip(spans, padding)]
+    shape = ((inputs.shape[0],) + tuple(n + min(b, 0) for n, b in zip(out, back))
+             + (weight.shape[0],))
+    forward_weight = mx.swapaxes(weight, 0, -1)
+
+    def forward(z):
+        return conv(z, forward_weight, list(strides), (front, [max(b, 0) for b in back]),
+                    list(dilation))
+
+    _, (y,) = mx.vjp(forward, [mx.zeros(shape, dtype=inputs.dtype)], [inputs])
+    if min(back) < 0:
+        y = mx.pad(y, [(0, 0)] + [(0, max(-b, 0)) for b in back] + [(0, 0)])
+    return y

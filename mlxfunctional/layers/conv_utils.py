@@ -182,6 +182,8 @@ def transpose_convolve(inputs, weight, strides, padding, output_padding, dilatio
     output_padding = output_padding or (None,) * len(strides)
     pads = [conv_transpose_padding(k, padding, op, s, d) for k, op, s, d in
             zip(weight.shape[1:-1], output_padding, strides, dilation)]
+    if conv_shifted.choose_transpose(inputs.shape, strides, dilation):
+        return conv_shifted.transpose_conv(inputs, weight, strides, pads, dilation)
     return mx.conv_general(inputs, weight, stride=1,
                            padding=([p[0] for p in pads], [p[1] for p in pads]),
                            kernel_dilation=list(dilation), input_dilation=list(strides),
