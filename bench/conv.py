@@ -44,6 +44,10 @@ CASES = [
     ("2d g2 9x9x64->64", (64, 9, 9, 64), 64, 3, 1, 1, "same", 2),
     ("3d s1 16^3x16->32", (4, 16, 16, 16, 16), 32, 3, 1, 1, "same"),
     ("3d s2 16^3x16->32", (4, 16, 16, 16, 16), 32, 3, 2, 1, "same"),
+    # transposed (Conv*Transpose): the rule's formulation vs MLX's; torch not compared
+    ("T 1d s2 64x32->16", (8, 64, 32), 16, 4, 2, 1, "same"),
+    ("T 2d s2 14x14x256->128", (16, 14, 14, 256), 128, 3, 2, 1, "same"),
+    ("T 2d s1 28x28x64->32", (16, 28, 28, 64), 32, 3, 1, 1, "same"),
 ]
 
 
@@ -57,10 +61,12 @@ def _timed(fn, repeats):
     return min(times)  # on a busy machine the fastest run is the least disturbed one
 
 
-def _mlx_fns(x, w, ct, stride, dilation, padding, groups, policy):
+def _mlx_fns(x, w, ct, stride, dilation, padding, groups, policy, transposed=False):
     def conv(x, w):
         previous = conv_shifted.set_policy(policy)
         try:
+            if transposed:  # w is (filters, *k, in) as the Conv*Transpose layers store it
+                return conv_utils.transpose_convolve(x, w, stride, padding, None, dilation)
             return conv_utils.convolve(x, w, stride, padding, dilation, groups)
         finally:
             conv_shifted.set_policy(previous)
@@ -130,13 +136,15 @@ def main():
         wn = (rng.standard_normal((filters,) + (k,) * rank + (shape[-1] // groups,)) * 0.05
               ).astype(np.float32)
         x, w = mx.array(xn), mx.array(wn)
-        ctn = np.asarray(conv_utils.convolve(x, w, stride, padding, dilation, groups))
+        transposed = name.startswith("T ")
+        ctn = np.asarray(_mlx_fns(x, w, None, stride, dilation, padding, groups, "auto",
+                                  transposed)[0]())
         ctn = rng.standard_normal(ctn.shape).astype(np.float32)
         ct = mx.array(ctn)
-        fns = {p: _mlx_fns(x, w, ct, stride, dilation, padding, groups, p)
-               for p in ("shifted", "hybrid", "mlx")}
+        fns = {p: _mlx_fns(x, w, ct, stride, dilation, padding, groups, p, transposed)
+               for p in (("shifted", "mlx") if transposed else ("shifted", "hybrid", "mlx"))}
         res = {p: [[], []] for p in fns}
-        if torch is not None:
+        if torch is not None and not transposed:
             fns["torch"] = _torch_fns(torch, xn, wn, ctn, stride, dilation, padding, groups)
             res["torch"] = [[], []]
         for _ in range(2):  # alternate the implementations, twice
@@ -145,7 +153,12 @@ def main():
                 res[p][0].append(timer(fwd, args.repeats))
                 res[p][1].append(timer(both, args.repeats))
         med = {p: [min(v[0]), min(v[1])] for p, v in res.items()}
-        rule = conv_shifted.choose(shape, w.shape, stride, dilation, groups)
+        if transposed:
+            rule = "shifted" if conv_shifted.choose_transpose(shape, stride, dilation) \
+                else "mlx"
+            med["hybrid"] = med["shifted"]  # a transposed conv has no hybrid
+        else:
+            rule = conv_shifted.choose(shape, w.shape, stride, dilation, groups)
         line = (f"{name:32s} rule={rule:7s} "
                 f"fwd shifted {med['shifted'][0]:.4f} mlx {med['mlx'][0]:.4f} "
                 f"(x{med['mlx'][0] / med['shifted'][0]:.2f}) | "
@@ -154,7 +167,7 @@ def main():
                 f"(x{med['mlx'][1] / med['hybrid'][1]:.2f}) | "
                 f"grad/fwd shifted {med['shifted'][1] / med['shifted'][0]:.1f} "
                 f"mlx {med['mlx'][1] / med['mlx'][0]:.1f}")
-        if torch is not None:
+        if "torch" in med:
             line += (f" | torch fwd {med['torch'][0]:.4f} fwd+grad {med['torch'][1]:.4f} "
                      f"(ours/torch x{med['torch'][1] / med[rule][1]:.2f})")
         print(line, flush=True)
