@@ -25,7 +25,7 @@ def _data(n_train=4096, n_test=512):
 
 def build_model():
     inputs = keras.Input(shape=(28, 28, 1), name="digits")
-    x = inputs / 255.0  # the scaling as an op node of the graph (no Lambda)
+    x = layers.Rescaling(1.0 / 255)(inputs)
     x = layers.RandomFlip("horizontal", seed=11)(x)
     x = layers.RandomRotation(0.05, fill_mode="constant", seed=12)(x)
     x = layers.Conv2D(8, 3, activation="relu")(x)

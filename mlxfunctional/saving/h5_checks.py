@@ -9,6 +9,8 @@ downloads and the tf.keras 2 model files ``saving`` reads. A leaf: imports
 nothing from the package. ``h5py`` is an optional dependency.
 """
 
+import contextlib
+
 import numpy as np
 
 MAX_WEIGHT_BYTES = 4 << 30  # one array; VGG19's largest (fc1) is 411 MB
@@ -69,3 +71,16 @@ def read_group(group, where, layer_names=None):
         if weights:
             out[layer] = weights
     return out
+
+
+@contextlib.contextmanager
+def corrupt_as(error_type, path, what):
+    """Turns what HDF5 raises on a damaged file (``OSError``, ``RuntimeError``,
+    ``KeyError``... from its C library) into one ``error_type(path, [message])``;
+    ``error_type`` itself passes through."""
+    try:
+        yield
+    except error_type:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
+        raise error_type(path, [f"{what} is corrupt ({type(e).__name__}: {e})."]) from None

@@ -26,7 +26,7 @@ import numpy as np
 from ..version import __version__
 from . import atomic, keras_store, safe_io
 from .errors import ModelFileError, Problems
-from .h5_checks import h5py_module
+from .h5_checks import corrupt_as, h5py_module
 from .keras_dialect import DialectError, from_keras, to_keras
 from .keras_optimizer import optimizer_vars, restore_optimizer_vars
 from .safe_io import MAX_JSON_BYTES, ReadError, ZipReader, open_regular_file, parse_json
@@ -139,6 +139,8 @@ def load_keras_model(filepath, custom_objects=None, compile=True):
         reader.budget.expect(sum(int(np.prod(w.shape)) * 8 for w in model.weights) * 3)
         try:
             member = reader.open_member(WEIGHTS, safe_io.MAX_FILE_BYTES)
+            member.verify()  # the zip's CRC: read in place, nothing else checks it
+            member.file.seek(0)
         except ReadError as e:
             raise ModelFileError(path, [str(e)]) from None
         _load_store(path, member.file, model, with_optimizer=compiled)
@@ -184,7 +186,7 @@ def _load_store(path, fileobj, model, with_optimizer):
         h5 = h5py.File(fileobj, "r")
     except OSError as e:
         raise ModelFileError(path, [f"{WEIGHTS} is not a readable HDF5 file ({e})."]) from None
-    with h5:
+    with h5, corrupt_as(ModelFileError, path, WEIGHTS):
         reader = keras_store.StoreReader(h5, path)
         keras_store.load_weights(reader, model)
         arrays = reader.vars("optimizer") if with_optimizer else []
@@ -286,5 +288,5 @@ def load_keras_weights(model, filepath, skip_mismatch=False):
         h5 = h5py.File(io.BytesIO(data), "r")
     except OSError as e:
         raise ModelFileError(path, [f"not a readable HDF5 file ({e})."]) from None
-    with h5:
+    with h5, corrupt_as(ModelFileError, path, "the weights file"):
         keras_store.load_weights(keras_store.StoreReader(h5, path), model, skip_mismatch)

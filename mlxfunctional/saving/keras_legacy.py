@@ -23,7 +23,7 @@ import os
 import warnings
 
 from .errors import ModelFileError, Problems
-from .h5_checks import h5py_module, read_group
+from .h5_checks import corrupt_as, h5py_module, read_group
 from .keras_dialect import DialectError, from_keras
 from .safe_io import MAX_JSON_BYTES, ReadError, open_regular_file, parse_json
 
@@ -43,7 +43,7 @@ def is_legacy_path(path):
 def is_legacy_file(path):
     """Whether an HDF5 weights file is tf.keras 2's (``layer_names``) rather than Keras
     3's store (``layers/.../vars``); both may be named ``.weights.h5``."""
-    with _open(os.fspath(path)) as f:
+    with _open(os.fspath(path)) as f, corrupt_as(ModelFileError, path, "the HDF5 file"):
         return "layer_names" in f.attrs or "model_weights" in f
 
 
@@ -140,7 +140,7 @@ def load_legacy_model(filepath, custom_objects=None, compile=True):
 
     path = os.fspath(filepath)
     problems = Problems(path)
-    with _open(path) as f:
+    with _open(path) as f, corrupt_as(ModelFileError, path, "the HDF5 file"):
         model_config = _json_attr(f, "model_config", path)
         if model_config is None:
             problems.fail("this HDF5 file has no 'model_config': it holds weights only "
@@ -210,7 +210,7 @@ def load_legacy_weights(model, filepath, by_name=False, skip_mismatch=False):
             warning names them) instead of failing.
     """
     path = os.fspath(filepath)
-    with _open(path) as f:
+    with _open(path) as f, corrupt_as(ModelFileError, path, "the HDF5 file"):
         group = f["model_weights"] if "model_weights" in f else f
         stored = _read_group(group, path)
     _assign(model, stored, path, by_name, skip_mismatch)
