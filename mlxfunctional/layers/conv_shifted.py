@@ -17,6 +17,8 @@ gradient of a strided or dilated convolution with naive loops. Here instead:
   gradient ``dphase[q] = sum_t dY[q - offset_t] @ W_t^T`` and the kernel gradient
   ``dW_t = phase_t[offset_t:]^T @ dY``, each costing about one forward pass, for
   every stride and dilation.
+* A transposed convolution is the input gradient of a strided one
+  (:func:`transpose_conv`), so it gets the same GEMMs instead of MLX's naive loops.
 
 :func:`choose` is the rule picking this, ``mx.conv_general``, or MLX's forward with
 this gradient (:func:`hybrid`) per shape: fixed arithmetic on the shapes (measured
