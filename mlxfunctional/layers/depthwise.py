@@ -139,7 +139,9 @@ class BaseSeparableConv(_DepthwiseBase):
     def call(self, inputs):
         # The stored (MLX layout) kernels; the attributes give Keras' layout.
         x = self._depthwise(inputs, self["depthwise_kernel"])
-        x = mx.conv_general(x, self["pointwise_kernel"])
+        ones = (1,) * (x.ndim - 2)
+        x = conv_utils.grouped_conv(x, self["pointwise_kernel"], ones,
+                                    ([0] * len(ones), [0] * len(ones)), ones, 1)
         return common.bias_activation(self, x)
 
     def get_config(self):
