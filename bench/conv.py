@@ -29,7 +29,7 @@ import mlxfunctional  # noqa: F401  first: loads the fast BLAS before mlx.core
 import mlx.core as mx
 import numpy as np
 
-from mlxfunctional.layers import conv_shifted, conv_utils
+from mlxfunctional.compute import conv_shifted, conv_utils
 
 # (name, input shape (channels last), filters, kernel, stride, dilation, padding, groups)
 CASES = [

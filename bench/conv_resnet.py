@@ -34,7 +34,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from mlxfunctional.layers import conv_shifted
+from mlxfunctional.compute import conv_shifted
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_overhead import toy_resnet  # noqa: E402  the guide's model, as fit_overhead uses

@@ -1,4 +1,4 @@
-"""The shifted-GEMM convolution (layers/conv_shifted.py) against MLX's conv and a numpy
+"""The shifted-GEMM convolution (compute/conv_shifted.py) against MLX's conv and a numpy
 reference written from the definition, forward and both gradients, across ranks, strides,
 dilations, Keras paddings and groups; and the rule that chooses it."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from _conv_reference import ref_conv_transpose
 from mlxfunctional import layers
-from mlxfunctional.layers import conv_shifted, conv_utils
+from mlxfunctional.compute import conv_shifted, conv_utils
 
 RNG = np.random.default_rng(16)
 

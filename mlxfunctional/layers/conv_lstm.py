@@ -10,7 +10,8 @@ from ..engine.input_standardization import convert_to_array
 from ..engine.layer import Layer
 from .. import registry
 from .. import tree
-from . import common, conv_utils
+from ..compute import conv_utils
+from . import common
 
 
 def _same_padding(size, kernel, stride, dilation):

@@ -7,13 +7,13 @@ convolution with ``groups=in_channels`` and weight ``(in*dm, *kernel_size, 1)``;
 the kernel is stored ``(in, dm, *kernel_size)`` so the weight is a free reshape.
 """
 
-import mlx.core as mx
 
 from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
-from . import common, conv_utils
+from ..compute import conv_utils
+from . import common
 
 
 def _depthwise_storage_perm(rank):

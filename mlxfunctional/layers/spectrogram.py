@@ -19,18 +19,12 @@ from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..engine.trace import in_trace
+from ..ops import math_signal
 from . import categorical
 
 _MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
 _FLOATS = ("float16", "float32", "float64")
 
-
-def _signal_ops():
-    """``ops/math_signal.py``, imported on first use: the ops package imports the
-    convolution layers' helpers, so a module-level import would be a cycle."""
-    from ..ops import math_signal  # noqa: PLC0415
-
-    return math_signal
 
 
 def _flag(owner, name, value):
@@ -152,7 +146,7 @@ class STFTSpectrogram(Layer):
             count = self._frame_count(n)
             total = max((count - 1) * self._frame_step + self.frame_length - n, 0)
             signal = mx.pad(signal, [(0, 0), (0, 0), (total // 2, total - total // 2)])
-        return _signal_ops().extract_sequences(signal, self.frame_length, self._frame_step)
+        return math_signal.extract_sequences(signal, self.frame_length, self._frame_step)
 
     def call(self, inputs):
         if backend.standardize_dtype(inputs.dtype) not in _FLOATS:
@@ -319,7 +313,7 @@ class MelSpectrogram(Layer):
                             backend.mlx_dtype(self.compute_dtype))
         window = self.window if self.window is None or isinstance(self.window, str) \
             else mx.array(self.window, dtype=mx.float32)
-        real, imag = _signal_ops().stft(signal, self.sequence_length, self.sequence_stride,
+        real, imag = math_signal.stft(signal, self.sequence_length, self.sequence_stride,
                                         self.fft_length, window=window, center=True)
         spectrum = mx.power(mx.sqrt(real * real + imag * imag), self.mag_exp)
         matrix = self.linear_to_mel_weight_matrix(
