@@ -12,6 +12,7 @@ import math
 import mlx.core as mx
 import numpy as np
 
+from mlxfunctional import signal_windows
 from mlxfunctional._resolve import (builtin_objects, deserialize_object, get_object,
                                     serialize_object)
 from mlxfunctional.backend import is_float_dtype, mlx_dtype
@@ -325,6 +326,70 @@ class IdentityInitializer(Initializer):
         return {"gain": self.gain}
 
 
+class STFT(Initializer):
+    """Kernels of a short-time Fourier transform written as a convolution
+    (``STFTSpectrogram``'s weights), shape ``(frame_length, 1, bins)``.
+
+    Entry ``(t, 0, f)`` is ``cos(-2 pi t f / n)`` (``side="real"``) or
+    ``sin(-2 pi t f / n)`` (``side="imag"``) with ``n = 2 (bins - 1)``, times the
+    window at ``t`` divided by the window's scale: a frame dotted with the kernels
+    gives the real and imaginary parts of its ``rfft``.
+
+    Args:
+        side: ``"real"`` or ``"imag"``.
+        window: a window name (``"hann"``, ``"hamming"``, ``"blackman"``... as
+            ``scipy.signal.get_window`` names them), an array of ``frame_length``
+            values, or None (no window).
+        scaling: ``"density"`` (divide by the window's L2 norm), ``"spectrum"``
+            (by its sum) or None.
+        periodic: the DFT-even window (``True``) or the symmetric one.
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT: side must be 'real' or 'imag'; received side={side!r}")
+        if isinstance(window, str) and signal_windows.canonical_name(window) is None:
+            signal_windows.get_window(window, 1)  # (raises, naming the known windows)
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError("STFT: scaling must be None, 'density' or 'spectrum'; "
+                             f"received scaling={scaling!r}")
+        self.side = side
+        self.window = window
+        self.scaling = scaling
+        self.periodic = periodic
+
+    def __call__(self, shape, dtype=None):
+        frame_length, _, bins = (int(d) for d in shape)
+        # Made in float64 on the host once, then cast: the kernel is a constant of
+        # the transform, not something a training step computes.
+        t = np.arange(frame_length, dtype=np.float64)[:, None, None]
+        f = np.arange(bins, dtype=np.float64)[None, None, :]
+        phase = -2.0 * math.pi * t * f / (2 * (bins - 1))
+        kernel = np.cos(phase) if self.side == "real" else np.sin(phase)
+        if self.window is not None:
+            if isinstance(self.window, str):
+                win = signal_windows.get_window(self.window, frame_length, self.periodic)
+            else:
+                win = np.asarray(self.window, dtype=np.float64)
+            if win.shape != (frame_length,):
+                raise ValueError(f"STFT: the window must have shape ({frame_length},) "
+                                 f"(frame_length); received shape {win.shape}")
+            scale = 1.0
+            if self.scaling == "density":
+                scale = np.sqrt(np.sum(win ** 2))
+            elif self.scaling == "spectrum":
+                scale = np.sum(np.abs(win))
+            kernel = kernel * win[:, None, None] / scale
+        return mx.array(kernel.astype(np.float32)).astype(mlx_dtype(dtype))
+
+    def get_config(self):
+        window = self.window
+        if isinstance(window, (mx.array, np.ndarray)):
+            window = np.asarray(window).tolist()
+        return {"side": self.side, "window": window, "periodic": self.periodic,
+                "scaling": self.scaling}
+
+
 Orthogonal = OrthogonalInitializer
 Identity = IdentityInitializer
 
@@ -335,14 +400,15 @@ random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, T
 variance_scaling, orthogonal = VarianceScaling, OrthogonalInitializer
 glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
 he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform
+stft = STFTInitializer = STFT
 
 ALL_OBJECTS = builtin_objects((
     Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
     GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform,
-    OrthogonalInitializer, IdentityInitializer))
+    OrthogonalInitializer, IdentityInitializer, STFT))
 ALL_OBJECTS.update({"Orthogonal": Orthogonal, "orthogonal": Orthogonal, "Identity": Identity,
                     "identity": Identity, "uniform": RandomUniform, "normal": RandomNormal,
-                    "zero": Zeros, "one": Ones})
+                    "zero": Zeros, "one": Ones, "stft": STFT, "STFTInitializer": STFT})
 
 
 def serialize(initializer):

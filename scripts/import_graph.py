@@ -44,10 +44,6 @@ ALLOWED = {
         "the symbolic tensor's Python operators (+, [], .T, ...) build the op layers",
     ("mlxfunctional.engine.model", "mlxfunctional.saving"):
         "Model.save/save_weights/load_weights call saving/, as in Keras",
-    ("mlxfunctional.layers.preprocessing_image", "mlxfunctional.ops"):
-        "Resizing/CenterCrop call ops.image.resize, whose package imports the conv layers' helpers",
-    ("mlxfunctional.layers.augmentation_base", "mlxfunctional.ops"):
-        "augmentation layers call ops.image, whose package imports the conv layers' helpers",
 }
 
 

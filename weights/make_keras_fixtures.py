@@ -25,7 +25,6 @@ files in Keras and prints, per model, the largest difference between Keras'
 predictions and ours (it fails above 1e-5).
 """
 
-import json
 import os
 import subprocess
 import sys

@@ -11,7 +11,7 @@ from importlib import resources
 import mlx.core as mx
 import numpy as np
 
-from ..layers.conv_utils import normalize_data_format
+from ..compute.conv_utils import normalize_data_format
 
 NUM_CLASSES = 1000
 

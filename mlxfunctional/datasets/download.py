@@ -1,8 +1,10 @@
-"""The shared downloader: ``get_file``, Keras' name, with SHA-256 verification.
+"""The shared downloader: ``get_file``, Keras' name, with SHA-256 (or MD5) verification.
 
 A file is fetched to ``<cache>/<fname>.part`` and renamed to ``<cache>/<fname>`` only
 once it is complete and its SHA-256 matches, so a final file is never partial or
-unverified. A connection cut mid-transfer is resumed with an HTTP ``Range`` request
+unverified. (MD5, for the files Keras publishes only an MD5 of, such as its
+applications' weights, is chosen as Keras does: by the hash's length, or by
+``hash_algorithm``.) A connection cut mid-transfer is resumed with an HTTP ``Range`` request
 (or restarted when the server ignores ranges), a bounded number of times with
 exponential backoff. A checksum mismatch deletes the download and raises
 ``ChecksumError`` naming the expected and actual digests. Only ``urllib.request``.
@@ -120,7 +122,12 @@ def origin_for(fname):
 
 def sha256_of(path):
     """Hex SHA-256 of a file, read in chunks."""
-    h = hashlib.sha256()
+    return file_digest(path, "sha256")
+
+
+def file_digest(path, algorithm):
+    """Hex digest of a file (``"sha256"`` or ``"md5"``), read in chunks."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
@@ -128,13 +135,13 @@ def sha256_of(path):
 
 
 def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="datasets",
-             verbose=None, max_bytes=None, deadline=None):
+             verbose=None, max_bytes=None, deadline=None, hash_algorithm="auto"):
     """Returns the local path of ``fname``, downloading and verifying it if needed.
 
     Args:
         fname: file name in the cache (an absolute path is used as is).
         origin: URL to fetch; default ``origin_for(fname)``.
-        file_hash: expected hex SHA-256; default the ``KNOWN_FILES`` entry, if any.
+        file_hash: expected hex digest; default the ``KNOWN_FILES`` entry (SHA-256), if any.
         cache_dir: base folder, default ``$MLXF_HOME`` (``~/.mlxfunctional``).
         cache_subdir: subfolder of ``cache_dir`` holding the file (``"datasets"``).
         verbose: 0 silent, 1 a progress bar on stderr (files over
@@ -143,15 +150,18 @@ def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="d
             entry, else ``$MLXF_DOWNLOAD_MAX_BYTES`` or ``MAX_BYTES``.
         deadline: seconds the download may take, retries included; default
             ``$MLXF_DOWNLOAD_DEADLINE`` or ``DEADLINE``.
+        hash_algorithm: ``"sha256"``, ``"md5"``, or ``"auto"`` (Keras' rule: SHA-256 for a
+            64-digit ``file_hash``, else MD5).
 
     Raises:
         DownloadError: after ``MAX_ATTEMPTS`` failed connections, an HTTP 4xx, a
             file larger than ``max_bytes`` or a download past its ``deadline``.
-        ChecksumError: the download's SHA-256 differs (the download is deleted).
+        ChecksumError: the download's digest differs (the download is deleted).
     """
     name = os.path.basename(str(fname))
     if file_hash is None and name in KNOWN_FILES:
         file_hash = KNOWN_FILES[name][1]
+    algorithm = _hash_algorithm(hash_algorithm, file_hash)
     # Settings are read first: a bad one is reported before any connection is made.
     limits = _Limits(name, file_hash, max_bytes, deadline)
     if origin is None:
@@ -169,15 +179,24 @@ def get_file(fname, origin=None, file_hash=None, cache_dir=None, cache_subdir="d
     locks.mkdir(parents=True, exist_ok=True)
     with FileLock(str(locks / f"{cache_subdir}--{name}.lock".replace(os.sep, "--"))):
         if final.exists():
-            if file_hash is None or sha256_of(final) == file_hash:
+            if file_hash is None or file_digest(final, algorithm) == file_hash:
                 return final
             # A cached file that no longer matches (edited, truncated by hand): refetch.
             import warnings
-            warnings.warn(f"{final} does not match its SHA-256 {file_hash}; downloading it "
-                          "again.")
+            warnings.warn(f"{final} does not match its {algorithm} {file_hash}; downloading "
+                          "it again.")
             final.unlink()
-        _download(origin, final, name, file_hash, verbose, limits)
+        _download(origin, final, name, (file_hash, algorithm), verbose, limits)
     return final
+
+
+def _hash_algorithm(hash_algorithm, file_hash):
+    if hash_algorithm not in ("auto", "sha256", "md5"):
+        raise ValueError("hash_algorithm must be 'auto', 'sha256' or 'md5'; received "
+                         f"{hash_algorithm!r}.")
+    if hash_algorithm == "auto":
+        return "sha256" if file_hash is not None and len(file_hash) == 64 else "md5"
+    return hash_algorithm
 
 
 class _Limits:
@@ -226,16 +245,18 @@ class _Limits:
                 "download has been stopped and deleted.")
 
 
-def _download(origin, final, name, file_hash, verbose, limits):
+def _download(origin, final, name, expected, verbose, limits):
+    """``expected``: ``(hex digest or None, algorithm)``."""
+    file_hash, algorithm = expected
     part = final.with_name(final.name + ".part")
     try:
         _fetch(origin, part, verbose, limits)
         if file_hash is not None:
-            got = sha256_of(part)
+            got = file_digest(part, algorithm)
             if got != file_hash:  # (the part file is deleted below)
                 raise ChecksumError(
                     f"Checksum mismatch for {name} downloaded from {origin}: expected "
-                    f"sha256 {file_hash}, got {got}. The download has been deleted "
+                    f"{algorithm} {file_hash}, got {got}. The download has been deleted "
                     "(a corrupted transfer or a changed file on the server).")
         os.replace(part, final)   # atomic: the final name appears only when verified
     except BaseException:

@@ -15,14 +15,22 @@ import mlx.core as mx
 import numpy as np
 
 from .. import distribute as distribute_lib
-from .. import global_state, tree
+from .. import tree
 from . import argument_checks, data_adapter, index_bounds, resume_state
 from .step import StepCache
 from .step_calls import FullRows, StepCalls
 from .step_methods import StepMethods
+from .loop_helpers import (_capped_epochs, _due, _len, _numpy_ready, _one_ahead, _sharded,
+                           _verbosity, cbs_need_batch_logs)
 
 # How often per-batch logs are refreshed for the progress bar (seconds).
 _LOG_INTERVAL = 0.1
+
+# Whether predict reads batch i + 1 (numpy rows to MLX) while MLX computes batch i.
+# None: on a GPU only. On the CPU the same cores do both; measured with the guide's
+# MLP on 2 cores (bench/input_path.py): predict on numpy at 0.83x of MLX input with
+# it, 0.80x without, within the noise: no gain.
+READ_AHEAD = None
 
 
 class Trainer(StepCalls, StepMethods):
@@ -491,95 +499,3 @@ class Trainer(StepCalls, StepMethods):
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
-
-
-def _capped_epochs(epochs):
-    """``epochs`` under ``keras.config.set_max_epochs``'s cap, if one is set."""
-    cap = global_state.max_epochs
-    return epochs if cap is None else min(epochs, cap)
-
-
-def _numpy_ready(outputs):
-    """The flat outputs, bfloat16 ones as float32: numpy has no bfloat16, so
-    ``predict`` returns those (e.g. a mixed_bfloat16 model's last layer) as float32."""
-    return [o.astype(mx.float32) if o.dtype == mx.bfloat16 else o for o in tree.flatten(outputs)]
-
-
-# Whether predict reads batch i + 1 (numpy rows to MLX) while MLX computes batch i.
-# None: on a GPU only. On the CPU the same cores do both; measured with the guide's
-# MLP on 2 busy cores (bench/input_path.py): 0.87x vs 0.90x of MLX input, no gain.
-READ_AHEAD = None
-
-
-def _one_ahead(batches):
-    """``(batch, ahead)`` pairs of ``batches``, where ``ahead()`` reads the next batch
-    early (once; the loop then gets the batch already read)."""
-    it = iter(batches)
-    box = []
-
-    def ahead():
-        if not box:
-            box.append(next(it, None))
-
-    ahead()
-    while box[0] is not None:
-        batch = box.pop()
-        yield batch, ahead
-        ahead()
-
-
-def _verbosity(verbose, parallel):
-    """Keras' ``verbose`` (checked) as an int; 0 on every process but rank 0 of a
-    data-parallel job."""
-    if parallel is not None and parallel.rank != 0:
-        return 0
-    return 1 if verbose == "auto" else verbose
-
-
-def _sharded(batches, parallel, mode):
-    """This process's shard of each batch (the batches themselves without ``parallel``).
-
-    A training batch with fewer rows than processes goes whole to every process
-    (a ``WholeBatch``: every process must take the step, for its collectives);
-    in evaluation the processes whose shard is empty get ``None`` and skip it.
-    """
-    if parallel is None:
-        yield from batches
-        return
-    for batch in batches:
-        local, rows = parallel.shard(batch)
-        if mode == "train" and rows < parallel.size:
-            yield distribute_lib.WholeBatch(batch)
-        else:
-            yield local
-
-
-def _len(x):
-    return int(tree.flatten(x)[0].shape[0]) if not isinstance(x, dict) else \
-        int(next(iter(x.values())).shape[0])
-
-
-def _due(epoch, freq):
-    if isinstance(freq, int):
-        return (epoch + 1) % freq == 0
-    return epoch + 1 in freq
-
-
-def cbs_need_batch_logs(cbs, mode="train"):
-    """True when a callback other than the built-in loggers acts on every ``mode`` batch.
-
-    Decided by the callbacks' own hook rules (ModelCheckpoint with
-    ``save_freq="epoch"`` does not act per batch): in a data-parallel job every
-    process must make the same choice, since per-batch logs are then summed over
-    processes, and only rank 0 has a progress bar.
-    """
-    from ..callbacks import History, ProgbarLogger
-
-    return any(_acts_on_batches(cb, mode) for cb in getattr(cbs, "callbacks", [])
-               if not isinstance(cb, (History, ProgbarLogger)))
-
-
-def _acts_on_batches(callback, mode):
-    # A duck-typed callback (no Callback base) is sent every hook (callback_list.py).
-    check = getattr(callback, "_implements_batch_hooks", None)
-    return True if check is None else check(mode)

@@ -27,6 +27,7 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgP
                       MaxPooling1D, MaxPooling2D, MaxPooling3D)
 from .recurrent import GRU, LSTM, RNN, SimpleRNN
 from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from .stacked_rnn_cells import StackedRNNCells
 from .regularization import (ActivityRegularization, Dropout, GaussianDropout, GaussianNoise,
                              SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from .reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatten, Permute, RepeatVector,
@@ -79,3 +80,6 @@ from .augmentation_tone import RandomGaussianBlur, RandomPosterization, RandomSh
 from .augmentation_tone import Solarization
 from .augmentation_clahe import ContrastLimitedAdaptiveHistogramEqualization
 from .augmentation_clahe import MaxNumBoundingBoxes
+# Issue 14 (audio).
+from .spectrogram import MelSpectrogram
+from .spectrogram import STFTSpectrogram

@@ -8,49 +8,12 @@ The same helper serves ``keras.ops.adaptive_average_pool``/``adaptive_max_pool``
 """
 
 import mlx.core as mx
-import numpy as np
 
 from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
-from .pooling import pool_axis
-
-
-def adaptive_windows(n, out):
-    """``(starts, ends)`` of the ``out`` windows of an axis of size ``n`` (numpy ints)."""
-    starts = (np.arange(out) * n) // out
-    ends = -((-np.arange(1, out + 1) * n) // out)  # ceil without floats
-    return starts, ends
-
-
-def adaptive_pool_axis(x, axis, out, mode):
-    """Max (``mode="max"``) or mean over the adaptive windows of one axis of ``x``."""
-    n = x.shape[axis]
-    starts, ends = adaptive_windows(n, out)
-    sizes = ends - starts
-    # Every window of one size is one row of a stride-1 pooling of that size, so
-    # pool once per size (at most two), concatenate, and pick each cell's row with
-    # an index known from the shapes alone (no host sync inside a compiled step).
-    pooled, offset, picks = [], 0, np.zeros(out, np.int32)
-    for size in sorted(set(sizes.tolist())):
-        rows = n - size + 1
-        p = pool_axis(x, axis, size, 1, rows, mode)
-        pooled.append(p if mode == "max" else p / size)
-        chosen = sizes == size
-        picks[chosen] = starts[chosen] + offset
-        offset += rows
-    both = pooled[0] if len(pooled) == 1 else mx.concatenate(pooled, axis=axis)
-    return mx.take(both, mx.array(picks), axis=axis)
-
-
-def adaptive_pool(x, output_size, mode):
-    """Adaptive pooling of every spatial axis (``1..rank``) of a channels-last array."""
-    if mode != "max" and not mx.issubdtype(x.dtype, mx.floating):
-        x = x.astype(mx.float32)  # a mean of integers is fractional
-    for i, out in enumerate(output_size):
-        x = adaptive_pool_axis(x, i + 1, out, mode)
-    return x
+from ..compute.pooling import adaptive_pool
 
 
 class _AdaptivePooling(Layer):

@@ -224,14 +224,6 @@ def sub_seed(seed, index):
     return None if seed is None else (seed * 1000003 + index + 1) % (2**31 - 1)
 
 
-def image_ops():
-    """``keras.ops.image`` (imported on first use: the ops package imports the
-    convolution layers' helpers, so a module-level import would close a cycle
-    through ``mlxfunctional.layers``; see ALLOWED in scripts/import_graph.py)."""
-    from ..ops import image  # noqa: PLC0415
-
-    return image
-
 
 def correlate2d(images, kernel, padding):
     """``ops.image_layout.correlate2d`` (each channel with a 2-D kernel), imported

@@ -9,8 +9,9 @@ import mlx.core as mx
 
 from .. import registry
 from ..engine import argument_validation as check
+from ..ops import image as image_ops
 from .augmentation_base import BaseImageAugmentationLayer, factor_range, from_unit_range
-from .augmentation_base import image_ops, to_unit_range
+from .augmentation_base import to_unit_range
 from .augmentation_base import value_range as check_value_range
 
 
@@ -96,7 +97,7 @@ class RandomGrayscale(BaseImageAugmentationLayer):
 
     def augment(self, images):
         apply = self.uniform((images.shape[0],)) < self.factor
-        gray = image_ops().rgb_to_grayscale(images)
+        gray = image_ops.rgb_to_grayscale(images)
         return mx.where(apply[:, None, None, None], gray, images)
 
     def get_config(self):
@@ -126,11 +127,11 @@ class RandomHue(BaseImageAugmentationLayer):
         n = images.shape[0]
         sign = mx.where(self.uniform((n,)) > 0.5, -1.0, 1.0)
         shift = (sign * self.uniform((n,), *self.factor) * 0.5)[:, None, None]
-        hsv = image_ops().rgb_to_hsv(to_unit_range(self.as_compute(images), self.value_range))
+        hsv = image_ops.rgb_to_hsv(to_unit_range(self.as_compute(images), self.value_range))
         hue = hsv[..., 0] + shift
         hue = mx.where(hue > 1.0, hue - 1.0, hue)
         hue = mx.where(hue < 0.0, hue + 1.0, hue)
-        rgb = image_ops().hsv_to_rgb(mx.stack([hue, hsv[..., 1], hsv[..., 2]], axis=-1))
+        rgb = image_ops.hsv_to_rgb(mx.stack([hue, hsv[..., 1], hsv[..., 2]], axis=-1))
         return from_unit_range(mx.clip(rgb, 0.0, 1.0), self.value_range).astype(
             self.compute_dtype_mx)
 
@@ -167,9 +168,9 @@ class RandomSaturation(BaseImageAugmentationLayer):
     def augment(self, images):
         s = self.uniform((images.shape[0],), *self.factor)
         scale = (s / (1.0 - s + 1e-7)).astype(self.compute_dtype_mx)[:, None, None]
-        hsv = image_ops().rgb_to_hsv(self.as_compute(images))
+        hsv = image_ops.rgb_to_hsv(self.as_compute(images))
         saturation = mx.clip(hsv[..., 1] * scale, *self.value_range)
-        return image_ops().hsv_to_rgb(mx.stack([hsv[..., 0], saturation, hsv[..., 2]], axis=-1))
+        return image_ops.hsv_to_rgb(mx.stack([hsv[..., 0], saturation, hsv[..., 2]], axis=-1))
 
     def get_config(self):
         config = super().get_config()

@@ -4,8 +4,9 @@ import mlx.core as mx
 
 from .. import registry
 from ..engine import argument_validation as check
+from ..ops import image as image_ops
 from .augmentation_base import FILL_MODES, INTERPOLATIONS, BaseImageAugmentationLayer
-from .augmentation_base import choice, factor_range, image_ops, sample_images
+from .augmentation_base import choice, factor_range, sample_images
 from .augmentation_base import value_range as check_value_range
 
 
@@ -43,7 +44,7 @@ class RandomPerspective(BaseImageAugmentationLayer):
         moves = self.uniform((n, 4, 2), -0.5 * self.scale, 0.5 * self.scale)
         corners = mx.array([[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]])
         start = mx.broadcast_to(corners, (n, 4, 2))
-        warped = image_ops().perspective_transform(
+        warped = image_ops.perspective_transform(
             images, start, start + start * moves, interpolation=self.interpolation,
             fill_value=self.fill_value)
         return mx.where(apply[:, None, None, None], warped, images)
@@ -103,7 +104,7 @@ class RandomElasticTransform(BaseImageAugmentationLayer):
         fields = []
         for _ in range(2):
             noise = mx.random.normal((n, h, w, 1), key=self.generator.next()) * sigma
-            smooth = image_ops().gaussian_blur(noise, (size, size), (sigma, sigma))
+            smooth = image_ops.gaussian_blur(noise, (size, size), (sigma, sigma))
             fields.append(alpha * smooth[..., 0])
         rows = mx.arange(h, dtype=mx.float32)[None, :, None] + fields[1]
         cols = mx.arange(w, dtype=mx.float32)[None, None, :] + fields[0]

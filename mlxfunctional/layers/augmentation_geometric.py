@@ -9,8 +9,9 @@ import mlx.core as mx
 
 from .. import registry
 from ..engine import argument_validation as check
+from ..ops import image as image_ops
 from .augmentation_base import (FILL_MODES, INTERPOLATIONS, BaseImageAugmentationLayer,
-                                affine_matrix, choice, factor_range, image_ops)
+                                affine_matrix, choice, factor_range)
 
 HORIZONTAL, VERTICAL = "horizontal", "vertical"
 HORIZONTAL_AND_VERTICAL = "horizontal_and_vertical"
@@ -63,7 +64,7 @@ class _Warp(BaseImageAugmentationLayer):
     def augment(self, images):
         images = self.as_compute(images)
         n, h, w, _ = images.shape
-        return image_ops().affine_transform(
+        return image_ops.affine_transform(
             images, self.matrix(n, h, w), interpolation=self.interpolation,
             fill_mode=self.fill_mode, fill_value=self.fill_value)
 
@@ -264,7 +265,7 @@ class RandomCrop(BaseImageAugmentationLayer):
         top, left = int(float(in_h - crop_h) / 2), int(float(in_w - crop_w) / 2)
         images = images[:, top:top + self.height, left:left + self.width]
         if images.shape[1:3] != (self.height, self.width):
-            images = image_ops().resize(images, (self.height, self.width))
+            images = image_ops.resize(images, (self.height, self.width))
             images = images.astype(self.compute_dtype_mx)
         return images
 

@@ -16,8 +16,9 @@ from .. import registry
 from ..engine import argument_validation as check
 from ..engine import serialization
 from ..engine.layer import Layer
+from ..ops import image as image_ops
 from .augmentation_base import BaseImageAugmentationLayer, INTERPOLATIONS, choice
-from .augmentation_base import factor_range, image_ops, sub_seed
+from .augmentation_base import factor_range, sub_seed
 from .augmentation_base import value_range as check_value_range
 from .augmentation_color import RandomBrightness, RandomContrast
 from .augmentation_geometric import RandomRotation, RandomShear, RandomTranslation
@@ -45,7 +46,7 @@ class RandomColorDegeneration(BaseImageAugmentationLayer):
     def augment(self, images):
         images = self.as_compute(images)
         f = self.uniform((images.shape[0], 1, 1, 1), *self.factor).astype(images.dtype)
-        gray = image_ops().rgb_to_grayscale(images)
+        gray = image_ops.rgb_to_grayscale(images)
         return mx.clip(images + f * (gray - images), *self.value_range)
 
     def get_config(self):

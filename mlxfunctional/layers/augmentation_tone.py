@@ -10,8 +10,9 @@ import mlx.core as mx
 
 from .. import registry
 from ..engine import argument_validation as check
+from ..ops import image as image_ops
 from .augmentation_base import BaseImageAugmentationLayer, factor_range, from_unit_range
-from .augmentation_base import correlate2d, image_ops, sub_seed, to_unit_range
+from .augmentation_base import correlate2d, sub_seed, to_unit_range
 from .augmentation_base import value_range as check_value_range
 from .augmentation_color import RandomBrightness, RandomContrast, RandomHue, RandomSaturation
 
@@ -242,7 +243,7 @@ class RandomGaussianBlur(BaseImageAugmentationLayer):
         probability = self.uniform((n,), *self.factor)
         apply = self.uniform((n,)) < probability
         sigma = self.uniform((2,), *self.sigma) + 1e-6
-        blurred = image_ops().gaussian_blur(images, self.kernel_size, sigma)
+        blurred = image_ops.gaussian_blur(images, self.kernel_size, sigma)
         out = mx.where(apply[:, None, None, None], blurred, images)
         return mx.clip(out, *self.value_range).astype(self.compute_dtype_mx)
 

@@ -144,8 +144,8 @@ class Bidirectional(Layer):
         output_mask = mask if self.return_sequences else None
         masks = [output_mask] * (2 if self.merge_mode is None else 1)
         if self.return_state:
-            n = sum(len(getattr(l, "state_size", [None])) for l in
-                    (self.forward_layer, self.backward_layer))
+            n = sum(len(getattr(l, "_flat_state_size", getattr(l, "state_size", [None])))
+                    for l in (self.forward_layer, self.backward_layer))
             masks += [None] * n
         return masks[0] if len(masks) == 1 else masks
 

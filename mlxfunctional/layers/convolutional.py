@@ -11,7 +11,8 @@ from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
-from . import common, conv_utils
+from ..compute import conv_utils
+from . import common
 
 
 class BaseConv(Layer):

@@ -7,13 +7,13 @@ convolution with ``groups=in_channels`` and weight ``(in*dm, *kernel_size, 1)``;
 the kernel is stored ``(in, dm, *kernel_size)`` so the weight is a free reshape.
 """
 
-import mlx.core as mx
 
 from ..engine import argument_validation as check
 from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from .. import registry
-from . import common, conv_utils
+from ..compute import conv_utils
+from . import common
 
 
 def _depthwise_storage_perm(rank):
@@ -139,7 +139,9 @@ class BaseSeparableConv(_DepthwiseBase):
     def call(self, inputs):
         # The stored (MLX layout) kernels; the attributes give Keras' layout.
         x = self._depthwise(inputs, self["depthwise_kernel"])
-        x = mx.conv_general(x, self["pointwise_kernel"])
+        ones = (1,) * (x.ndim - 2)
+        x = conv_utils.grouped_conv(x, self["pointwise_kernel"], ones,
+                                    ([0] * len(ones), [0] * len(ones)), ones, 1)
         return common.bias_activation(self, x)
 
     def get_config(self):

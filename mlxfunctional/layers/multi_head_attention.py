@@ -8,7 +8,6 @@ d_out)`` and ``attention_output/bias`` ``(d_out,)``: four EinsumDense sublayers.
 
 import math
 
-import mlx.core as mx
 
 from .. import global_state, regularizers
 from ..engine import argument_validation as check

@@ -7,16 +7,10 @@ which Keras' JAX backend uses). Layout is channels-last.
 from .. import backend, registry
 from ..engine import argument_validation as check
 from ..engine.layer import Layer
+from ..ops import image_resize
 from . import categorical
 from .regularization import _channels_last
 
-
-def _resize_ops():
-    """``ops/image_resize.py``, imported on first use: the ops package imports the
-    convolution layers' helpers, so a module-level import would be a cycle."""
-    from ..ops import image_resize  # noqa: PLC0415
-
-    return image_resize
 
 
 # (the ops module's list, repeated: reading it would import the ops package)
@@ -69,7 +63,7 @@ class Resizing(Layer):
         self.data_format = _channels_last(data_format)
 
     def call(self, inputs):
-        return _resize_ops().resize(
+        return image_resize.resize(
             _images(self, inputs), (self.height, self.width), interpolation=self.interpolation,
             antialias=self.antialias, crop_to_aspect_ratio=self.crop_to_aspect_ratio,
             pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_mode=self.fill_mode,
@@ -111,7 +105,7 @@ class CenterCrop(Layer):
         if dh >= 0 and dw >= 0:
             top, left = dh // 2, dw // 2
             return images[..., top:top + self.height, left:left + self.width, :]
-        return _resize_ops().resize(images, (self.height, self.width), interpolation="bilinear",
+        return image_resize.resize(images, (self.height, self.width), interpolation="bilinear",
                                    crop_to_aspect_ratio=True)
 
     def get_config(self):

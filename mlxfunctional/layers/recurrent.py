@@ -22,6 +22,7 @@ from ..engine import serialization
 from .. import tree
 from . import common
 from .rnn_cells import CELL_ARGS, GRUCell, LSTMCell, SimpleRNNCell, check_cell_args
+from .stacked_rnn_cells import StackedRNNCells
 
 
 @registry.builtin
@@ -31,7 +32,8 @@ class RNN(Layer):
     Args:
         cell: a cell Layer with ``call(inputs, states, training=None) -> (output,
             new_states)`` and a ``state_size``: an int, a shape tuple, or a list of
-            them (one per state; a state has shape ``(batch,) + shape``).
+            them (one per state; a state has shape ``(batch,) + shape``). A list of
+            cells is stacked into one ``StackedRNNCells`` (states nested per cell).
         return_sequences: return every timestep's output ``(batch, timesteps, out)``
             instead of the last one ``(batch, out)``.
         return_state: also return the final states: ``[output, *states]``.
@@ -51,7 +53,8 @@ class RNN(Layer):
     a structure of outputs, which the layer returns in that structure.
 
     Call arguments: ``sequences``; ``initial_state`` (a list of ``(batch, size)``
-    arrays, one per state); ``mask`` (``(batch, timesteps)`` bool: a False step keeps
+    arrays, one per state, or nested per cell for a stack, as ``return_state``
+    returns them); ``mask`` (``(batch, timesteps)`` bool: a False step keeps
     the previous states and outputs the previous output); ``training`` (enables
     the cell's dropout).
     """
@@ -59,9 +62,8 @@ class RNN(Layer):
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False,
                  activity_regularizer=None, **kwargs):
-        if isinstance(cell, (list, tuple)):
-            raise ValueError("A list of cells (StackedRNNCells) is not supported; stack RNN "
-                             "layers with return_sequences=True instead.")
+        if isinstance(cell, (list, tuple)):  # Keras: a list of cells is one stacked cell
+            cell = StackedRNNCells(cell)
         if not callable(getattr(cell, "call", None)) or getattr(cell, "state_size", None) is None:
             raise ValueError("Argument `cell` should have a `call` method and a `state_size` "
                              f"attribute (int or list of ints). Received: cell={cell!r}")
@@ -107,24 +109,41 @@ class RNN(Layer):
     @property
     def state_size(self):
         """The cell's state sizes as a list, one entry per state (read from the cell
-        each time: a cell may know them only once built)."""
+        each time: a cell may know them only once built). A stacked cell's entries
+        are its cells' state sizes, as Keras."""
         size = self.cell.state_size
         return list(size) if isinstance(size, (list, tuple)) else [size]
 
+    @property
+    def _flat_state_size(self):
+        """One entry per state array: the loop carries the states as a flat list."""
+        flat = getattr(self.cell, "flat_state_size", None)
+        return list(flat) if flat is not None else self.state_size
+
+    def _pack_states(self, flat):
+        """The flat states nested as the cell nests them (per cell for a stack)."""
+        pack = getattr(self.cell, "pack_states", None)
+        return pack(list(flat)) if callable(pack) else list(flat)
+
     def get_initial_state(self, batch_size, dtype=mx.float32):
+        return self._pack_states(self._initial_flat_states(batch_size, dtype))
+
+    def _initial_flat_states(self, batch_size, dtype=mx.float32):
         make = getattr(self.cell, "get_initial_state", None)
         if make is not None:
             states = make(batch_size=batch_size, dtype=dtype) \
                 if "dtype" in inspect.signature(make).parameters else make(batch_size=batch_size)
-            return list(states) if isinstance(states, (list, tuple)) else [states]
-        return [mx.zeros((batch_size,) + _state_shape(s), dtype=dtype) for s in self.state_size]
+            return tree.flatten(states)
+        return [mx.zeros((batch_size,) + _state_shape(s), dtype=dtype)
+                for s in self._flat_state_size]
 
     @property
     def states(self):
         """The carried states of a stateful layer (None otherwise)."""
         if not self.stateful or "_rnn_state_0" not in self:
             return None
-        return [self[f"_rnn_state_{i}"] for i in range(len(self.state_size))]
+        return self._pack_states(
+            [self[f"_rnn_state_{i}"] for i in range(len(self._flat_state_size))])
 
     def _store_states(self, values):
         # Private arrays: out of weights/parameters() but in the module state, so
@@ -137,26 +156,28 @@ class RNN(Layer):
         if not self.stateful:
             raise AttributeError(f'Layer "{self.name}" must be stateful (stateful=True).')
         if states is None:
-            batch = self.states[0].shape[0] if self.states is not None else \
+            batch = self["_rnn_state_0"].shape[0] if self.states is not None else \
                 getattr(self, "_stateful_batch", None)
             if batch is None:  # not built yet: build() creates zero states
                 return
-            self._store_states(self.get_initial_state(batch, mx.float32))
+            self._store_states(self._initial_flat_states(batch, mx.float32))
         else:
-            states = states if isinstance(states, (list, tuple)) else [states]
+            states = tree.flatten(states)
             batch = np.shape(states[0])[0]
             self._store_states(self._check_states(states, batch, mx.float32, "reset_state"))
 
     reset_states = reset_state
 
     def _check_states(self, states, batch, dtype, what):
-        states = list(states) if isinstance(states, (list, tuple)) else [states]
-        if len(states) != len(self.state_size):
-            raise ValueError(f'Layer "{self.name}" has {len(self.state_size)} state(s) '
+        """The states (flat, or nested as the cell nests them) as a checked flat list."""
+        states = tree.flatten(states)
+        sizes = self._flat_state_size
+        if len(states) != len(sizes):
+            raise ValueError(f'Layer "{self.name}" has {len(sizes)} state(s) '
                              f"(state_size={self.state_size}), but {what} received "
                              f"{len(states)}.")
         out = []
-        for s, size in zip(states, self.state_size):
+        for s, size in zip(states, sizes):
             s = convert_to_array(s, dtype, f'{what} of layer "{self.name}"')
             expected = (batch,) + _state_shape(size)
             if tuple(s.shape) != expected:
@@ -192,8 +213,8 @@ class RNN(Layer):
             return tree.pack_sequence_as(sequences, [a[t] for a in by_time])
 
         def step(x_t, states):
-            output, new = cell.call(x_t, states, **kwargs)
-            return output, list(new) if isinstance(new, (list, tuple)) else [new]
+            output, new = cell.call(x_t, self._pack_states(states), **kwargs)
+            return output, tree.flatten(new)
         return input_at, step
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
@@ -208,12 +229,12 @@ class RNN(Layer):
         if initial_state is not None:
             states = self._check_states(initial_state, batch, first.dtype, "initial_state")
         elif self.stateful:
-            states = [s.astype(first.dtype) for s in self.states]
+            states = [s.astype(first.dtype) for s in tree.flatten(self.states)]
             if states[0].shape[0] != batch:
                 raise ValueError(f'Layer "{self.name}" is stateful with batch size '
                                  f"{states[0].shape[0]}; received a batch of {batch}.")
         else:
-            states = self.get_initial_state(batch, first.dtype)
+            states = self._initial_flat_states(batch, first.dtype)
         if mask is not None:
             mask = tree.flatten(mask)[0]
             mask = convert_to_array(mask, "bool", f'The mask of layer "{self.name}"')
@@ -251,14 +272,14 @@ class RNN(Layer):
                 common.full_sequence(list(leaf), steps) for leaf in zip(*flat_outputs)])
         else:
             result = output
-        result = [result] + list(states) if self.return_state else result
+        result = [result] + self._pack_states(states) if self.return_state else result
         return common.add_activity_loss(self, result)
 
     def compute_mask(self, inputs, mask=None):
         mask = tree.flatten(mask)[0] if mask is not None else None
         output_mask = mask if self.return_sequences else None
-        if self.return_state:
-            return [output_mask] + [None] * len(self.state_size)
+        if self.return_state:  # one None per state array (they nest per cell in a stack)
+            return [output_mask] + [None] * len(self._flat_state_size)
         return output_mask
 
     # -- config ---------------------------------------------------------------

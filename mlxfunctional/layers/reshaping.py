@@ -14,7 +14,7 @@ from ..engine.input_spec import InputSpec
 from ..engine.layer import Layer
 from ..engine.trace import in_trace
 from .. import registry
-from .pooling import _along, standardize_data_format
+from ..compute.pooling import _along, standardize_data_format
 
 
 @registry.builtin

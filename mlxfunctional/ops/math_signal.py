@@ -98,11 +98,27 @@ def extract_sequences(x, sequence_length, sequence_stride):
 
 
 def _frames(x, length, stride):
-    count = max(0, 1 + (x.shape[-1] - length) // stride)
-    index = (mx.arange(count)[:, None] * stride + mx.arange(length)[None, :]).astype(mx.int32)
+    """Frame ``t`` is ``x[..., t * stride : t * stride + length]``.
+
+    Built from blocks of ``stride`` samples rather than by a gather (which MLX's
+    CPU runs ~50x slower, backward a scatter-add): frame ``t`` is blocks
+    ``t .. t + r - 1`` side by side (``r = ceil(length / stride)``), cut to
+    ``length``. The signal is zero-padded to whole blocks; padded samples only
+    ever land in the cut-off tail.
+    """
+    n = x.shape[-1]
+    count = max(0, 1 + (n - length) // stride)
     if count == 0:
         return mx.zeros(x.shape[:-1] + (0, length), x.dtype)
-    return x[..., index]  # every index is < n by construction
+    r = -(-length // stride)
+    blocks = count + r - 1
+    if blocks * stride > n:
+        x = mx.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, blocks * stride - n)])
+    else:
+        x = x[..., :blocks * stride]
+    x = x.reshape(x.shape[:-1] + (blocks, stride))
+    frames = mx.concatenate([x[..., i:i + count, :] for i in range(r)], axis=-1)
+    return frames[..., :length] if r * stride != length else frames
 
 
 def _window(window, sequence_length, fft_length, dtype, op):

@@ -4,8 +4,8 @@ Kernels come in Keras' layouts -- ``(*kernel_size, in_channels // groups,
 filters)`` for ``conv``, ``(*kernel_size, in_channels, depth_multiplier)`` for
 ``depthwise_conv``, ``(*kernel_size, filters, in_channels)`` for
 ``conv_transpose`` -- and are transposed to MLX's before the convolution
-shared with the ``Conv*`` layers (``layers/conv_utils.py``); poolings share
-``layers/pooling.py``'s. So "same" padding is TensorFlow's to the element.
+shared with the ``Conv*`` layers (``compute/conv_utils.py``); poolings share
+``compute/pooling.py``'s. So "same" padding is TensorFlow's to the element.
 MLX is channels-last: ``data_format="channels_first"`` inputs are transposed
 in and out.
 """
@@ -14,7 +14,7 @@ import mlx.core as mx
 import numpy as np
 
 from .. import backend
-from ..layers import adaptive_pooling, conv_utils, pooling
+from ..compute import conv_utils, pooling
 from .dtypes import convert_to_tensor
 from .operation import keras_op
 
@@ -232,7 +232,7 @@ def _adaptive_pool(inputs, output_size, data_format, mode, op):
     if mode != "max" and not backend.is_float_dtype(x.dtype):
         x = x.astype(backend.mlx_dtype(backend.floatx()))
     for i, out in enumerate(output_size):
-        x = adaptive_pooling.adaptive_pool_axis(x, i + 1, out, mode)
+        x = pooling.adaptive_pool_axis(x, i + 1, out, mode)
     return _from_channels_last(x, data_format)
 
 

@@ -155,15 +155,31 @@ class StoreReader:
         if group is None:
             return arrays
         children = [c for c in group.keys() if c != "vars" and not _SKIPPED_CHILDREN.search(c)]
-        order = _CHILD_ORDER.get(type(layer).__name__) if layer is not None else None
+        if isinstance(layer, (list, tuple)):
+            # A list attribute (StackedRNNCells' cells): Keras keys its items by class
+            # name in list order (lstm_cell, gru_cell, lstm_cell_1...), which sorting
+            # would scramble.
+            order = child_keys(layer)
+        else:
+            order = _CHILD_ORDER.get(type(layer).__name__) if layer is not None else None
         if order is not None:
             children = [c for c in order if c in children] + [c for c in children
                                                               if c not in order]
         else:
             children.sort(key=lambda c: "~" + c if c.startswith("_") else c)
         for child in children:
-            arrays.extend(self.layer_arrays(f"{path}/{child}", None))
+            arrays.extend(self.layer_arrays(f"{path}/{child}", _child(layer, child)))
         return arrays
+
+
+def _child(obj, key):
+    """The object a store key names under ``obj`` (None when unknown), so that the
+    walk can order its children as Keras wrote them."""
+    if obj is None:
+        return None
+    if isinstance(obj, (list, tuple)):
+        return dict(zip(child_keys(obj), obj)).get(key)
+    return getattr(obj, key, None)
 
 
 def load_weights(reader, model, skip_mismatch=False):
@@ -220,10 +236,10 @@ def _keras_children(layer):
     # By class name (saving must not import the layers package, which imports saving).
     kinds = {cls.__name__ for cls in type(layer).__mro__}
     if "Bidirectional" in kinds:
-        n = len(layer.forward_layer.weights)
-        return [("forward_layer/cell", n), ("backward_layer/cell", n)]
+        return _cell_children("forward_layer/", layer.forward_layer) + \
+            _cell_children("backward_layer/", layer.backward_layer)
     if "RNN" in kinds:
-        return [("cell", len(layer.weights))]
+        return _cell_children("", layer)
     if "TimeDistributed" in kinds:
         return [("layer", len(layer.weights))]
     if type(layer).__name__ in ("MultiHeadAttention", "GroupQueryAttention"):
@@ -233,6 +249,16 @@ def _keras_children(layer):
         raise NotImplementedError(f"Writing {type(layer).__name__} to a Keras file is not "
                                   "supported yet.")
     return None
+
+
+def _cell_children(prefix, rnn):
+    """An RNN's cell path(s): a stack of cells keeps each cell's variables under
+    ``cell/cells/<class key>`` (Keras' list container), the stack itself none."""
+    cells = getattr(rnn.cell, "cells", None)
+    if not isinstance(cells, (list, tuple)):
+        return [(f"{prefix}cell", len(rnn.weights))]
+    return [(f"{prefix}cell", 0)] + [(f"{prefix}cell/cells/{key}", len(cell.weights))
+                                     for key, cell in zip(child_keys(cells), cells)]
 
 
 def write_vars(h5file, path, arrays, name):

@@ -237,10 +237,8 @@ def _open_source(path):
     if path.endswith(("/", os.sep)):
         raise ModelFileError(path, f"the model folder {path!r} does not exist.")
     if not path.lower().endswith(SUFFIX):
-        suffix = os.path.splitext(path)[1]
-        extra = ""
-        raise ModelFileError(path, f"load_model() reads mlxfunctional model files: {_FORMS}."
-                                   + extra)
+        raise ModelFileError(path, f"load_model() reads mlxfunctional model files: {_FORMS}, "
+                                   "and Keras' .keras and .h5 files.")
     try:
         return ZipSource(path, MEMBERS)
     except ReadError as e:

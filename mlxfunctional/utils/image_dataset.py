@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..layers.conv_utils import normalize_data_format
+from ..compute.conv_utils import normalize_data_format
 from . import directory_dataset as dd
 from ..ops.image_resize import resize
 from .image_utils import img_to_array, load_img

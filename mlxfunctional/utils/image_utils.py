@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ..layers.conv_utils import normalize_data_format
+from ..compute.conv_utils import normalize_data_format
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
 _COLOR_MODES = ("grayscale", "rgb", "rgba")

@@ -273,6 +273,21 @@ TABLE = [
     (L.MaxNumBoundingBoxes, {"max_number": 2}, {"max_number": SIZE,
                                                 "fill_value": (1.5, "1", True, None)}),
     (L.Pipeline, {"layers": ()}, {"layers": (None, "flip", [None], L.RandomFlip)}),
+    # Audio.
+    (L.STFTSpectrogram, {},
+     {"frame_length": SIZE, "frame_step": (0, -1, 2.5, "8", True, 257),
+      "fft_length": (0, 255, 2.5, "512", True), "mode": ("mel", None, 3),
+      "padding": ("causal", None), "scaling": ("l2", 1), "window": ("kaiser", 3, [1.0, 2.0]),
+      "periodic": ("yes", 1, None), "expand_dims": ("yes", 1, None),
+      "data_format": ("channels_middle", 3)}),
+    (L.MelSpectrogram, {},
+     {"fft_length": SIZE, "sequence_stride": SIZE, "num_mel_bins": SIZE,
+      "sequence_length": (0, -1, 2.5, "8", True, 4096),
+      "sampling_rate": (0, -1, "8", True, None, math.nan, math.inf),
+      "min_freq": NON_NEGATIVE, "max_freq": (0, -1, "8", True, math.nan, math.inf),
+      "top_db": NON_NEGATIVE, "mag_exp": REAL, "ref_power": REAL,
+      "min_power": (0, -1, "1", True, None, math.nan, math.inf),
+      "window": ("kaiser", "blackman", 3, [1.0]), "power_to_db": ("yes", 1, None)}),
 ]
 
 # Exported layer classes without integer, rate or axis arguments.
@@ -281,7 +296,7 @@ NO_SUCH_ARGUMENTS = {
     L.TimeDistributed, L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum,
     L.GlobalMaxPooling1D, L.GlobalMaxPooling2D, L.GlobalMaxPooling3D,
     L.GlobalAveragePooling1D, L.GlobalAveragePooling2D, L.GlobalAveragePooling3D,
-    L.Wrapper,
+    L.Wrapper, L.StackedRNNCells,
 }
 
 

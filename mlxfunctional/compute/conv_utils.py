@@ -10,6 +10,7 @@ import math
 import mlx.core as mx
 
 from ..engine import argument_validation as check
+from . import conv_shifted
 
 
 def normalize_tuple(value, rank, name, allow_zero=False):
@@ -181,6 +182,8 @@ def transpose_convolve(inputs, weight, strides, padding, output_padding, dilatio
     output_padding = output_padding or (None,) * len(strides)
     pads = [conv_transpose_padding(k, padding, op, s, d) for k, op, s, d in
             zip(weight.shape[1:-1], output_padding, strides, dilation)]
+    if conv_shifted.choose_transpose(inputs.shape, strides, dilation):
+        return conv_shifted.transpose_conv(inputs, weight, strides, pads, dilation)
     return mx.conv_general(inputs, weight, stride=1,
                            padding=([p[0] for p in pads], [p[1] for p in pads]),
                            kernel_dilation=list(dilation), input_dilation=list(strides),
@@ -188,7 +191,15 @@ def transpose_convolve(inputs, weight, strides, padding, output_padding, dilatio
 
 
 def grouped_conv(inputs, weight, stride, padding, dilation, groups):
-    """``mx.conv_general``, with groups in 3D too (MLX groups only 1D/2D convolutions)."""
+    """``mx.conv_general``, with groups in 3D too (MLX groups only 1D/2D convolutions), or
+    the same convolution (or its gradient) as shifted GEMMs where ``conv_shifted.choose``
+    says it is faster."""
+    stride, dilation = list(stride), list(dilation)
+    how = conv_shifted.choose(inputs.shape, weight.shape, stride, dilation, groups)
+    if how == "shifted":
+        return conv_shifted.conv(inputs, weight, stride, padding, dilation, groups)
+    if how == "hybrid":
+        return conv_shifted.hybrid(inputs, weight, stride, padding, dilation, groups)
     if groups == 1 or inputs.ndim < 5:
         return mx.conv_general(inputs, weight, stride=stride, padding=padding,
                                kernel_dilation=dilation, groups=groups)
