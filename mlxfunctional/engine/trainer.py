@@ -29,7 +29,7 @@ _LOG_INTERVAL = 0.1
 # Whether predict reads batch i + 1 (numpy rows to MLX) while MLX computes batch i.
 # None: on a GPU only. On the CPU the same cores do both; measured with the guide's
 # MLP on 2 cores (bench/input_path.py): predict on numpy at 0.83x of MLX input with
-# it, 0.80x without, within the noise: no gain.
+# it, 0.80x without (busy); 0.89x and 0.91x (quiet): within the noise, no gain.
 READ_AHEAD = None
 
 
