@@ -17,10 +17,11 @@ import numpy as np
 from .. import distribute as distribute_lib
 from .. import tree
 from . import argument_checks, data_adapter, index_bounds, resume_state
+from .on_batch import OnBatchCalls
 from .step import StepCache
 from .step_calls import FullRows, StepCalls
 from .step_methods import StepMethods
-from .loop_helpers import (_capped_epochs, _due, _len, _numpy_ready, _one_ahead, _sharded,
+from .loop_helpers import (_capped_epochs, _due, _numpy_ready, _one_ahead, _sharded,
                            _verbosity, cbs_need_batch_logs)
 
 # How often per-batch logs are refreshed for the progress bar (seconds).
@@ -33,7 +34,7 @@ _LOG_INTERVAL = 0.1
 READ_AHEAD = None
 
 
-class Trainer(StepCalls, StepMethods):
+class Trainer(OnBatchCalls, StepCalls, StepMethods):
     """Mixin that gives ``Model`` Keras' training and inference loops."""
 
     # -- compile -------------------------------------------------------------
@@ -463,39 +464,3 @@ class Trainer(StepCalls, StepMethods):
             ahead()
         mx.eval(flat)
         return [np.array(o) for o in flat], out
-
-    # -- on batch ------------------------------------------------------------------
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One training step on one batch; returns that batch's loss and metrics."""
-        self._require_compiled("train_on_batch")
-        data = self._on_batch(x, y, sample_weight, "train_on_batch", class_weight)
-        with self._step_call("train"):
-            self.reset_metrics()
-            batches = list(data.batches())
-            logs = self._train_call(batches, FullRows(data), count=len(batches))
-            index_bounds.warn_if_counted("train_on_batch")
-            return self._format(self._logs_from(logs), return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        self._require_compiled("test_on_batch")
-        data = self._on_batch(x, y, sample_weight, "test_on_batch")
-        with self._step_call("test"):
-            return self._format(self._evaluate_batches(data, None), return_dict)
-
-    def predict_on_batch(self, x):
-        argument_checks.require_x(x, "predict_on_batch")
-        return self.predict(x, batch_size=max(_len(x), 1), verbose=0)
-
-    def _on_batch(self, x, y, sample_weight, method, class_weight=None):
-        """The data of a ``*_on_batch`` call: all of it as one batch."""
-        argument_checks.require_x(x, method)
-        data = self._batches(x, y, sample_weight, max(_len(x), 1), False, 1, class_weight)
-        argument_checks.require_samples(data, method)
-        return data
-
-    @staticmethod
-    def _format(logs, return_dict):
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
