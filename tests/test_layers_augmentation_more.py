@@ -115,7 +115,9 @@ def test_a_fixed_shear_matches_a_per_pixel_reference_with_one_sign_per_image():
         else:
             np.testing.assert_allclose(o, minus, atol=2e-3)
             signs.append(-1)
-    assert 1 in signs and -1 in signs
+    # The sign is drawn per image: over 16 images (seeded, so the same every run) both
+    # occur; a layer that always sheared one way fails here.
+    assert signs.count(1) > 0 and signs.count(-1) > 0, signs
     out = as_np(L.RandomShear(y_factor=(0.25, 0.25), seed=0)(IMAGES[:1], training=True))
     candidates = [bilinear_warp(IMAGES[0], lambda u, v, s=s: (u, v + s * 0.25 * u))
                   for s in (1, -1)]

@@ -79,7 +79,9 @@ def test_a_trickle_fails_within_the_deadline(env, monkeypatch):
             download.get_file("slow.bin", origin=server.url + "/slow.bin",
                               file_hash=sha(blob), verbose=0)
         elapsed = time.monotonic() - start
-    assert 1.9 < elapsed < 4, elapsed
+    # Ended by the deadline, not earlier (the match above names the deadline; the whole
+    # trickle would take 6 s and then succeed). Load on the machine only lengthens it.
+    assert elapsed >= 1.9, elapsed
     assert "2 s" in str(e.value)
     assert leftovers(env) == []
 
