@@ -12,14 +12,14 @@ import math
 
 import mlx.core as mx
 
-from .. import global_state, regularizers
+from .. import regularizers
 from ..engine import argument_validation as check
 from ..engine.layer import Layer
 from .. import registry
 from . import attention_common as attn
 from . import common
 from .einsum_dense import EinsumDense
-from .multi_head_attention import optional_positive_int, sublayer_kwargs
+from .multi_head_attention import optional_positive_int, set_projection_options, sublayer_kwargs
 from .regularization import Dropout
 
 
@@ -64,20 +64,11 @@ class GroupQueryAttention(Layer):
         self.use_bias = bool(use_bias)
         self.use_gate = bool(use_gate)
         self.sliding_window = optional_positive_int(self, "sliding_window", sliding_window)
-        self.seed = check.seed(self, seed)
-        self._flash_attention = flash_attention if flash_attention is not None \
-            else global_state.flash_attention
-        if self._flash_attention and self.dropout > 0:
-            raise ValueError("Dropout is not supported when flash attention is enabled. "
-                             "Please set dropout to 0.0 to use flash attention.")
-        common.set_objects(
-            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-            activity_regularizer=None, kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint)
-        self._projection_activity_regularizer = regularizers.get(activity_regularizer)
-        self.supports_masking = True
-        self._projections_built = False
+        set_projection_options(
+            self, seed, flash_attention, kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         if value_shape is not None:

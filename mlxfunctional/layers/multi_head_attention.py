@@ -45,6 +45,24 @@ def sublayer_kwargs(layer):
     return kwargs
 
 
+def set_projection_options(layer, seed, flash_attention, activity_regularizer, **objects):
+    """The options MultiHeadAttention and GroupQueryAttention share: the seed, flash
+    attention (refused with dropout, as Keras does), the projections' initializers,
+    regularizers and constraints."""
+    layer.seed = check.seed(layer, seed)
+    layer._flash_attention = flash_attention if flash_attention is not None \
+        else global_state.flash_attention
+    if layer._flash_attention and layer.dropout > 0:
+        raise ValueError("Dropout is not supported when flash attention is enabled. "
+                         "Please set dropout to 0.0 to use flash attention.")
+    common.set_objects(layer, activity_regularizer=None, **objects)
+    # Keras hands the activity regularizer to the projections; the layer itself adds no
+    # loss of its own (its `activity_regularizer` attribute stays None).
+    layer._projection_activity_regularizer = regularizers.get(activity_regularizer)
+    layer.supports_masking = True
+    layer._projections_built = False
+
+
 def optional_positive_int(owner, name, value):
     return None if value is None else check.positive_int(owner, name, value)
 
@@ -109,22 +127,11 @@ class MultiHeadAttention(Layer):
                                    else attention_axes)
         self.attention_axes = attention_axes
         self.sliding_window = optional_positive_int(self, "sliding_window", sliding_window)
-        self.seed = check.seed(self, seed)
-        self._flash_attention = flash_attention if flash_attention is not None \
-            else global_state.flash_attention
-        if self._flash_attention and self.dropout > 0:
-            raise ValueError("Dropout is not supported when flash attention is enabled. "
-                             "Please set dropout to 0.0 to use flash attention.")
-        common.set_objects(
-            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-            activity_regularizer=None, kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint)
-        # Keras hands the activity regularizer to the projections; the layer itself
-        # adds no loss of its own (its `activity_regularizer` attribute stays None).
-        self._projection_activity_regularizer = regularizers.get(activity_regularizer)
-        self.supports_masking = True
-        self._projections_built = False
+        set_projection_options(
+            self, seed, flash_attention, kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
 
     # Keras builds from (query, value, key) shapes; the engine builds a layer from its
     # first input only, so the projections are made at the first call (or by an
