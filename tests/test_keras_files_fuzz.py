@@ -58,6 +58,20 @@ def _store_case(rng, data):
     return buffer.getvalue()
 
 
+def _run(path, files):
+    """Writes each mutated file to ``path`` and loads it under the watchdog; returns
+    ``(outcomes, failures)`` (a failure: anything but a load or a ModelFileError)."""
+    outcomes, failures = {"ok": 0, "error": 0}, []
+    for i, data in enumerate(files):
+        path.write_bytes(data)
+        outcome = _load(path, _quiet_load)
+        if outcome in outcomes:
+            outcomes[outcome] += 1
+        else:
+            failures.append((i, outcome))
+    return outcomes, failures
+
+
 def test_fuzzed_keras_files_load_or_raise_model_file_error(tmp_path):
     source = os.path.join(FIXTURES, "mnist_mlp_adam.keras")
     keras.models.load_model(source)  # warm up lazy imports
@@ -65,31 +79,23 @@ def test_fuzzed_keras_files_load_or_raise_model_file_error(tmp_path):
     with zipfile.ZipFile(source) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
     config = json.loads(members["config.json"])
+    weights = members["model.weights.h5"]
     rng = random.Random(4321)
-    outcomes, failures = {"ok": 0, "error": 0}, []
-    path = tmp_path / "case.keras"
-    for i in range(180):
-        kind = i % 6
+
+    def case(kind):
         if kind == 0:
-            path.write_bytes(_truncate(rng, base))
-        elif kind == 1:
-            path.write_bytes(_flip(rng, base))
-        elif kind == 2:
-            path.write_bytes(_patch_sizes(rng, base))
-        elif kind == 3:
-            path.write_bytes(_rezip({**members, "config.json": _mutate_config(rng, config)}))
-        elif kind == 4:
-            weights = members["model.weights.h5"]
-            mutated = rng.choice([_flip, _truncate])(rng, weights)
-            path.write_bytes(_rezip({**members, "model.weights.h5": mutated}))
-        else:
-            mutated = _store_case(rng, members["model.weights.h5"])
-            path.write_bytes(_rezip({**members, "model.weights.h5": mutated}))
-        outcome = _load(path, _quiet_load)
-        if outcome in outcomes:
-            outcomes[outcome] += 1
-        else:
-            failures.append((i, kind, outcome))
+            return _truncate(rng, base)
+        if kind == 1:
+            return _flip(rng, base)
+        if kind == 2:
+            return _patch_sizes(rng, base)
+        if kind == 3:
+            return _rezip({**members, "config.json": _mutate_config(rng, config)})
+        mutated = rng.choice([_flip, _truncate])(rng, weights) if kind == 4 else \
+            _store_case(rng, weights)
+        return _rezip({**members, "model.weights.h5": mutated})
+
+    outcomes, failures = _run(tmp_path / "case.keras", (case(i % 6) for i in range(180)))
     assert failures == []
     assert _WATCH["events"] == []
     assert not os.path.exists(_SENTINEL)
@@ -100,15 +106,8 @@ def test_fuzzed_tf_keras_2_h5_files_load_or_raise_model_file_error(tmp_path):
     source = os.path.join(FIXTURES, "mnist_mlp_adam.tf2.h5")
     base = open(source, "rb").read()
     rng = random.Random(99)
-    outcomes, failures = {"ok": 0, "error": 0}, []
-    path = tmp_path / "case.h5"
-    for i in range(80):
-        path.write_bytes((_truncate if i % 2 else _flip)(rng, base))
-        outcome = _load(path, _quiet_load)
-        if outcome in outcomes:
-            outcomes[outcome] += 1
-        else:
-            failures.append((i, outcome))
+    files = ((_truncate if i % 2 else _flip)(rng, base) for i in range(80))
+    outcomes, failures = _run(tmp_path / "case.h5", files)
     assert failures == []
     assert _WATCH["events"] == []
     assert outcomes["error"] > 30, outcomes
