@@ -17,6 +17,7 @@ version whose format we write (``KERAS_VERSION``). The optimizer's state goes to
 import contextlib
 import datetime
 import io
+import json
 import os
 import warnings
 import zipfile
@@ -180,14 +181,20 @@ def _rebuild(path, config, custom_objects, compile, problems):
     return model, True
 
 
-def _load_store(path, fileobj, model, with_optimizer):
-    h5py = h5py_module()
+@contextlib.contextmanager
+def _open_store(path, fileobj, what):
+    """An HDF5 weight store opened from ``fileobj`` as a ``StoreReader``; what HDF5
+    raises on a damaged file becomes a ``ModelFileError`` naming ``what``."""
     try:
-        h5 = h5py.File(fileobj, "r")
+        h5 = h5py_module().File(fileobj, "r")
     except OSError as e:
-        raise ModelFileError(path, [f"{WEIGHTS} is not a readable HDF5 file ({e})."]) from None
-    with h5, corrupt_as(ModelFileError, path, WEIGHTS):
-        reader = keras_store.StoreReader(h5, path)
+        raise ModelFileError(path, [f"{what} is not a readable HDF5 file ({e})."]) from None
+    with h5, corrupt_as(ModelFileError, path, what):
+        yield keras_store.StoreReader(h5, path)
+
+
+def _load_store(path, fileobj, model, with_optimizer):
+    with _open_store(path, fileobj, WEIGHTS) as reader:
         keras_store.load_weights(reader, model)
         arrays = reader.vars("optimizer") if with_optimizer else []
         if arrays:  # (Keras writes none for an optimizer that never ran)
@@ -231,26 +238,30 @@ def keras_config(model):
     return config
 
 
+def _store_bytes(model, with_optimizer=False):
+    """The bytes of a Keras 3 weight store holding ``model``'s weights (and, when
+    asked and mapped, its optimizer's state)."""
+    buffer = io.BytesIO()
+    with h5py_module().File(buffer, "w") as h5:
+        keras_store.write_weights(h5, model)
+        optimizer = optimizer_vars(model) if with_optimizer else None
+        if optimizer is not None:
+            keras_store.write_vars(h5, "optimizer", optimizer, model.optimizer.name)
+    return buffer.getvalue()
+
+
 def save_keras_model(model, filepath, overwrite=True):
     """Writes ``model`` as a Keras 3 ``.keras`` file, atomically."""
-    import json
-
     path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
-    h5py = h5py_module()
     config = keras_config(model)
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as h5:
-        keras_store.write_weights(h5, model)
-        optimizer = optimizer_vars(model) if "compile_config" in config else None
-        if optimizer is not None:
-            keras_store.write_vars(h5, "optimizer", optimizer, model.optimizer.name)
+    weights = _store_bytes(model, with_optimizer="compile_config" in config)
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "mlxfunctional_version": __version__}
     members = {METADATA: json.dumps(metadata).encode(), CONFIG: json.dumps(config).encode(),
-               WEIGHTS: buffer.getvalue()}
+               WEIGHTS: weights}
     with atomic.atomic_writer(path) as f:
         with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:  # (as Keras writes it)
             for name, data in members.items():
@@ -267,11 +278,7 @@ def is_keras_weights_path(path):
 
 def save_keras_weights(model, filepath):
     """Writes ``model``'s weights as Keras 3's ``save_weights`` does, atomically."""
-    h5py = h5py_module()
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as h5:
-        keras_store.write_weights(h5, model)
-    atomic.write_bytes(os.fspath(filepath), buffer.getvalue())
+    atomic.write_bytes(os.fspath(filepath), _store_bytes(model))
 
 
 def load_keras_weights(model, filepath, skip_mismatch=False):
@@ -280,13 +287,8 @@ def load_keras_weights(model, filepath, skip_mismatch=False):
     under ``skip_mismatch``, else every problem is one ``ModelFileError``."""
     path = os.fspath(filepath)
     try:
-        data = safe_io.read_regular_file(path)
+        f = open_regular_file(path)  # (a bounded regular file; read in place by HDF5)
     except ReadError as e:
         raise ModelFileError(path, [str(e)]) from None
-    h5py = h5py_module()
-    try:
-        h5 = h5py.File(io.BytesIO(data), "r")
-    except OSError as e:
-        raise ModelFileError(path, [f"not a readable HDF5 file ({e})."]) from None
-    with h5, corrupt_as(ModelFileError, path, "the weights file"):
-        keras_store.load_weights(keras_store.StoreReader(h5, path), model, skip_mismatch)
+    with f, _open_store(path, f, "the weights file") as reader:
+        keras_store.load_weights(reader, model, skip_mismatch)
