@@ -117,3 +117,34 @@ def run(layer, x, weights):
     layer(Input(x.shape[1:]))
     layer.set_weights(weights)
     return np.array(layer(x))
+
+
+def ref_conv_and_grads(x, w, strides, pads, dilation, groups, ct):
+    """y = conv(x, w) and the gradients of sum(y * ct), float64, straight from
+    y[n, i, o] = sum_{a, c} xpad[n, i*s + a*d, c] w[o, a, c] (per group): every tap's
+    strided window of the padded input, its transpose scattered back for dx."""
+    rank = x.ndim - 2
+    kernel = w.shape[1:-1]
+    xp = np.pad(x.astype(np.float64), [(0, 0)] + list(zip(*pads)) + [(0, 0)])
+    out = [(p - (k - 1) * d - 1) // s + 1 for p, k, s, d in
+           zip(xp.shape[1:-1], kernel, strides, dilation)]
+    cin, cout = w.shape[-1], w.shape[0]
+    og = cout // groups
+    y = np.zeros((x.shape[0], *out, cout))
+    dxp = np.zeros_like(xp)
+    dw = np.zeros(w.shape)
+    ct = ct.astype(np.float64)
+    for tap in itertools.product(*[range(k) for k in kernel]):
+        window = (slice(None),) + tuple(slice(a * d, a * d + (o - 1) * s + 1, s) for a, d, o, s
+                                        in zip(tap, dilation, out, strides))
+        for g in range(groups):
+            xs = xp[window][..., g * cin:(g + 1) * cin]
+            wt = w[(slice(g * og, (g + 1) * og),) + tap].astype(np.float64)  # (og, cin)
+            cs = ct[..., g * og:(g + 1) * og]
+            y[..., g * og:(g + 1) * og] += xs @ wt.T
+            dxp[window + (slice(g * cin, (g + 1) * cin),)] += cs @ wt
+            dw[(slice(g * og, (g + 1) * og),) + tap] += np.tensordot(
+                cs, xs, axes=(list(range(rank + 1)), list(range(rank + 1))))
+    crop = (slice(None),) + tuple(slice(lo, lo + n) for lo, n in
+                                  zip(pads[0], x.shape[1:-1]))
+    return y, dxp[crop], dw

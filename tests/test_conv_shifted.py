@@ -2,14 +2,12 @@
 reference written from the definition, forward and both gradients, across ranks, strides,
 dilations, Keras paddings and groups; and the rule that chooses it."""
 
-import itertools
-
 import mlx.core as mx
 import mlx.utils
 import numpy as np
 import pytest
 
-from _conv_reference import ref_conv_transpose
+from _conv_reference import ref_conv_and_grads as _np_conv_and_grads, ref_conv_transpose
 from mlxfunctional import layers
 from mlxfunctional.compute import conv_shifted, conv_utils
 
@@ -18,37 +16,6 @@ RNG = np.random.default_rng(16)
 
 def _rand(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
-
-
-def _np_conv_and_grads(x, w, strides, pads, dilation, groups, ct):
-    """y = conv(x, w) and the gradients of sum(y * ct), float64, straight from
-    y[n, i, o] = sum_{a, c} xpad[n, i*s + a*d, c] w[o, a, c] (per group): every tap's
-    strided window of the padded input, its transpose scattered back for dx."""
-    rank = x.ndim - 2
-    kernel = w.shape[1:-1]
-    xp = np.pad(x.astype(np.float64), [(0, 0)] + list(zip(*pads)) + [(0, 0)])
-    out = [(p - (k - 1) * d - 1) // s + 1 for p, k, s, d in
-           zip(xp.shape[1:-1], kernel, strides, dilation)]
-    cin, cout = w.shape[-1], w.shape[0]
-    og = cout // groups
-    y = np.zeros((x.shape[0], *out, cout))
-    dxp = np.zeros_like(xp)
-    dw = np.zeros(w.shape)
-    ct = ct.astype(np.float64)
-    for tap in itertools.product(*[range(k) for k in kernel]):
-        window = (slice(None),) + tuple(slice(a * d, a * d + (o - 1) * s + 1, s) for a, d, o, s
-                                        in zip(tap, dilation, out, strides))
-        for g in range(groups):
-            xs = xp[window][..., g * cin:(g + 1) * cin]
-            wt = w[(slice(g * og, (g + 1) * og),) + tap].astype(np.float64)  # (og, cin)
-            cs = ct[..., g * og:(g + 1) * og]
-            y[..., g * og:(g + 1) * og] += xs @ wt.T
-            dxp[window + (slice(g * cin, (g + 1) * cin),)] += cs @ wt
-            dw[(slice(g * og, (g + 1) * og),) + tap] += np.tensordot(
-                cs, xs, axes=(list(range(rank + 1)), list(range(rank + 1))))
-    crop = (slice(None),) + tuple(slice(lo, lo + n) for lo, n in
-                                  zip(pads[0], x.shape[1:-1]))
-    return y, dxp[crop], dw
 
 
 CASES = [  # (input shape, filters, kernel, strides, dilation, padding, groups)
@@ -108,6 +75,39 @@ def test_forward_and_both_gradients(shape, filters, kernel, strides, dilation, p
         dx, dw = mx.grad(lambda x, w: (fn(x, w) * ctm).sum(), argnums=(0, 1))(x, w)
         np.testing.assert_allclose(np.array(dx), dx_ref, rtol=1e-4, atol=1e-4, err_msg=where)
         np.testing.assert_allclose(np.array(dw), dw_ref, rtol=1e-4, atol=1e-3, err_msg=where)
+
+
+@pytest.mark.parametrize("group", [2, 64])
+@pytest.mark.parametrize("shape, filters, kernel, strides, dilation, padding, groups", CASES)
+def test_kernel_gradient_with_taps_sharing_a_gemm(shape, filters, kernel, strides, dilation,
+                                                  padding, groups, group):
+    # Forced tap groups (2: a last, shorter group for odd tap counts; 64: all taps in one
+    # GEMM) give the numpy reference's kernel and input gradients.
+    rank = len(shape) - 2
+    kernel, strides, dilation = (_tup(v, rank) for v in (kernel, strides, dilation))
+    xn, wn = _rand(*shape), _rand(filters, *kernel, shape[-1] // groups)
+    pads = conv_utils.explicit_pads(shape[1:-1], kernel, padding, strides, dilation)
+    x, w = mx.array(xn), mx.array(wn)
+    previous = conv_shifted.set_kernel_grad_group(group)
+    try:
+        y = conv_shifted.conv(x, w, list(strides), pads, list(dilation), groups)
+        _, dx_ref, dw_ref = _np_conv_and_grads(xn, wn, strides, pads, dilation, groups,
+                                               ct := _rand(*y.shape))
+        ctm = mx.array(ct)
+        dx, dw = mx.grad(lambda x, w: (conv_shifted.conv(
+            x, w, list(strides), pads, list(dilation), groups) * ctm).sum(), argnums=(0, 1))(x, w)
+    finally:
+        conv_shifted.set_kernel_grad_group(previous)
+    np.testing.assert_allclose(np.array(dx), dx_ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.array(dw), dw_ref, rtol=1e-4, atol=1e-3)
+
+
+def test_kernel_grad_group_rule():
+    assert conv_shifted.kernel_grad_group(9, 3) == 9  # a first layer's 27 columns
+    assert conv_shifted.kernel_grad_group(9, 32) == 1
+    assert conv_shifted.kernel_grad_group(3, 8) == 3
+    with pytest.raises(ValueError, match="taps per GEMM"):
+        conv_shifted.set_kernel_grad_group(0)
 
 
 @pytest.mark.parametrize("formulation", ["conv", "hybrid"])

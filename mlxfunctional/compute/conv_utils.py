@@ -10,7 +10,7 @@ import math
 import mlx.core as mx
 
 from ..engine import argument_validation as check
-from . import conv_shifted
+from . import conv_depthwise, conv_shifted
 
 
 def normalize_tuple(value, rank, name, allow_zero=False):
@@ -162,11 +162,15 @@ def depthwise_convolve(inputs, kernel, strides, padding, dilation):
     ``(depth_multiplier, *kernel_size)``: output channel ``c * depth_multiplier + m``.
 
     That is MLX's grouped convolution with one group per channel, whose weight
-    ``(channels * depth_multiplier, *kernel_size, 1)`` is a reshape of ``kernel``.
+    ``(channels * depth_multiplier, *kernel_size, 1)`` is a reshape of ``kernel``; on
+    the CPU the shifted multiply-add of ``conv_depthwise`` (``conv_depthwise.choose``).
     """
     channels, multiplier = kernel.shape[:2]
-    weight = mx.reshape(kernel, (channels * multiplier,) + tuple(kernel.shape[2:]) + (1,))
     pads = explicit_pads(inputs.shape[1:-1], kernel.shape[2:], padding, strides, dilation)
+    if conv_depthwise.choose(inputs.shape, multiplier):
+        return conv_depthwise.depthwise_conv(inputs, kernel, list(strides), pads,
+                                             list(dilation))
+    weight = mx.reshape(kernel, (channels * multiplier,) + tuple(kernel.shape[2:]) + (1,))
     return mx.conv_general(inputs, weight, stride=list(strides), padding=pads,
                            kernel_dilation=list(dilation), groups=channels)
 
@@ -195,6 +199,11 @@ def grouped_conv(inputs, weight, stride, padding, dilation, groups):
     the same convolution (or its gradient) as shifted GEMMs where ``conv_shifted.choose``
     says it is faster."""
     stride, dilation = list(stride), list(dilation)
+    channels = inputs.shape[-1]
+    if groups == channels > 1 and conv_depthwise.choose(inputs.shape, weight.shape[0] // groups):
+        # one group per channel: a depthwise convolution, weight (c * m, *k, 1)
+        kernel = mx.reshape(weight, (channels, weight.shape[0] // channels) + weight.shape[1:-1])
+        return conv_depthwise.depthwise_conv(inputs, kernel, stride, padding, dilation)
     how = conv_shifted.choose(inputs.shape, weight.shape, stride, dilation, groups)
     if how == "shifted":
         return conv_shifted.conv(inputs, weight, stride, padding, dilation, groups)
