@@ -4,7 +4,8 @@ For each case it times, in this one process and alternating the implementations:
   - ``fwd``: the convolution alone (``mx.eval`` of the output);
   - ``fwd+grad``: the output and both gradients (input and kernel) of
     ``sum(conv(x, w) * ct)``, i.e. what a training step pays for the layer;
-for ``shifted`` (``conv_shifted.set_policy("shifted")``), ``hybrid`` (MLX's forward,
+for ``shifted`` (``conv_shifted.set_policy("shifted")``; for a depthwise conv, the
+shifted multiply-add of ``conv_depthwise``), ``hybrid`` (MLX's forward,
 the shifted gradient), ``mlx`` (``mx.conv_general``) and ``torch`` (``torch.nn.functional.conv{1,2,3}d`` with
 autograd, channels-first, when torch is importable). The choice the layers make
 (``conv_shifted.choose``, the rule) is printed per case; ``ours/torch`` compares it. Every call goes
@@ -29,7 +30,7 @@ import mlxfunctional  # noqa: F401  first: loads the fast BLAS before mlx.core
 import mlx.core as mx
 import numpy as np
 
-from mlxfunctional.compute import conv_shifted, conv_utils
+from mlxfunctional.compute import conv_depthwise, conv_shifted, conv_utils
 
 # (name, input shape (channels last), filters, kernel, stride, dilation, padding, groups)
 CASES = [
@@ -42,6 +43,15 @@ CASES = [
     ("2d d2 30x30x32->64", (16, 30, 30, 32), 64, 3, 1, 2, "same"),
     ("2d g2 30x30x32->64", (16, 30, 30, 32), 64, 3, 1, 1, "same", 2),
     ("2d g2 9x9x64->64", (64, 9, 9, 64), 64, 3, 1, 1, "same", 2),
+    # depthwise (groups == channels; DepthwiseConv*, SeparableConv*): ours is the shifted
+    # multiply-add of conv_depthwise (no GEMM), under every policy but "mlx"
+    ("dw 2d s1 56x56x32", (16, 56, 56, 32), 32, 3, 1, 1, "same", 32),
+    ("dw 2d s2 56x56x32", (16, 56, 56, 32), 32, 3, 2, 1, "same", 32),
+    ("dw 2d s1 14x14x128", (16, 14, 14, 128), 128, 3, 1, 1, "same", 128),
+    ("dw 2d s1 7x7x512", (16, 7, 7, 512), 512, 3, 1, 1, "same", 512),
+    ("dw 2d d2 28x28x32", (16, 28, 28, 32), 32, 3, 1, 2, "same", 32),
+    ("dw 2d m2 28x28x32->64", (16, 28, 28, 32), 64, 3, 1, 1, "same", 32),
+    ("dw 1d s1 256x64 k5", (16, 256, 64), 64, 5, 1, 1, "same", 64),
     ("3d s1 16^3x16->32", (4, 16, 16, 16, 16), 32, 3, 1, 1, "same"),
     ("3d s2 16^3x16->32", (4, 16, 16, 16, 16), 32, 3, 2, 1, "same"),
     # transposed (Conv*Transpose): the rule's formulation vs MLX's; torch not compared
@@ -137,12 +147,14 @@ def main():
               ).astype(np.float32)
         x, w = mx.array(xn), mx.array(wn)
         transposed = name.startswith("T ")
+        depthwise = groups == shape[-1] > 1
         ctn = np.asarray(_mlx_fns(x, w, None, stride, dilation, padding, groups, "auto",
                                   transposed)[0]())
         ctn = rng.standard_normal(ctn.shape).astype(np.float32)
         ct = mx.array(ctn)
         fns = {p: _mlx_fns(x, w, ct, stride, dilation, padding, groups, p, transposed)
-               for p in (("shifted", "mlx") if transposed else ("shifted", "hybrid", "mlx"))}
+               for p in (("shifted", "mlx") if transposed or depthwise
+                         else ("shifted", "hybrid", "mlx"))}
         res = {p: [[], []] for p in fns}
         if torch is not None and not transposed:
             fns["torch"] = _torch_fns(torch, xn, wn, ctn, stride, dilation, padding, groups)
@@ -153,10 +165,11 @@ def main():
                 res[p][0].append(timer(fwd, args.repeats))
                 res[p][1].append(timer(both, args.repeats))
         med = {p: [min(v[0]), min(v[1])] for p, v in res.items()}
-        if transposed:
-            rule = "shifted" if conv_shifted.choose_transpose(shape, stride, dilation) \
-                else "mlx"
-            med["hybrid"] = med["shifted"]  # a transposed conv has no hybrid
+        if transposed or depthwise:
+            chosen = (conv_shifted.choose_transpose(shape, stride, dilation) if transposed
+                      else conv_depthwise.choose(shape, filters // groups))
+            rule = "shifted" if chosen else "mlx"
+            med["hybrid"] = med["shifted"]  # a transposed or depthwise conv has no hybrid
         else:
             rule = conv_shifted.choose(shape, w.shape, stride, dilation, groups)
         line = (f"{name:32s} rule={rule:7s} "

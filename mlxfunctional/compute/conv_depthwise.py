@@ -78,21 +78,26 @@ def _shifted_mac(phases, kernel, taps, length):
         n_phases, rows, _ = phases.shape
         span = max(off for _, off in taps)
         wt = _tap_weights(kernel)
-        dy = mx.reshape(cotangent, (length, channels, multiplier))
+        # With one kernel per channel everything stays 2-D (rows, c): no broadcast axis.
+        dy = cotangent if multiplier == 1 else mx.reshape(cotangent,
+                                                           (length, channels, multiplier))
         # dphase[q] = sum over the phase's taps of dy[q - off] . w_t (over j): dy framed by
         # `span` zero rows in front and the uncovered rows behind, read at shifted slices.
-        framed = mx.pad(dy, [(span, rows - length), (0, 0), (0, 0)])
+        framed = mx.pad(dy, [(span, rows - length)] + [(0, 0)] * (dy.ndim - 1))
         grads = [None] * n_phases
         for t, (p, off) in enumerate(taps):
             a = framed[span - off:span - off + rows]
-            term = a[..., 0] * wt[t][:, 0] if multiplier == 1 else (a * wt[t]).sum(-1)
+            term = a * wt[t][:, 0] if multiplier == 1 else (a * wt[t]).sum(-1)
             grads[p] = term if grads[p] is None else grads[p] + term
         grads = [g if g is not None else mx.zeros((rows, channels), dtype=cotangent.dtype)
                  for g in grads]
         dphases = mx.stack(grads) if n_phases > 1 else grads[0][None]
         # dw_t[c, j] = sum_r phase_t[r + o_t, c] * dy[r, c, j]
-        dw = mx.stack([(phases[p, off:off + length][:, :, None] * dy).sum(0)
-                       for p, off in taps])  # (taps, c, m)
+        reads = [phases[p, off:off + length] for p, off in taps]
+        if multiplier == 1:
+            dw = mx.stack([(a * dy).sum(0) for a in reads])[..., None]  # (taps, c, 1)
+        else:
+            dw = mx.stack([(a[:, :, None] * dy).sum(0) for a in reads])  # (taps, c, m)
         dw = mx.transpose(dw, (1, 2, 0))
         return dphases, mx.reshape(dw, kernel.shape)
 
