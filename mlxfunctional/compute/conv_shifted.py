@@ -258,12 +258,15 @@ def _shifted_gemm(phases, weight, taps, length, group=1):
         grads = [g if g is not None else mx.zeros((rows, channels), dtype=dy.dtype)
                  for g in grads]
         dphases = mx.stack(grads) if n_phases > 1 else grads[0][None]
-        # dW_t = phase_t[o_t:]^T @ dy, `group` taps per GEMM: (group * in, out) at once.
         reads = [phases[p, off:off + length] for p, off in taps]
-        dw = [mx.transpose(reads[i] if group == 1 else mx.concatenate(reads[i:i + group], 1))
-              @ dy for i in range(0, len(taps), group)]
-        dw = mx.concatenate(dw, axis=0) if len(dw) > 1 else dw[0]  # (taps * in, out)
-        dw = mx.transpose(mx.reshape(dw, (len(taps), channels, -1)), (2, 0, 1))
+        if group == 1:  # dW_t = dy^T @ phase_t[o_t:], (out, in) per tap
+            dy_t = mx.transpose(dy)
+            dw = mx.stack([dy_t @ a for a in reads], axis=1)
+        else:  # `group` taps per GEMM: (group * in, out) at once, then (out, taps, in)
+            dw = [mx.transpose(mx.concatenate(reads[i:i + group], 1)) @ dy
+                  for i in range(0, len(taps), group)]
+            dw = mx.concatenate(dw, axis=0) if len(dw) > 1 else dw[0]
+            dw = mx.transpose(mx.reshape(dw, (len(taps), channels, -1)), (2, 0, 1))
         return dphases, mx.reshape(dw, weight.shape)
 
     return f(phases, weight)
