@@ -19,6 +19,11 @@ gradient of a strided or dilated convolution with naive loops. Here instead:
   every stride and dilation.
 * A transposed convolution is the input gradient of a strided one
   (:func:`transpose_conv`), so it gets the same GEMMs instead of MLX's naive loops.
+* Where a tap's kernel-gradient GEMM is thin (few input channels), the taps' row
+  slices are concatenated into one GEMM (:func:`kernel_grad_group`; measured not to
+  pay for the forward, the input gradient, or wider inputs).
+* One group per channel (depthwise) has no GEMM worth the name: ``conv_depthwise``
+  runs it as a shifted multiply-add on the same :class:`PhaseLayout`.
 
 :func:`choose` is the rule picking this, ``mx.conv_general``, or MLX's forward with
 this gradient (:func:`hybrid`) per shape: fixed arithmetic on the shapes (measured
@@ -65,8 +70,9 @@ def choose(input_shape, weight_shape, strides, dilation, groups):
 
     Rule, measured with ``bench/conv.py`` on a 2-core AMD EPYC (Zen 5, OpenBLAS
     Haswell kernels), mlx 0.32.4 CPU:
-    * MLX on the GPU, and for more than 4 groups (depthwise: one small GEMM per
-      group and tap would not pay);
+    * MLX on the GPU, and for more than 4 groups (one small GEMM per group and tap
+      would not pay; one group per channel never gets here: ``conv_utils.grouped_conv``
+      sends it to ``conv_depthwise`` first);
     * dilated, or grouped: shifted (MLX runs both directions with naive loops);
     * strided: hybrid (MLX's strided forward is an im2col GEMM as fast as ours,
       its gradient naive loops at 20-100x the forward);
