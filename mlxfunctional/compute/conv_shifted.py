@@ -155,15 +155,16 @@ def kernel_grad_group(taps, channels):
 
     A tap's kernel gradient ``phase_t^T @ dY`` is a ``(channels, out)`` GEMM over every
     output row; with 3 channels it is thin. Concatenating the taps' row slices
-    (``(rows, taps * channels)``, one copy) makes it one GEMM: on 64x32x32x3->32 the
-    kernel gradient took 10-13 ms CPU against 13-14 ms per tap (MLX's own: 9 ms, so
-    :func:`choose` keeps MLX there; this serves forced and grouped first layers).
-    Measured against grouping wider inputs (64x30x30x32->64, the toy ResNet's largest
-    conv, CPU ms): a kernel row's 3 taps as one K=96 GEMM ran only ~1.3x the flop rate
+    (``(rows, taps * channels)``, one copy) makes it one GEMM. Measured (CPU ms, medians,
+    same process): a strided first layer (64x32x32x3->32, stride 2; :func:`choose` sends
+    it to "hybrid") forward+gradients 5.3 against 8.9 per tap; at stride 1 the kernel
+    gradient 10-13 against 13-14 per tap (MLX's own takes 9 there, so :func:`choose`
+    keeps MLX for stride-1 first layers).
+    Grouping wider inputs was measured not to pay (64x30x30x32->64, the toy ResNet's
+    largest conv): a kernel row's 3 taps as one K=96 GEMM ran only ~1.3x the flop rate
     of three K=32 ones (16 vs 22 ms), and building its ``(rows, 96)`` copy cost ~9 ms,
     so the row-grouped forward took 88-120 ms against 40-68 ms per tap, the input
-    gradient 250 vs 78 ms, the kernel gradient 137 vs 117 ms: wider inputs keep one
-    GEMM per tap.
+    gradient 250 vs 78 ms, the kernel gradient 137 vs 117 ms: one GEMM per tap stays.
     """
     if _POLICY["group"]:
         return min(_POLICY["group"], taps)
