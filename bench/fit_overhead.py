@@ -9,8 +9,8 @@ For the guide's MNIST MLP and toy ResNet (batch 64) it times one epoch of:
     ``nn.value_and_grad`` + ``mx.compile`` capturing model, optimizer and
     random state (NOTES.md), data already on the device, ``mx.eval`` per step;
   - ``raw``: the same loop on an equivalent model written with ``mlx.nn`` only.
-Runs alternate (fit, hand, raw, fit, ...) so machine noise hits all alike;
-the medians and the ratio fit/hand are printed. Every run starts from a fresh
+Runs alternate (fit, hand, raw, fit, ..., the order turning each repeat) so machine
+noise hits all alike; the medians and the ratio fit/hand are printed. Every run starts from a fresh
 model and optimizer built from the same seed: a long-trained optimizer state
 fills with denormal floats, which MLX's CPU backend computes several times
 slower (measured: 77k -> 52k samples/s after 4 epochs of the MLP), so runs
@@ -144,21 +144,31 @@ def bench(name, build, raw_build, shape, samples, batch_size, repeats):
     x_np = rng.random((samples,) + shape, dtype=np.float32)
     y_np = rng.integers(0, 10, samples).astype(np.int32)
     x, y = mx.array(x_np), mx.array(y_np)
-    times = {"fit": [], "fit_acc": [], "fit_np": [], "hand": [], "raw": []}
-    for _ in range(repeats):
-        times["fit"].append(fit_epoch(fresh(build), x, y, batch_size))
-        times["fit_acc"].append(fit_epoch(fresh(build), x, y, batch_size, ["accuracy"]))
-        times["fit_np"].append(fit_epoch(fresh(build), x_np, y_np, batch_size))
-        times["hand"].append(hand_loop(fresh(build), x, y, batch_size))
-        times["raw"].append(hand_loop(fresh(raw_build), x, y, batch_size))
+    runs = {
+        "fit": lambda: fit_epoch(fresh(build), x, y, batch_size),
+        "fit_acc": lambda: fit_epoch(fresh(build), x, y, batch_size, ["accuracy"]),
+        "fit_np": lambda: fit_epoch(fresh(build), x_np, y_np, batch_size),
+        "hand": lambda: hand_loop(fresh(build), x, y, batch_size),
+        "raw": lambda: hand_loop(fresh(raw_build), x, y, batch_size),
+    }
+    times = {k: [] for k in runs}
+    order = list(runs)
+    for r in range(repeats):
+        # The order turns by one each repeat: no variant always follows the same one
+        # (measured: the run after another model's trace and teardown is the slowest).
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            times[k].append(runs[k]())
     rate = {k: samples / statistics.median(v) for k, v in times.items()}
-    print(f"{name}: samples/s, median of {repeats}")
-    print(f"  fit, loss only            {rate['fit']:>9,.0f}   fit/hand {rate['fit'] / rate['hand']:.3f}"
+
+    def vs_hand(k):  # the median of each repeat's own ratio: noise that hits a whole
+        # repeat (a busy second on a shared machine) cancels in it
+        return statistics.median(h / f for h, f in zip(times["hand"], times[k]))
+
+    print(f"{name}: samples/s, median of {repeats}; fit/hand: median of the per-repeat ratios")
+    print(f"  fit, loss only            {rate['fit']:>9,.0f}   fit/hand {vs_hand('fit'):.3f}"
           f"   fit/raw {rate['fit'] / rate['raw']:.3f}")
-    print(f"  fit, + accuracy metric    {rate['fit_acc']:>9,.0f}   "
-          f"fit/hand {rate['fit_acc'] / rate['hand']:.3f}")
-    print(f"  fit, numpy input          {rate['fit_np']:>9,.0f}   "
-          f"fit/hand {rate['fit_np'] / rate['hand']:.3f}")
+    print(f"  fit, + accuracy metric    {rate['fit_acc']:>9,.0f}   fit/hand {vs_hand('fit_acc'):.3f}")
+    print(f"  fit, numpy input          {rate['fit_np']:>9,.0f}   fit/hand {vs_hand('fit_np'):.3f}")
     print(f"  hand loop, same model     {rate['hand']:>9,.0f}")
     print(f"  hand loop, raw mlx.nn     {rate['raw']:>9,.0f}")
     return rate
@@ -166,7 +176,7 @@ def bench(name, build, raw_build, shape, samples, batch_size, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--samples", type=int, default=12_800)
     parser.add_argument("--resnet-samples", type=int, default=640)
     args = parser.parse_args()
