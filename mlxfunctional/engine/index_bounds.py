@@ -4,7 +4,8 @@ MLX's gathers do not check bounds: id 100 in a 10-row table reads whatever
 memory follows it, id 2e9 crashes the process. So every gather on indices a
 user supplies (``Embedding``, the sparse losses and metrics, ``ops.take``...)
 first passes them through :func:`bounded`, which returns indices that are
-always in range and a mask of the ones that were. What happens to an index
+always in range and a mask of the ones that were (:func:`checked` when they
+are only compared, never gathered with: the mask alone). What happens to an index
 out of range depends on where the call runs:
 
 - **eagerly** (concrete arrays, no step of fit/evaluate/predict running): an
@@ -31,8 +32,9 @@ import mlx.core as mx
 
 from .. import global_state
 
-__all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "checked", "caller", "recording",
-           "batch_done", "reset", "report", "saved", "warn_if_counted", "raise_if_counted"]
+__all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "checked", "caller",
+           "recording", "batch_done", "reset", "report", "saved", "warn_if_counted",
+           "raise_if_counted"]
 
 _RECORDING = global_state.index_recording  # [flag]
 _CALLERS = global_state.index_callers
@@ -182,8 +184,8 @@ def _count(x, valid, site):
     Every operation here runs in every compiled step, and on MLX's CPU backend each
     kernel costs microseconds whatever its size (the first version of this function,
     which also kept the first bad value, took a tenth of the guide MLP's step). So a
-    compiled step keeps what costs one reduction and one fused update: how many were
-    bad, and the batch and site of the first. An eager step (the short last batch,
+    compiled step keeps what costs one reduction and two fused scalar updates: how
+    many were bad, and the batch and site of the first. An eager step (the short last batch,
     ``run_eagerly``) also keeps the largest bad value for the message; ``predict``,
     which raises, reruns the bad batch eagerly to name it.
     """

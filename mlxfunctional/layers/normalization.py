@@ -131,10 +131,10 @@ class BatchNormalization(Layer):
             mean, variance = self._moments(x, mask)
             # The running averages are bookkeeping, not part of the loss graph.
             m, v = mx.stop_gradient(mean), mx.stop_gradient(variance)
-            self.moving_mean = (self.moving_mean * self.momentum
-                                + m * (1.0 - self.momentum)).astype(self["moving_mean"].dtype)
-            self.moving_variance = (self.moving_variance * self.momentum
-                                    + v * (1.0 - self.momentum)).astype(self["moving_variance"].dtype)
+            for key, batch_value in (("moving_mean", m), ("moving_variance", v)):
+                old = self[key]
+                setattr(self, key, (old * self.momentum + batch_value * (1.0 - self.momentum))
+                        .astype(old.dtype))
         else:
             mean, variance = self["moving_mean"], self["moving_variance"]
         inv = mx.rsqrt(variance + self.epsilon)
