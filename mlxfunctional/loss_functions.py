@@ -9,6 +9,7 @@ reduce these values to a scalar live in :mod:`mlxfunctional.losses`.
 import warnings
 
 import mlx.core as mx
+import numpy as np
 
 from mlxfunctional.engine import index_bounds
 
@@ -191,11 +192,17 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -mx.sum(y_true * _log_probs(y_pred, from_logits, axis), axis=axis)
 
 
+# The numpy dtype of class indices compared with labels of each comparable dtype.
+_NUMPY = {mx.int32: np.int32, mx.int64: np.int64, mx.float32: np.float32}
+
+
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
                                     axis=-1):
     """-log p[label]: integer labels of shape (batch,) or (batch, 1), int or float.
 
-    Labels must lie in [0, num_classes): another label raises
+    Integer labels are used as they are (a cast to float and back would cost two
+    kernels per step; the labels compared are the same). Labels must lie in
+    [0, num_classes): another label raises
     ``IndexOutOfRangeError`` in an eager call and gives a NaN loss inside a step
     of fit/evaluate or ``mx.compile`` (its gradient is zero). Entries whose label
     is ``ignore_class`` get loss 0 (the ``SparseCategoricalCrossentropy`` object
@@ -210,22 +217,26 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         kept = y_true != ignore_class
         y_true = mx.where(kept, y_true, mx.zeros_like(y_true))
     axis = axis % y_pred.ndim
-    labels, valid = index_bounds.bounded(y_true, y_pred.shape[axis],
+    labels, valid = index_bounds.checked(y_true, y_pred.shape[axis],
                                          "sparse_categorical_crossentropy", what="label",
                                          outcome="its loss is NaN")
-    labels = mx.expand_dims(labels, axis)
-    # The label's log-probability picked by comparison with the class indices rather
-    # than a gather (the cost is that of the log-softmax already computed over every
-    # class, and no index ever reaches memory).
-    classes = mx.arange(y_pred.shape[axis]).reshape(
-        [-1 if i == axis else 1 for i in range(y_pred.ndim)])
+    # The label's log-probability is picked by comparison with the class indices rather
+    # than a gather: its cost is that of the log-softmax already computed over every
+    # class, no index ever reaches memory (so none needs clamping), and its gradient is
+    # a select, not a scatter. The class indices are a constant (from numpy, so a
+    # compiled step holds them as data rather than computing them every step).
+    classes = mx.array(np.arange(y_pred.shape[axis]).astype(_NUMPY[labels.dtype]).reshape(
+        [-1 if i == axis else 1 for i in range(y_pred.ndim)]))
     log_probs = _log_probs(y_pred, from_logits, axis)
-    result = -mx.sum(mx.where(labels == classes, log_probs, 0), axis=axis)
+    result = -mx.sum(mx.where(mx.expand_dims(labels, axis) == classes, log_probs, 0), axis=axis)
     if valid is not None:
         result = mx.where(valid, result, mx.array(float("nan"), result.dtype))
     if kept is not None:
         result = mx.where(kept, result, mx.zeros_like(result))
     return result
+
+
+sparse_categorical_crossentropy.integer_targets = True  # (read by losses_base.Loss)
 
 
 def binary_crossentropy_elements(y_true, y_pred, from_logits=False):

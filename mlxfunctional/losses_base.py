@@ -108,7 +108,9 @@ class Loss:
         entries are left out, and averages are over the valid entries."""
         dtype = backend.mlx_dtype(self.dtype)
         y_pred = _array(y_pred, dtype)
-        y_true = _array(y_true, dtype)
+        y_true = _array(y_true)
+        if not (self._integer_targets and mx.issubdtype(y_true.dtype, mx.integer)):
+            y_true = y_true.astype(dtype) if y_true.dtype != dtype else y_true
         with index_bounds.caller(f'loss "{self.name}"'):  # (names itself in label errors)
             losses = self.call(y_true, y_pred)
         own_mask = self._loss_mask(y_true, y_pred, losses)
@@ -117,6 +119,10 @@ class Loss:
         elif mask is not None:
             mask = _array(mask)
         return reduce_weighted_values(losses, sample_weight, mask, self.reduction, dtype)
+
+    # Keras casts the targets to the loss' dtype; losses of integer labels keep integer
+    # targets as they are (the same labels, without two casts per step).
+    _integer_targets = False
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
@@ -158,6 +164,7 @@ class LossFunctionWrapper(Loss):
                          dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
+        self._integer_targets = getattr(fn, "integer_targets", False)
 
     def call(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)

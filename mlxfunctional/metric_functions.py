@@ -42,11 +42,11 @@ def sparse_categorical_accuracy(y_true, y_pred):
     y_true, y_pred = _array(y_true), _array(y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = mx.squeeze(y_true, -1)
-    labels, valid = index_bounds.bounded(y_true, y_pred.shape[-1], "sparse_categorical_accuracy",
-                                         what="label", outcome="it counts as a miss")
-    matches = labels == mx.argmax(y_pred, axis=-1).astype(mx.int32)
-    if valid is not None:
-        matches = matches & valid
+    # (compared, never gathered with: an out-of-range label needs no clamping, it just
+    # matches no class)
+    labels, _ = index_bounds.checked(y_true, y_pred.shape[-1], "sparse_categorical_accuracy",
+                                     what="label", outcome="it counts as a miss")
+    matches = labels == mx.argmax(y_pred, axis=-1).astype(labels.dtype)
     matches = matches.astype(mx.float32)
     if matches.ndim > 1 and matches.shape[-1] == 1:
         matches = mx.squeeze(matches, -1)

@@ -4,7 +4,8 @@ MLX's gathers do not check bounds: id 100 in a 10-row table reads whatever
 memory follows it, id 2e9 crashes the process. So every gather on indices a
 user supplies (``Embedding``, the sparse losses and metrics, ``ops.take``...)
 first passes them through :func:`bounded`, which returns indices that are
-always in range and a mask of the ones that were. What happens to an index
+always in range and a mask of the ones that were (:func:`checked` when they
+are only compared, never gathered with: the mask alone). What happens to an index
 out of range depends on where the call runs:
 
 - **eagerly** (concrete arrays, no step of fit/evaluate/predict running): an
@@ -31,8 +32,9 @@ import mlx.core as mx
 
 from .. import global_state
 
-__all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "caller", "recording",
-           "batch_done", "reset", "report", "saved", "warn_if_counted", "raise_if_counted"]
+__all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "checked", "caller",
+           "recording", "batch_done", "reset", "report", "saved", "warn_if_counted",
+           "raise_if_counted"]
 
 _RECORDING = global_state.index_recording  # [flag]
 _CALLERS = global_state.index_callers
@@ -43,6 +45,10 @@ _COMPARED = {"bool": mx.int32, "int8": mx.int32, "int16": mx.int32, "int32": mx.
              "uint8": mx.int32, "uint16": mx.int32, "uint32": mx.int64, "int64": mx.int64,
              "uint64": mx.int64, "float16": mx.float32, "bfloat16": mx.float32,
              "float32": mx.float32}
+_LOWEST = {mx.int32: -2 ** 31, mx.int64: -2 ** 63 + 1, mx.float32: -2.0 ** 62}
+_UNKNOWN = -2 ** 63  # the tally's value when no step kept one
+_SITE_CODES = 2 ** 32  # the tally's "first" is batch * _SITE_CODES + site
+_BATCHES = 2 ** 32  # the tally's "counts" is bad indices * _BATCHES + batches done
 
 
 class IndexOutOfRangeError(IndexError, ValueError):
@@ -94,8 +100,46 @@ def _values_known(x):
 
 def _message(where, what, value, low, high):
     plural = "indices" if what == "index" else f"{what}s"
-    return (f"{where}: {what} {value} is out of range; valid {plural} are {low} to {high}"
+    subject = f"{what} {value} is out of range; " if value is not None else ""
+    return (f"{where}: {subject}valid {plural} are {low} to {high}"
             + (" (negative ones count from the end)." if low < 0 else "."))
+
+
+def checked(indices, size, where, what="index", negative=False, outcome=None):
+    """``(x, valid)``: ``indices`` in a dtype where comparing with any size is exact
+    (not yet made safe: callers that compare rather than gather need no more), and
+    a bool mask of the ones in range (None when every one was checked in range).
+
+    Raises, or counts, what is out of range as the module docstring says. The
+    arguments are those of :func:`bounded`.
+    """
+    indices = indices if isinstance(indices, mx.array) else mx.array(indices)
+    if _CALLERS:
+        where = _CALLERS[-1]
+    x = _comparable(indices)
+    if indices.size == 0:
+        return x, None
+    size = int(size)
+    low = -size if negative else 0
+    if size <= 0:
+        raise IndexOutOfRangeError(f"{where}: no {what} is valid: the axis it indexes "
+                                   "has size 0.")
+    valid = (x >= low) & (x < size)  # (False for NaN)
+    step = _RECORDING[0]  # None, "compiled" or "eager" (see recording())
+    known = step != "compiled" and _values_known(x)
+    if step is None and known:
+        if not valid.all().item():
+            bad = x.reshape(-1)[mx.argmin(valid.reshape(-1).astype(mx.int32))].item()
+            bad = int(bad) if bad == bad else bad
+            raise IndexOutOfRangeError(_message(where, what, bad, low, size - 1), bad, low,
+                                       size - 1)
+        return x, None
+    # An eager step counts only what it computes itself: inside a transformation of
+    # the user's (their own mx.compile) the tally is not captured, and writing a
+    # tracer into it would poison every later step.
+    if step == "compiled" or (step == "eager" and known):
+        _count(x, valid, (where, what, low, size - 1, outcome))
+    return x, valid
 
 
 def bounded(indices, size, where, what="index", negative=False, outcome=None):
@@ -112,39 +156,18 @@ def bounded(indices, size, where, what="index", negative=False, outcome=None):
         outcome: what becomes of an out-of-range one in a step, for the warning
             (``"its embedding is zeros"``).
     """
-    indices = indices if isinstance(indices, mx.array) else mx.array(indices)
-    if _CALLERS:
-        where = _CALLERS[-1]
-    if indices.size == 0:
-        return indices.astype(mx.int32), None
+    x, valid = checked(indices, size, where, what, negative, outcome)
+    if x.size == 0:
+        return x.astype(mx.int32), None
     size = int(size)
-    low = -size if negative else 0
-    if size <= 0:
-        raise IndexOutOfRangeError(f"{where}: no {what} is valid: the axis it indexes "
-                                   "has size 0.")
-    x = _comparable(indices)
-    valid = (x >= low) & (x < size)  # (False for NaN)
-    step = _RECORDING[0]  # None, "compiled" or "eager" (see recording())
-    known = step != "compiled" and _values_known(x)
-    if step is None and known:
-        if not valid.all().item():
-            bad = x.reshape(-1)[mx.argmin(valid.reshape(-1).astype(mx.int32))].item()
-            bad = int(bad) if bad == bad else bad
-            raise IndexOutOfRangeError(_message(where, what, bad, low, size - 1), bad, low,
-                                       size - 1)
-        valid = None
     if negative:
         x = mx.where(x < 0, x + size, x)
+    if valid is None and not negative and x.dtype == mx.int32:
+        return x, None  # (checked in range: nothing to make safe)
     safe = mx.clip(x, 0, size - 1)
     if safe.dtype == mx.float32:
         safe = mx.where(mx.isnan(safe), 0, safe)
-    safe = safe.astype(mx.int32)
-    # An eager step counts only what it computes itself: inside a transformation of
-    # the user's (their own mx.compile) the tally is not captured, and writing a
-    # tracer into it would poison every later step.
-    if valid is not None and (step == "compiled" or (step == "eager" and known)):
-        _count(x, valid, (where, what, low, size - 1, outcome))
-    return safe, valid
+    return safe.astype(mx.int32), valid
 
 
 def _site(site):
@@ -156,45 +179,58 @@ def _site(site):
 
 
 def _count(x, valid, site):
-    """Adds the step's out-of-range indices to the tally (no sync: arrays only)."""
-    flat = valid.reshape(-1)
-    bad = (~flat).astype(mx.int32).sum()
-    first = mx.argmin(flat.astype(mx.int32))
-    value = x.reshape(-1)[first]
-    if value.dtype == mx.float32:  # (the value only fills a message)
-        value = mx.clip(mx.where(mx.isnan(value), -1, value), -2.0 ** 62, 2.0 ** 62)
-    fresh = (TALLY["site"] < 0) & (bad > 0)
-    TALLY["count"] = TALLY["count"] + bad
-    TALLY["site"] = mx.where(fresh, _site(site), TALLY["site"])
-    TALLY["value"] = mx.where(fresh, value.astype(mx.int64), TALLY["value"])
-    TALLY["batch"] = mx.where(fresh, TALLY["batches"], TALLY["batch"])
+    """Adds the step's out-of-range indices to the tally (no sync: arrays only).
+
+    Every operation here runs in every compiled step, and on MLX's CPU backend each
+    kernel costs microseconds whatever its size (the first version of this function,
+    which also kept the first bad value, took a tenth of the guide MLP's step). So a
+    compiled step keeps what costs one reduction and two fused scalar updates: how
+    many were bad, and the batch and site of the first. An eager step (the short last batch,
+    ``run_eagerly``) also keeps the largest bad value for the message; ``predict``,
+    which raises, reruns the bad batch eagerly to name it.
+    """
+    # The tally's "counts" is (bad indices) * 2**32 + (batches done): the count and the
+    # batch counter then share one scalar, and this add and batch_done's chain into one
+    # fused kernel.
+    kept = valid.sum()  # (bad = size - kept, written out in each use so each fuses)
+    counts = TALLY["counts"]
+    first = (counts < _BATCHES) & (kept < valid.size)
+    TALLY["counts"] = counts + (valid.size - kept) * mx.array(_BATCHES, mx.int64)
+    TALLY["first"] = mx.where(first, (counts % _BATCHES) * _SITE_CODES + _site(site),
+                              TALLY["first"])
+    if _RECORDING[0] == "eager":
+        if x.dtype == mx.float32:  # (NaN and huge floats: the value only fills a message)
+            x = mx.clip(mx.where(mx.isnan(x), -1, x), -2.0 ** 62, 2.0 ** 62)
+        worst = mx.where(valid, _LOWEST[x.dtype], x).max().astype(mx.int64)
+        TALLY["value"] = mx.where(first, worst, TALLY["value"])
 
 
 def batch_done():
     """Marks the end of one batch of a step (the tally says which batch was first)."""
     if _RECORDING[0]:
-        TALLY["batches"] = TALLY["batches"] + 1
+        TALLY["counts"] = TALLY["counts"] + 1
 
 
 def reset():
     """Empties the tally (new arrays of the same shapes: no step traces again)."""
-    TALLY.update(count=mx.array(0, mx.int32), site=mx.array(-1, mx.int32),
-                 value=mx.array(0, mx.int64), batch=mx.array(-1, mx.int32),
-                 batches=mx.array(0, mx.int32))
+    TALLY.update(counts=mx.array(0, mx.int64), first=mx.array(-1, mx.int64),
+                 value=mx.array(_UNKNOWN, mx.int64))
 
 
 reset()
 
 
 def report():
-    """The tally as a :class:`Report` (a sync), or None when it counted nothing."""
+    """The tally as a :class:`Report` (a sync), or None when it counted nothing.
+    Its ``value`` is None when only compiled steps counted (see :func:`_count`)."""
     mx.eval(TALLY)
-    count = TALLY["count"].item()
+    count = TALLY["counts"].item() // _BATCHES
     if count == 0:
         return None
-    site = TALLY["site"].item()
+    batch, site = divmod(TALLY["first"].item(), _SITE_CODES)
     site = _SITES[site] if 0 <= site < len(_SITES) else ("?", "index", 0, 0, None)
-    return Report(count, site, TALLY["value"].item(), TALLY["batch"].item())
+    value = TALLY["value"].item()
+    return Report(count, site, None if value == _UNKNOWN else value, batch)
 
 
 def describe(rep, during):
@@ -213,13 +249,25 @@ def warn_if_counted(during):
         warnings.warn(describe(rep, during), IndexRangeWarning, stacklevel=3)
 
 
-def raise_if_counted(during):
-    """Raises :class:`IndexOutOfRangeError` when the tally counted anything."""
+def raise_if_counted(during, replay=None):
+    """Raises :class:`IndexOutOfRangeError` when the tally counted anything.
+
+    ``replay``: a function that reruns the batch eagerly, so that the error names
+    the bad value (a compiled step does not keep it); called only then.
+    """
     rep = report()
-    if rep is not None:
-        where, what, low, high, _ = rep.site
-        raise IndexOutOfRangeError(_message(where, what, rep.value, low, high)[:-1]
-                                   + f" ({during}).", rep.value, low, high)
+    if rep is None:
+        return
+    where, what, low, high, _ = rep.site
+    error = IndexOutOfRangeError(_message(where, what, rep.value, low, high), rep.value,
+                                 low, high)
+    if replay is not None:
+        try:
+            replay()
+        except IndexOutOfRangeError as e:
+            error = e
+    raise IndexOutOfRangeError(f"{str(error)[:-1]} ({during}).", error.value, error.low,
+                               error.high) from None
 
 
 @contextlib.contextmanager

@@ -171,6 +171,18 @@ class Layer(WeightTracking, nn.Module):
             dict.pop(self, key, None)  # (Sequential.pop() is Keras' own method)
             object.__setattr__(self, key, value)
 
+    def __missing__(self, key):
+        # ``self["kernel"]`` is how built-in layers read a weight in ``call``: the stored
+        # array itself. (``self.kernel`` gives a ``Variable`` handle, and making one is a
+        # copy kernel in every compiled step.) A weight tied to another layer's is not
+        # in this dict; its owner's stored array is read instead.
+        shared = self.__dict__.get("_shared_weights", {}).get(key)
+        if shared is None:
+            raise KeyError(key)
+        if shared._owner is not None and shared._spec is not None:
+            return dict.__getitem__(shared._owner, shared._spec.key)
+        return shared.value
+
     def __getattr__(self, key):
         # Only reached for entries of the module dict (and missing attributes).
         value = dict.get(self, key)

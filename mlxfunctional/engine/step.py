@@ -121,6 +121,7 @@ class StepCache:
         self.jit = jit
         self.max_entries = max_entries
         self._entries = collections.OrderedDict()  # key -> [compiled fn, settled]
+        self._seen = {}  # keys of short batches met once (see seen_before)
         self._bound = {}  # mode -> (ids of the containers, state, flags)
         self.traces = 0  # compiled functions created (for tests and diagnostics)
         self.completed = 0  # calls that returned
@@ -148,11 +149,23 @@ class StepCache:
     def __contains__(self, key):
         return key in self._entries
 
+    def seen_before(self, key):
+        """Whether ``key`` was asked about before (and remembers it now): a signature
+        that comes once is not worth a trace (``step_calls.py``). Bounded like the
+        entries: a signature forgotten is merely run uncompiled once more."""
+        if key in self._entries or key in self._seen:
+            return True
+        self._seen[key] = None
+        while len(self._seen) > 4 * self.max_entries:
+            self._seen.pop(next(iter(self._seen)))
+        return False
+
     def keys(self):
         return list(self._entries)
 
     def clear(self):
         self._entries.clear()
+        self._seen.clear()
 
     def call(self, key, fn, *args):
         """``fn(*args)`` compiled for ``key`` (``key[0]`` is the mode; created on first use).

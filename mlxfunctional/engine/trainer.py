@@ -432,7 +432,9 @@ class Trainer(OnBatchCalls, StepCalls, StepMethods):
             for step, (batch, ahead) in enumerate(_one_ahead(data.batches())):
                 cbs.on_predict_batch_begin(step)
                 outputs, struct = self._predict_batch(batch, parallel, full, ahead)
-                index_bounds.raise_if_counted(f"predict, batch {step + 1}")  # (synced anyway)
+                index_bounds.raise_if_counted(  # (synced anyway)
+                    f"predict, batch {step + 1}",
+                    replay=lambda: self.predict_step(self._step_data(batch)))
                 chunks.append(outputs)
                 # As Keras: the batch's outputs in the model's output structure.
                 batch_outputs = tree.pack_sequence_as(struct, outputs)

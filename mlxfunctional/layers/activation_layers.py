@@ -122,7 +122,7 @@ class PReLU(Layer):
         self.built = True
 
     def call(self, inputs):
-        return mx.maximum(inputs, 0) - self.alpha * mx.maximum(-inputs, 0)
+        return mx.maximum(inputs, 0) - self["alpha"] * mx.maximum(-inputs, 0)
 
     def get_config(self):
         config = super().get_config()

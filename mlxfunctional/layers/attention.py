@@ -66,11 +66,11 @@ class Attention(Layer):
     def _scores(self, query, key):
         if self.score_mode == "dot":
             scores = query @ mx.swapaxes(key, -2, -1)
-            return scores * self.scale if self.use_scale else scores
+            return scores * self["scale"] if self.use_scale else scores
         pairs = mx.expand_dims(query, -2) + mx.expand_dims(key, -3)  # (B, Tq, Tv, dim)
         if self.use_scale:
-            pairs = self.scale * pairs
-        return self.concat_score_weight * mx.sum(mx.tanh(pairs), axis=-1)
+            pairs = self["scale"] * pairs
+        return self["concat_score_weight"] * mx.sum(mx.tanh(pairs), axis=-1)
 
     def call(self, inputs, mask=None, training=None, return_attention_scores=False,
              use_causal_mask=False):
@@ -141,7 +141,7 @@ class AdditiveAttention(Attention):
     def _scores(self, query, key):
         pairs = mx.tanh(mx.expand_dims(query, -2) + mx.expand_dims(key, -3))  # (B, Tq, Tv, dim)
         if self.use_scale:
-            pairs = self.scale * pairs
+            pairs = self["scale"] * pairs
         return mx.sum(pairs, axis=-1)
 
     def get_config(self):

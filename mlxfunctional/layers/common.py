@@ -91,5 +91,5 @@ def add_activity_loss(layer, outputs):
 def bias_activation(layer, x):
     """``activation(x + bias)`` (no bias unless ``use_bias``), with its activity loss."""
     if layer.use_bias:
-        x = x + layer.bias
+        x = x + layer["bias"]
     return add_activity_loss(layer, layer.activation(x))

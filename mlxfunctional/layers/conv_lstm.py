@@ -252,7 +252,7 @@ class ConvLSTM(Layer):
         z_in = self._conv(folded, self["kernel"], self.strides, self._input_padding(spatial),
                           self.dilation_rate)
         if self.use_bias:
-            z_in = z_in + self.bias
+            z_in = z_in + self["bias"]
         z_in = z_in.reshape((batch, steps) + tuple(z_in.shape[1:]))
         state_shape = (batch,) + tuple(z_in.shape[2:-1]) + (f,)
 

@@ -59,9 +59,9 @@ class Dense(Layer):
 
     def call(self, inputs):
         if self.use_bias and inputs.ndim == 2:  # bias + inputs @ kernel in one op
-            x = self.activation(mx.addmm(self.bias, inputs, self.kernel))
+            x = self.activation(mx.addmm(self["bias"], inputs, self["kernel"]))
             return common.add_activity_loss(self, x)
-        return common.bias_activation(self, inputs @ self.kernel)
+        return common.bias_activation(self, inputs @ self["kernel"])
 
     def get_config(self):
         config = super().get_config()
@@ -154,7 +154,7 @@ class Embedding(Layer):
         # or mx.compile its vector is zeros (see engine/index_bounds.py).
         ids, valid = index_bounds.bounded(inputs, self.input_dim, f'Embedding "{self.name}"',
                                           what="id", outcome="its vector is zeros")
-        outputs = mx.take(self.embeddings, ids, axis=0)
+        outputs = mx.take(self["embeddings"], ids, axis=0)
         if valid is not None:
             outputs = mx.where(valid[..., None], outputs, 0)
         return common.add_activity_loss(self, outputs)

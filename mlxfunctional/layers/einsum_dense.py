@@ -203,7 +203,7 @@ class EinsumDense(Layer):
         if spec is None:  # (a layer marked built without its build having run)
             spec = self._spec = EinsumSpec(self.equation, self.bias_axes, inputs.shape,
                                            self.partial_output_shape)
-        kernel = self.kernel
+        kernel = self["kernel"]
         if spec.matmul_split is not None:
             # The same contraction as the einsum, as one matmul (MLX's einsum picks
             # its own path; this one is the fastest on both devices).

@@ -98,10 +98,10 @@ class GroupNormalization(Layer):
         param_shape = [1] * x.ndim
         param_shape[a], param_shape[a + 1] = self.groups, channels // self.groups
         if self.scale:
-            inv = inv * self.gamma.reshape(param_shape)
+            inv = inv * self["gamma"].reshape(param_shape)
         offset = -mean * inv
         if self.center:
-            offset = offset + self.beta.reshape(param_shape)
+            offset = offset + self["beta"].reshape(param_shape)
         outputs = (x * inv + offset).reshape(shape)
         return outputs.astype(inputs.dtype)
 

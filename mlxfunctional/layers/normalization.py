@@ -131,18 +131,18 @@ class BatchNormalization(Layer):
             mean, variance = self._moments(x, mask)
             # The running averages are bookkeeping, not part of the loss graph.
             m, v = mx.stop_gradient(mean), mx.stop_gradient(variance)
-            self.moving_mean = (self.moving_mean * self.momentum
-                                + m * (1.0 - self.momentum)).astype(self.moving_mean.dtype)
-            self.moving_variance = (self.moving_variance * self.momentum
-                                    + v * (1.0 - self.momentum)).astype(self.moving_variance.dtype)
+            for key, batch_value in (("moving_mean", m), ("moving_variance", v)):
+                old = self[key]
+                setattr(self, key, (old * self.momentum + batch_value * (1.0 - self.momentum))
+                        .astype(old.dtype))
         else:
-            mean, variance = self.moving_mean, self.moving_variance
+            mean, variance = self["moving_mean"], self["moving_variance"]
         inv = mx.rsqrt(variance + self.epsilon)
         if self.scale:
-            inv = inv * self.gamma
+            inv = inv * self["gamma"]
         offset = -mean * inv
         if self.center:
-            offset = offset + self.beta
+            offset = offset + self["beta"]
         outputs = x * inv.reshape(self._stat_shape) + offset.reshape(self._stat_shape)
         return outputs.astype(inputs.dtype)
 
@@ -205,20 +205,20 @@ class LayerNormalization(Layer):
             # The same formula as MLX's fused kernel (with its own backward): one
             # op instead of six, about 20% less time for a transformer's LayerNorm
             # forward + backward on CPU, more on a GPU.
-            return mx.fast.layer_norm(inputs, self.gamma if self.scale else None,
-                                      self.beta if self.center else None, self.epsilon)
+            return mx.fast.layer_norm(inputs, self["gamma"] if self.scale else None,
+                                      self["beta"] if self.center else None, self.epsilon)
         x = inputs.astype(mx.float32) if inputs.dtype in _LOW_PRECISION else inputs
         variance = mx.var(x, axis=self._axes, keepdims=True)
         inv = mx.rsqrt(variance + self.epsilon)
         if self.rms_scaling:
-            outputs = x * inv * self.gamma.reshape(self._param_shape)
+            outputs = x * inv * self["gamma"].reshape(self._param_shape)
         else:
             mean = mx.mean(x, axis=self._axes, keepdims=True)
             if self.scale:
-                inv = inv * self.gamma.reshape(self._param_shape)
+                inv = inv * self["gamma"].reshape(self._param_shape)
             outputs = (x - mean) * inv
             if self.center:
-                outputs = outputs + self.beta.reshape(self._param_shape)
+                outputs = outputs + self["beta"].reshape(self._param_shape)
         return outputs.astype(inputs.dtype)
 
     def get_config(self):

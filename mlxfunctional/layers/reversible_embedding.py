@@ -57,7 +57,7 @@ class ReversibleEmbedding(Embedding):
         object.__setattr__(self, "_reverse_call", bool(reverse))
         if not reverse:
             return super().call(inputs)
-        kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
+        kernel = self["embeddings"].T if self.tie_weights else self["reverse_embeddings"]
         if self.reverse_dtype is not None:
             dtype = backend.mlx_dtype(self.reverse_dtype)
             inputs, kernel = inputs.astype(dtype), kernel.astype(dtype)

@@ -93,7 +93,7 @@ class _RNNCell(Layer):
         self.built = True
 
     def _input_bias(self):
-        return self.bias if self.use_bias else None
+        return self["bias"] if self.use_bias else None
 
     def get_initial_state(self, batch_size=None, dtype=mx.float32):
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
@@ -130,11 +130,11 @@ class _RNNCell(Layer):
     def project_inputs(self, inputs, input_masks=None):
         """``inputs @ kernel + input_bias`` for ``(batch, [time,] features)`` inputs."""
         if input_masks is None:
-            x = inputs @ self.kernel
+            x = inputs @ self["kernel"]
         elif len(input_masks) == 1:
-            x = (inputs * _broadcast_to_rank(input_masks[0], inputs.ndim)) @ self.kernel
+            x = (inputs * _broadcast_to_rank(input_masks[0], inputs.ndim)) @ self["kernel"]
         else:  # a dropped-out copy of the inputs per gate
-            kernels = mx.split(self.kernel, self._gates, axis=1)
+            kernels = mx.split(self["kernel"], self._gates, axis=1)
             x = mx.concatenate([(inputs * _broadcast_to_rank(m, inputs.ndim)) @ k
                                 for m, k in zip(input_masks, kernels)], axis=-1)
         bias = self._input_bias()
@@ -195,7 +195,7 @@ class SimpleRNNCell(_RNNCell):
     def step(self, x, states, recurrent_masks=None):
         """One timestep from the projected input ``x = inputs @ kernel + bias``."""
         h_prev = states[0]
-        h = self.activation(x + self._recurrent(h_prev, self.recurrent_kernel, recurrent_masks))
+        h = self.activation(x + self._recurrent(h_prev, self["recurrent_kernel"], recurrent_masks))
         return h, [h]
 
 
@@ -252,7 +252,7 @@ class GRUCell(_RNNCell):
     def _input_bias(self):
         if not self.use_bias:
             return None
-        return self.bias[0] if self.reset_after else self.bias
+        return self["bias"][0] if self.reset_after else self["bias"]
 
     def step(self, x, states, recurrent_masks=None):
         """One timestep from the projected input ``x = inputs @ kernel + input_bias``."""
@@ -260,13 +260,13 @@ class GRUCell(_RNNCell):
         u = self.units
         x_z, x_r, x_h = mx.split(x, 3, axis=-1)
         if self.reset_after:
-            inner = self._recurrent(h_prev, self.recurrent_kernel, recurrent_masks)
+            inner = self._recurrent(h_prev, self["recurrent_kernel"], recurrent_masks)
             if self.use_bias:
-                inner = inner + self.bias[1]
+                inner = inner + self["bias"][1]
             r_z, r_r, r_h = mx.split(inner, 3, axis=-1)
         else:
             masks = recurrent_masks[:2] if recurrent_masks is not None else None
-            r_z, r_r = mx.split(self._recurrent(h_prev, self.recurrent_kernel[:, :2 * u], masks),
+            r_z, r_r = mx.split(self._recurrent(h_prev, self["recurrent_kernel"][:, :2 * u], masks),
                                 2, axis=-1)
         z = self.recurrent_activation(x_z + r_z)
         r = self.recurrent_activation(x_r + r_r)
@@ -274,7 +274,7 @@ class GRUCell(_RNNCell):
             hh = self.activation(x_h + r * r_h)
         else:
             h_h = h_prev if recurrent_masks is None else h_prev * recurrent_masks[2]
-            hh = self.activation(x_h + (r * h_h) @ self.recurrent_kernel[:, 2 * u:])
+            hh = self.activation(x_h + (r * h_h) @ self["recurrent_kernel"][:, 2 * u:])
         h = z * h_prev + (1 - z) * hh
         return h, [h]
 
@@ -342,7 +342,7 @@ class LSTMCell(_RNNCell):
     def step(self, x, states, recurrent_masks=None):
         """One timestep from the projected input ``x = inputs @ kernel + bias``."""
         h_prev, c_prev = states[0], states[1]
-        z = x + self._recurrent(h_prev, self.recurrent_kernel, recurrent_masks)
+        z = x + self._recurrent(h_prev, self["recurrent_kernel"], recurrent_masks)
         z_i, z_f, z_c, z_o = mx.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
