@@ -87,17 +87,21 @@ def _shifted_mac(phases, kernel, taps, length):
         grads = [None] * n_phases
         for t, (p, off) in enumerate(taps):
             a = framed[span - off:span - off + rows]
-            term = a * wt[t][:, 0] if multiplier == 1 else (a * wt[t]).sum(-1)
+            term = a * (wt[t][:, 0] if multiplier == 1 else wt[t])
             grads[p] = term if grads[p] is None else grads[p] + term
-        grads = [g if g is not None else mx.zeros((rows, channels), dtype=cotangent.dtype)
-                 for g in grads]
+        # The sum over j once per phase, not per tap: a reduction over a short last axis is
+        # slow (multiplier 2, 16x28x28x32, compiled forward+gradients 88 -> 62 ms CPU).
+        grads = [mx.zeros((rows, channels), dtype=cotangent.dtype) if g is None
+                 else g if multiplier == 1 else g.sum(-1) for g in grads]
         dphases = mx.stack(grads) if n_phases > 1 else grads[0][None]
         # dw_t[c, j] = sum_r phase_t[r + o_t, c] * dy[r, c, j]
         reads = [phases[p, off:off + length] for p, off in taps]
         if multiplier == 1:
             dw = mx.stack([(a * dy).sum(0) for a in reads])[..., None]  # (taps, c, 1)
-        else:
-            dw = mx.stack([(a[:, :, None] * dy).sum(0) for a in reads])  # (taps, c, m)
+        else:  # dy as (m, rows, c) once: each tap reduces (m, rows, c) over the rows
+            # (16x30x30x32, m=2: 4.9 against 8.6 ms CPU for (rows, c, m) summed over rows)
+            dy_m = mx.contiguous(mx.moveaxis(dy, 2, 0))
+            dw = mx.stack([mx.transpose((a * dy_m).sum(1)) for a in reads])  # (taps, c, m)
         dw = mx.transpose(dw, (1, 2, 0))
         return dphases, mx.reshape(dw, kernel.shape)
 
