@@ -24,6 +24,7 @@ from . import conv_shifted
 def choose(input_shape, multiplier):
     """Whether a depthwise convolution runs as the shifted multiply-add: on the CPU,
     always (unless ``conv_shifted.set_policy`` forces ``"mlx"``); elsewhere MLX's own.
+    The shapes are arguments for a shape rule should another machine need one.
 
     Measured with ``bench/conv.py --only dw --clock cpu`` (CPU seconds, 2 shared cores,
     mlx 0.32.4; 7 shapes: stride 1 and 2, dilated, multiplier 1 and 2, 1D, maps 7x7 to
