@@ -12,9 +12,10 @@ For the guide's MNIST MLP and toy ResNet (batch 64) it times one epoch of:
 Runs alternate (fit, hand, raw, fit, ..., the order turning each repeat) so machine
 noise hits all alike; the medians and the ratio fit/hand are printed. Every run starts from a fresh
 model and optimizer built from the same seed: a long-trained optimizer state
-fills with denormal floats, which MLX's CPU backend computes several times
-slower (measured: 77k -> 52k samples/s after 4 epochs of the MLP), so runs
-must start from the same numbers to compare the code and not the numbers.
+fills with denormal floats, which the processor computes more slowly where they
+are not flushed to zero (mlxfunctional flushes them on MLX's CPU threads, see
+_denormals.py), so runs start from the same numbers to compare the code and not
+the numbers.
 
     python bench/fit_overhead.py [--repeats 10] [--samples 12800] [--clock wall|cpu]
 """

@@ -6,8 +6,9 @@ Two models, batch 64, one epoch each run, compiled with
     ``Dense(10)``: every id and label passes ``engine/index_bounds.py``;
   - the guide's MNIST MLP: labels only.
 Each is timed ``checked`` (as shipped: clamp + mask + the tally every step
-captures) and ``unchecked``: ``bounded`` replaced by a bare int32 cast and the
-tally left out of the step's state -- MLX's raw, unsafe gather, the baseline.
+captures) and ``unchecked``: ``bounded`` and ``checked`` replaced by a bare
+int32 cast and the tally left out of the step's state -- MLX's raw, unsafe
+gather, the baseline.
 Runs alternate (checked, unchecked, ...) from the same seed; the medians and
 the ratio checked/unchecked are printed.
 
@@ -44,20 +45,20 @@ def mnist_mlp():
 @contextlib.contextmanager
 def unchecked():
     """MLX's raw gather: no clamp, no mask, no tally (unsafe: the baseline only)."""
-    bounded, state = index_bounds.bounded, step_methods.StepMethods._step_state
+    saved = index_bounds.bounded, index_bounds.checked, step_methods.StepMethods._step_state
 
     def bare(indices, size, *args, **kwargs):
         return indices.astype(mx.int32), None
 
     def without_tally(self, mode):
-        return [part for part in state(self, mode) if part is not index_bounds.TALLY]
+        return [part for part in saved[2](self, mode) if part is not index_bounds.TALLY]
 
-    index_bounds.bounded = bare
+    index_bounds.bounded = index_bounds.checked = bare
     step_methods.StepMethods._step_state = without_tally
     try:
         yield
     finally:
-        index_bounds.bounded, step_methods.StepMethods._step_state = bounded, state
+        index_bounds.bounded, index_bounds.checked, step_methods.StepMethods._step_state = saved
 
 
 def one_run(make, x, y, checked):

@@ -9,9 +9,15 @@ them is read. The heavy ones that few programs need at once (``applications``,
 
 import importlib
 
-from . import _blas
+import numpy  # noqa: F401  (before the block below: numpy's own BLAS threads keep their modes)
 
-_blas.preload()  # must precede the first `import mlx.core` (see _blas.py)
+from . import _blas, _denormals
+
+# OpenBLAS must be loaded before the first `import mlx.core` (see _blas.py); MLX's CPU
+# threads, started here, flush denormal floats to zero (see _denormals.py).
+with _denormals.while_threads_start():
+    _blas.preload()
+    _denormals.start_cpu_stream()
 
 from . import activations, backend, constraints, initializers, optimizers, regularizers
 from . import callbacks, layers, losses, metrics, models, saving, utils

@@ -151,7 +151,8 @@ def numpy_openblas():
     """The OpenBLAS numpy's wheel loaded (a path), or None."""
     import numpy  # noqa: F401  (maps its BLAS into the process)
 
-    here = [p for p in _mapped("openblas") if p != loaded]
+    mine = os.path.realpath(loaded) if loaded else None
+    here = [p for p in _mapped("openblas") if os.path.realpath(p) != mine]
     return here[0] if here else None
 
 

@@ -1,11 +1,15 @@
 """Numpy data read a batch at a time (engine/data_adapter.py, ``HostRows``).
 
-In order (predict, evaluate, fit(shuffle=False)) numpy arrays stay on the host
-and each batch's rows are converted when the batch is taken. The results must
+Numpy arrays stay on the host and each batch's rows (a slice in order: predict,
+evaluate, fit(shuffle=False); a gather when fit shuffles) are converted when the
+batch is taken. The results must
 be those of the same call on MLX arrays and of a numpy forward pass computed
 from the weights; the checks the whole-array conversion made up front (dtype,
 integer range, non-numbers) must still come before any step.
 """
+
+import subprocess
+import sys
 
 import mlx.core as mx
 import numpy as np
@@ -161,3 +165,44 @@ def test_read_ahead_keeps_steps_and_batch_callbacks_in_order(monkeypatch):
     out = model.predict(x, batch_size=5, steps=3, verbose=0, callbacks=[Rows()])
     assert seen == [(0, 5), (1, 5), (2, 5)]
     np.testing.assert_allclose(out, numpy_forward(model, x[:15]), rtol=1e-5, atol=1e-6)
+
+
+def test_shuffled_fit_on_numpy_trains_like_mlx_input():
+    # Shuffled numpy data is gathered on the host batch by batch, MLX data inside the
+    # step: the same seed must give the same batches, so the same weights.
+    x = RNG.random((70, 12)).astype("float32")
+    y = RNG.integers(0, 3, 70).astype("int32")
+    weights = []
+    for data in ((x, y), (mx.array(x), mx.array(y))):
+        model = mlp(3)
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        keras.utils.set_random_seed(9)  # (the shuffle order is drawn from MLX's key)
+        model.fit(*data, batch_size=16, epochs=2, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+PEAK = r"""
+import resource, sys
+import numpy as np
+import mlxfunctional as keras
+from mlxfunctional import layers
+x = np.ones((64_000, 1000), np.float32)  # 256 MB
+y = np.zeros((64_000, 1), np.float32)
+inputs = keras.Input((1000,))
+model = keras.Model(inputs, layers.Dense(1)(inputs))
+model.compile("sgd", "mse")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+model.fit(x, y, batch_size=64, steps_per_epoch=20, verbose=0)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is in KiB on Linux")
+def test_shuffled_fit_on_numpy_does_not_copy_the_whole_data_set():
+    # A fresh process, so the peak is this fit's: it used to convert all 256 MB to MLX.
+    done = subprocess.run([sys.executable, "-c", PEAK], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip().splitlines()[-1]) < 64, done.stdout

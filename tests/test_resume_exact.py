@@ -273,12 +273,15 @@ def test_a_bad_resume_state_is_a_model_file_error_naming_it(tmp_path, bad, named
 
 
 def test_the_seeded_shuffle_order_depends_only_on_the_seed_and_the_epoch():
+    # row i holds i, so the rows a batch took are its values (numpy data is gathered on
+    # the host, MLX data in the step: both must follow the same order)
     x = np.arange(20, dtype=np.float32)[:, None]
 
-    def orders(epochs, start=0, steps=None, seed=11):
-        data = ArrayBatches([x], batch_size=4, shuffle=True, steps=steps)
+    def orders(epochs, start=0, steps=None, seed=11, source=np.asarray):
+        data = ArrayBatches([source(x)], batch_size=4, shuffle=True, steps=steps)
         data.seed, data.epoch = seed, start
-        return [np.concatenate([np.array(idx) for *_, idx in data.batches()])
+        return [np.concatenate([np.array(bx[0] if idx is None else bx[0][idx])[:, 0]
+                                for bx, _, _, idx in data.batches()]).astype(int)
                 for _ in range(epochs)]
 
     first = orders(4)
@@ -290,6 +293,7 @@ def test_the_seeded_shuffle_order_depends_only_on_the_seed_and_the_epoch():
     long = orders(2, steps=8)
     assert all(len(o) == 32 for o in long)
     assert np.array_equal(orders(1, start=1, steps=8)[0], long[1])
+    assert all(np.array_equal(a, b) for a, b in zip(orders(4, source=mx.array), first))
     # and the global random state is not read: the same orders under any mx.random.seed
     mx.random.seed(0)
     a = orders(1)

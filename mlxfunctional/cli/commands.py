@@ -192,7 +192,7 @@ def run_info(args):
 
     import mlxfunctional
 
-    from .. import _blas
+    from .. import _blas, _denormals
 
     try:
         from importlib.metadata import version
@@ -217,6 +217,8 @@ def run_info(args):
         ("MLX default device", str(mx.default_device())),
         ("BLAS", _blas.describe()),
         *_blas.kernels(),
+        ("denormal floats", f"flushed to zero: {_denormals.status}"
+         if _denormals.status.startswith("on") else f"kept: {_denormals.status}"),
         ("graphviz (Python)", graphviz_py),
         ("Graphviz dot", dot),
     ]

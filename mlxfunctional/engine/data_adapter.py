@@ -1,11 +1,11 @@
 """What ``fit``/``evaluate``/``predict`` accept, turned into batches of MLX arrays.
 
 Arrays (numpy or MLX; single, lists, or dicts keyed by input/output names)
-are read in one of two ways. Shuffled (``fit``), they are converted to MLX
-once and each batch is a lazy gather ``x[indices]`` that runs inside the step.
-In order (``predict``, ``evaluate``, ``fit(shuffle=False)``), each batch is a
-slice: an MLX array's slice as it is, a numpy array's rows converted to MLX
-when the batch is taken (``HostRows``). Converting the whole set first, then
+are read a batch at a time. A numpy array stays on the host (``HostRows``):
+each batch's rows -- a slice in order (``predict``, ``evaluate``,
+``fit(shuffle=False)``), a gather when shuffled -- are converted to MLX when
+the batch is taken. An MLX array's batch is its slice, or when shuffled a lazy
+gather ``x[indices]`` that runs inside the step. Converting the whole set first, then
 gathering each batch out of it, copied every sample twice: measured with the
 guide's MLP, predict on numpy ran at 0.74x its speed on MLX arrays
 (``bench/input_path.py``). Iterables
@@ -103,15 +103,13 @@ class ArrayBatches:
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None,
                  names=None):
         x_names, y_names = names or ([None] * len(x), [None] * len(y or []))
-        # In order, batches are slices: numpy data stays on the host until then.
-        read = _read if shuffle else _read_rows
-        self.x = [read(a, where("x", "input", n)) for a, n in zip(x, x_names)]
-        self.y = None if y is None else [read(a, where("y", "output", n))
+        # numpy data stays on the host (HostRows) until a batch takes its rows.
+        self.x = [_read_rows(a, where("x", "input", n)) for a, n in zip(x, x_names)]
+        self.y = None if y is None else [_read_rows(a, where("y", "output", n))
                                          for a, n in zip(y, y_names)]
         self.sample_weight = None if sample_weight is None else \
-            read(sample_weight, "sample_weight", "float32")
-        arrays = self.x + (self.y or []) + ([self.sample_weight] if self.sample_weight is not None else [])
-        self.num_samples = _num_samples(arrays)
+            _read_rows(sample_weight, "sample_weight", "float32")
+        self.num_samples = _num_samples(self._arrays())
         self.batch_size = int(batch_size or 32)
         self.shuffle = shuffle
         self.steps = capped_steps(steps)
@@ -126,9 +124,11 @@ class ArrayBatches:
     def batches(self):
         """Yields ``(x_list, y_list_or_None, sample_weight_or_None, indices)`` per step.
 
-        Shuffled, the arrays are the whole dataset and ``indices`` the batch's
-        rows: the step gathers them itself. In order, the arrays are the batch's
-        own (slices) and ``indices`` is None.
+        Shuffled MLX data: the arrays are the whole dataset and ``indices`` the
+        batch's rows, which the step gathers itself. Otherwise the arrays are the
+        batch's own and ``indices`` is None: slices in order; shuffled numpy data is
+        gathered on the host, a batch at a time, then converted (converting the whole
+        set per ``fit`` call first cost the guide MLP's one-epoch fit 15-30%).
         """
         epoch, self.epoch = self.epoch, self.epoch + 1
         # Passes are numbered from the epoch's index, not from this object's
@@ -136,8 +136,11 @@ class ArrayBatches:
         per_pass = math.ceil(self.num_samples / self.batch_size)
         passes = 1 if self.steps is None else max(1, math.ceil(self.steps / per_pass))
         step = 0
+        on_host = any(isinstance(a, HostRows) for a in self._arrays())
         for p in range(passes):
             order = self._order(epoch * passes + p) if self.shuffle else None
+            if order is not None and on_host:
+                order = np.array(order)  # (the host gathers the rows: one sync per pass)
             for start in range(0, self.num_samples, self.batch_size):
                 if self.steps is not None and step >= self.steps:
                     return
@@ -145,9 +148,17 @@ class ArrayBatches:
                 if order is None:
                     yield _rows(self.x, start, stop), _rows(self.y, start, stop), \
                         _rows(self.sample_weight, start, stop), None
+                elif on_host:
+                    rows = order[start:stop]
+                    yield _rows(self.x, rows), _rows(self.y, rows), \
+                        _rows(self.sample_weight, rows), None
                 else:
                     yield self.x, self.y, self.sample_weight, order[start:stop]
                 step += 1
+
+    def _arrays(self):
+        return self.x + (self.y or []) + \
+            ([self.sample_weight] if self.sample_weight is not None else [])
 
     def _order(self, index):
         if not self.shuffle:
@@ -184,11 +195,12 @@ def _read_rows(data, where="The value", dtype=None):
 
 
 class HostRows:
-    """A numpy array whose rows become an ``mx.array`` when sliced.
+    """A numpy array whose rows become an ``mx.array`` when sliced or gathered.
 
     ``values[start:stop]`` is a view, so the slice costs one copy (numpy's cast,
     if the dtype changes, fused into it) into a batch-sized MLX array that is
-    still in cache when the step reads it.
+    still in cache when the step reads it; ``values[indices]`` (shuffled) one more,
+    of the batch's rows only.
 
     Args:
         values: the checked numpy array (``input_standardization.host_values``).
@@ -206,13 +218,16 @@ class HostRows:
         return input_standardization.host_to_mlx(self.values[rows], self.dtype)
 
 
-def _rows(arrays, start, stop):
-    """Rows ``start:stop`` of an array or a list of them, as MLX arrays (None stays)."""
+def _rows(arrays, start, stop=None):
+    """Rows ``start:stop`` -- or, without ``stop``, the rows listed by the numpy array
+    ``start`` -- of an array or a list of them, as MLX arrays (None stays)."""
     if arrays is None:
         return None
     if isinstance(arrays, list):
-        return [a[start:stop] for a in arrays]
-    return arrays[start:stop]
+        return [_rows(a, start, stop) for a in arrays]
+    if stop is not None:
+        return arrays[start:stop]
+    return arrays[start if isinstance(arrays, HostRows) else mx.array(start)]
 
 
 def capped_steps(steps):

@@ -47,8 +47,11 @@ _COMPARED = {"bool": mx.int32, "int8": mx.int32, "int16": mx.int32, "int32": mx.
              "float32": mx.float32}
 _LOWEST = {mx.int32: -2 ** 31, mx.int64: -2 ** 63 + 1, mx.float32: -2.0 ** 62}
 _UNKNOWN = -2 ** 63  # the tally's value when no step kept one
-_SITE_CODES = 2 ** 32  # the tally's "first" is batch * _SITE_CODES + site
-_BATCHES = 2 ** 32  # the tally's "counts" is bad indices * _BATCHES + batches done
+# The tally's "counts" packs three fields into one int64, so that a step
+# updates it with one fused kernel: bad indices * _BAD + (first bad site's code) * _SITE
+# + batches done before the first bad one. Each field saturates at its limit.
+_SITE, _SITE_LIMIT = 2 ** 24, 2 ** 16
+_BAD, _BAD_LIMIT = _SITE * _SITE_LIMIT, 2 ** 23
 
 
 class IndexOutOfRangeError(IndexError, ValueError):
@@ -184,20 +187,19 @@ def _count(x, valid, site):
     Every operation here runs in every compiled step, and on MLX's CPU backend each
     kernel costs microseconds whatever its size (the first version of this function,
     which also kept the first bad value, took a tenth of the guide MLP's step). So a
-    compiled step keeps what costs one reduction and two fused scalar updates: how
-    many were bad, and the batch and site of the first. An eager step (the short last batch,
-    ``run_eagerly``) also keeps the largest bad value for the message; ``predict``,
-    which raises, reruns the bad batch eagerly to name it.
+    compiled step keeps what one reduction and one fused update of one scalar can
+    hold: how many were bad, and the batch and site of the first (see ``_SITE``). An
+    eager step (the short last batch, ``run_eagerly``) also keeps the largest bad
+    value for the message; ``predict``, which raises, reruns the bad batch eagerly
+    to name it.
     """
-    # The tally's "counts" is (bad indices) * 2**32 + (batches done): the count and the
-    # batch counter then share one scalar, and this add and batch_done's chain into one
-    # fused kernel.
-    kept = valid.sum()  # (bad = size - kept, written out in each use so each fuses)
+    kept = valid.sum()
+    bad = valid.size - kept
     counts = TALLY["counts"]
-    first = (counts < _BATCHES) & (kept < valid.size)
-    TALLY["counts"] = counts + (valid.size - kept) * mx.array(_BATCHES, mx.int64)
-    TALLY["first"] = mx.where(first, (counts % _BATCHES) * _SITE_CODES + _site(site),
-                              TALLY["first"])
+    first = (counts < _BAD) & (bad > 0)  # (nothing bad before this one)
+    code = min(_site(site), _SITE_LIMIT - 2) + 1  # (0: none; the last code: unknown)
+    TALLY["counts"] = (mx.minimum(counts // _BAD + bad, _BAD_LIMIT - 1) * _BAD
+                       + counts % _BAD + mx.where(first, code * _SITE, 0))
     if _RECORDING[0] == "eager":
         if x.dtype == mx.float32:  # (NaN and huge floats: the value only fills a message)
             x = mx.clip(mx.where(mx.isnan(x), -1, x), -2.0 ** 62, 2.0 ** 62)
@@ -206,15 +208,16 @@ def _count(x, valid, site):
 
 
 def batch_done():
-    """Marks the end of one batch of a step (the tally says which batch was first)."""
+    """Marks the end of one batch of a step: until something is out of range, the
+    tally counts the batches (so it knows which batch was the first bad one)."""
     if _RECORDING[0]:
-        TALLY["counts"] = TALLY["counts"] + 1
+        counts = TALLY["counts"]
+        TALLY["counts"] = counts + ((counts < _BAD) & (counts < _SITE - 1))
 
 
 def reset():
     """Empties the tally (new arrays of the same shapes: no step traces again)."""
-    TALLY.update(counts=mx.array(0, mx.int64), first=mx.array(-1, mx.int64),
-                 value=mx.array(_UNKNOWN, mx.int64))
+    TALLY.update(counts=mx.array(0, mx.int64), value=mx.array(_UNKNOWN, mx.int64))
 
 
 reset()
@@ -224,11 +227,11 @@ def report():
     """The tally as a :class:`Report` (a sync), or None when it counted nothing.
     Its ``value`` is None when only compiled steps counted (see :func:`_count`)."""
     mx.eval(TALLY)
-    count = TALLY["counts"].item() // _BATCHES
+    counts = TALLY["counts"].item()
+    count, code, batch = counts // _BAD, counts // _SITE % _SITE_LIMIT, counts % _SITE
     if count == 0:
         return None
-    batch, site = divmod(TALLY["first"].item(), _SITE_CODES)
-    site = _SITES[site] if 0 <= site < len(_SITES) else ("?", "index", 0, 0, None)
+    site = _SITES[code - 1] if 0 < code < _SITE_LIMIT - 1 else ("?", "index", 0, 0, None)
     value = TALLY["value"].item()
     return Report(count, site, None if value == _UNKNOWN else value, batch)
 

@@ -7,15 +7,15 @@ from the first batch, then run the mode's function compiled for the batches'
 signature, or eagerly for a short batch.
 
 A short batch (fewer rows than the call's batch size: the last one of an
-epoch) runs uncompiled the first time its shape comes: a compiled function for
-it would trace again and, on the CPU, JIT-compile new kernels, all for what may
-be a single batch. The second time (the next epoch's last batch, the next
-``predict`` on data of the same size) it is compiled like any other: it is
-evidently going to recur, and an uncompiled step costs more than the trace
-(measured on the guide MLP: the eager last batch of 784 rows was 8% of a
-10,000-row ``predict``). Any other signature -- another batch size, another
-``steps_per_execution`` -- gets its own compiled function in the model's
-``StepCache``.
+epoch) runs uncompiled: a compiled function for its shape would trace again
+and, on the CPU, JIT-compile new kernels, all for one batch per epoch. In
+``predict`` and ``evaluate`` that holds the first time its shape comes; the
+second time (the next ``predict`` on data of the same size, the next epoch's
+validation) it is compiled like any other batch: it evidently recurs, and the
+uncompiled step costs more than a trace (measured on the guide MLP: the eager
+last batch of 784 rows was 8% of a 10,000-row ``predict``). Any other
+signature -- another batch size, another ``steps_per_execution`` -- gets its
+own compiled function in the model's ``StepCache``.
 """
 
 import contextlib
@@ -134,7 +134,7 @@ class StepCalls:
             compiled = cache.jit and len(batches) == count \
                 and not any(self._whole_batch_of(b) for b in batches) \
                 and (not any(full.short(rows) for rows, _ in signature)
-                     or cache.seen_before(key))
+                     or (mode != "train" and cache.seen_before(key)))
             # (out-of-range indices are counted, never raised, in a step: index_bounds.py)
             with index_bounds.recording(compiled):
                 if compiled:

@@ -378,3 +378,21 @@ def test_auc_with_nan_predictions_never_scatters_out_of_bounds():
     auc = metrics.AUC(num_thresholds=11)
     auc.update_state(y_true, y_pred)
     assert np.isfinite(float(auc.result()))
+
+
+def test_steps_per_execution_counts_every_site_and_names_the_first_batch():
+    # Several batches per compiled call, two sites (an id, then a label two batches
+    # later): the count covers both, the batch and the layer are the first one's.
+    inputs = keras.Input((2,), dtype="int32")
+    x = layers.Flatten()(layers.Embedding(10, 4, name="emb")(inputs))
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
+    model.compile("sgd", "sparse_categorical_crossentropy", steps_per_execution=4)
+    x, y = data(64)
+    x[8 * 5 + 3, 1] = 55  # batch 6 (the second compiled call)
+    y[8 * 7 + 1] = 7  # batch 8
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    (text,) = index_warnings(record)
+    assert text.startswith('Epoch 1: 2 out-of-range indices, the first in batch 6: '
+                           'Embedding "emb": valid ids are 0 to 9.'), text
