@@ -240,7 +240,7 @@ def _shifted_gemm(phases, weight, taps, length, group=1):
 
     @mx.custom_function
     def f(phases, weight):
-        wt = _tap_matrices(weight)  # (taps, in, out)
+        wt = _tap_matrices(weight)  # [(in, out)] per tap
         y = None
         for t, (p, off) in enumerate(taps):
             a = phases[p, off:off + length]
@@ -280,10 +280,15 @@ def _shifted_gemm(phases, weight, taps, length, group=1):
 
 
 def _tap_matrices(weight):
-    """``(out, *k, in)`` -> ``(taps, in, out)``: tap t's GEMM right-hand side."""
+    """``(out, *k, in)`` -> a list of ``(in, out)``: tap t's GEMM right-hand side.
+
+    One split for all taps: indexing ``w[t]`` would be a gather (a copy and two graph
+    nodes) per tap."""
     out, channels = weight.shape[0], weight.shape[-1]
-    w = mx.reshape(weight, (out, -1, channels))
-    return mx.transpose(w, (1, 2, 0))
+    w = mx.transpose(mx.reshape(weight, (out, -1, channels)), (1, 2, 0))
+    if w.shape[0] == 1:
+        return [w[0]]
+    return [mx.squeeze(t, 0) for t in mx.split(w, w.shape[0], axis=0)]
 
 
 def transpose_conv(inputs, weight, strides, padding, dilation):
