@@ -193,7 +193,10 @@ def _count(x, valid, site):
     value for the message; ``predict``, which raises, reruns the bad batch eagerly
     to name it.
     """
-    kept = valid.sum()
+    # (keepdims: no squeeze kernel after the sum; the tally is shape (1,) for that)
+    kept = valid.sum(keepdims=True)
+    if kept.ndim != 1:
+        kept = kept.reshape(1)
     bad = valid.size - kept
     counts = TALLY["counts"]
     first = (counts < _BAD) & (bad > 0)  # (nothing bad before this one)
@@ -203,7 +206,7 @@ def _count(x, valid, site):
     if _RECORDING[0] == "eager":
         if x.dtype == mx.float32:  # (NaN and huge floats: the value only fills a message)
             x = mx.clip(mx.where(mx.isnan(x), -1, x), -2.0 ** 62, 2.0 ** 62)
-        worst = mx.where(valid, _LOWEST[x.dtype], x).max().astype(mx.int64)
+        worst = mx.where(valid, _LOWEST[x.dtype], x).max().astype(mx.int64).reshape(1)
         TALLY["value"] = mx.where(first, worst, TALLY["value"])
 
 
@@ -217,7 +220,7 @@ def batch_done():
 
 def reset():
     """Empties the tally (new arrays of the same shapes: no step traces again)."""
-    TALLY.update(counts=mx.array(0, mx.int64), value=mx.array(_UNKNOWN, mx.int64))
+    TALLY.update(counts=mx.array([0], mx.int64), value=mx.array([_UNKNOWN], mx.int64))
 
 
 reset()
