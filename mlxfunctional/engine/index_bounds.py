@@ -202,7 +202,7 @@ def _count(x, valid, site):
     first = (counts < _BAD) & (bad > 0)  # (nothing bad before this one)
     code = min(_site(site), _SITE_LIMIT - 2) + 1  # (0: none; the last code: unknown)
     TALLY["counts"] = (mx.minimum(counts // _BAD + bad, _BAD_LIMIT - 1) * _BAD
-                       + counts % _BAD + mx.where(first, code * _SITE, 0))
+                       + counts % _BAD + mx.where(first, mx.array(code * _SITE, mx.int64), 0))
     if _RECORDING[0] == "eager":
         if x.dtype == mx.float32:  # (NaN and huge floats: the value only fills a message)
             x = mx.clip(mx.where(mx.isnan(x), -1, x), -2.0 ** 62, 2.0 ** 62)

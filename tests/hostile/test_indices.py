@@ -396,3 +396,19 @@ def test_steps_per_execution_counts_every_site_and_names_the_first_batch():
     (text,) = index_warnings(record)
     assert text.startswith('Epoch 1: 2 out-of-range indices, the first in batch 6: '
                            'Embedding "emb": valid ids are 0 to 9.'), text
+
+
+def test_the_warning_names_the_site_after_hundreds_of_others(model):
+    # The tally packs the first bad site's number into an int64 field: a process that
+    # has met hundreds of sites (many models, many layers) must still name the right one.
+    from mlxfunctional.engine import index_bounds
+
+    for i in range(300):
+        index_bounds._site((f"layer {i}", "id", 0, 9, None))
+    x, y = data()
+    x[13, 1] = 100
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    (text,) = index_warnings(record)
+    assert 'the first in batch 2: Embedding "emb": valid ids are 0 to 9' in text, text
