@@ -373,21 +373,25 @@ def test_overlapped_steps_give_the_same_weights():
     assert results[0][1] == results[1][1]
 
 
-def test_predicts_short_last_batch_is_compiled_when_it_comes_again():
-    # 70 rows in batches of 32: predict's last batch of 6 runs uncompiled once, and
-    # is compiled the next time a predict meets it (it recurs). The outputs agree.
+def test_short_last_batches_predict_compiles_evaluate_on_return_fit_never():
+    # 70 rows in batches of 32, a last batch of 6: predict compiles it at once (as
+    # Keras on JAX traces every shape), evaluate the second time it meets it, fit never.
+    # The outputs agree with another batching of the same rows.
     rng = np.random.default_rng(1)
-    x = rng.random((70, 784)).astype("float32")
+    x, y = rng.random((70, 784)).astype("float32"), rng.integers(0, 10, 70)
     model = mnist_model()
-    keys = lambda: sorted(rows for k in model._step_cache.keys() if k[0] == "predict"  # noqa
-                          for rows, _ in k[2])
-    first = model.predict(x, batch_size=32, verbose=0)
-    assert keys() == [32]
-    second = model.predict(x, batch_size=32, verbose=0)
-    assert keys() == [6, 32]
-    np.testing.assert_allclose(first, second, rtol=1e-6, atol=1e-7)
-    # fit keeps its short batch uncompiled, epoch after epoch
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    model.fit(x, rng.integers(0, 10, 70), batch_size=32, epochs=3, verbose=0)
-    assert [[rows for rows, _ in k[2]] for k in model._step_cache.keys()
-            if k[0] == "train"] == [[32]]
+
+    def rows(mode):
+        return sorted(r for k in model._step_cache.keys() if k[0] == mode for r, _ in k[2])
+
+    compiled = model.predict(x, batch_size=32, verbose=0)
+    assert rows("predict") == [6, 32]
+    other = model.predict(x, batch_size=35, verbose=0)  # (another batching: 2 x 35 rows)
+    np.testing.assert_allclose(compiled, other, rtol=1e-6, atol=1e-7)
+    model.evaluate(x, y, batch_size=32, verbose=0)
+    assert rows("test") == [32]
+    model.evaluate(x, y, batch_size=32, verbose=0)
+    assert rows("test") == [6, 32]
+    model.fit(x, y, batch_size=32, epochs=3, verbose=0)
+    assert rows("train") == [32]

@@ -7,13 +7,14 @@ from the first batch, then run the mode's function compiled for the batches'
 signature, or eagerly for a short batch.
 
 A short batch (fewer rows than the call's batch size: the last one of an
-epoch) runs uncompiled: a compiled function for its shape would trace again
-and, on the CPU, JIT-compile new kernels, all for one batch per epoch. In
-``predict`` and ``evaluate`` that holds the first time its shape comes; the
-second time (the next ``predict`` on data of the same size, the next epoch's
-validation) it is compiled like any other batch: it evidently recurs, and the
-uncompiled step costs more than a trace (measured on the guide MLP: the eager
-last batch of 784 rows was 8% of a 10,000-row ``predict``). Any other
+epoch) runs uncompiled in ``fit``: a compiled function for its shape would
+trace again and, on the CPU, JIT-compile new kernels, all for one batch per
+epoch. ``evaluate`` does so the first time its shape comes and compiles it the
+second time (each epoch's validation: it recurs). ``predict`` compiles it at
+once, as Keras on JAX does: predict is typically called again and again on
+data of one size, the uncompiled step cost 8% of a 10,000-row ``predict`` of
+the guide MLP, and a first call that traces every shape leaves the later ones
+all compiled (deferring it put the second trace in the second call). Any other
 signature -- another batch size, another ``steps_per_execution`` -- gets its
 own compiled function in the model's ``StepCache``.
 """
@@ -134,7 +135,7 @@ class StepCalls:
             compiled = cache.jit and len(batches) == count \
                 and not any(self._whole_batch_of(b) for b in batches) \
                 and (not any(full.short(rows) for rows, _ in signature)
-                     or (mode != "train" and cache.seen_before(key)))
+                     or mode == "predict" or (mode == "test" and cache.seen_before(key)))
             # (out-of-range indices are counted, never raised, in a step: index_bounds.py)
             with index_bounds.recording(compiled):
                 if compiled:
