@@ -128,7 +128,7 @@ class ArrayBatches:
         batch's rows, which the step gathers itself. Otherwise the arrays are the
         batch's own and ``indices`` is None: slices in order; shuffled numpy data is
         gathered on the host, a batch at a time, then converted (converting the whole
-        set per ``fit`` call first cost the guide MLP's one-epoch fit 15-30%).
+        set first, as before, grew ``fit``'s peak memory by the data set's size).
         """
         epoch, self.epoch = self.epoch, self.epoch + 1
         # Passes are numbered from the epoch's index, not from this object's
