@@ -64,9 +64,22 @@ def recover(target):
     return _discard(old, target)
 
 
+def _stat(target):
+    """``os.stat(target)``, or None when there is nothing there. Outside the lock a
+    concurrent save may be switching folders: the target can vanish (renamed to
+    ``.old``) between two looks at it, which counts as not there."""
+    try:
+        return os.stat(target)
+    except FileNotFoundError:
+        if os.path.islink(target):  # (a dangling link is something there, not a folder)
+            return os.lstat(target)
+        return None
+
+
 def _folder_mode(target):
-    if os.path.isdir(target):
-        return stat.S_IMODE(os.stat(target).st_mode)
+    st = _stat(target)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        return stat.S_IMODE(st.st_mode)
     # mkdtemp makes 0700; os.mkdir would have made 0777 less the umask.
     umask = os.umask(0o022)
     os.umask(umask)
@@ -76,11 +89,16 @@ def _folder_mode(target):
 def check_replaceable(target, members):
     """Refuses a target that is a file, or a folder holding anything but ``members``
     (the whole folder is replaced: other files in it would be lost)."""
-    if os.path.lexists(target) and not os.path.isdir(target):
+    st = _stat(target)
+    if st is not None and not stat.S_ISDIR(st.st_mode):
         raise FileExistsError(f"Cannot save a model folder to {target!r}: it exists and is "
                               "not a folder.")
-    if os.path.isdir(target):
-        foreign = sorted(set(os.listdir(target)) - set(members))
+    if st is not None:
+        try:
+            names = os.listdir(target)
+        except FileNotFoundError:  # (switched away meanwhile, see _stat)
+            names = []
+        foreign = sorted(set(names) - set(members))
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:5])
             more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""

@@ -38,7 +38,9 @@ def _kill_report(root, form, width):
                           form, str(width)], env=env, capture_output=True, text=True,
                          timeout=240)
     assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report["stderr"] = out.stderr[-3000:]  # (what a failed concurrent save said)
+    return report
 
 
 @pytest.mark.parametrize("form,width,min_points", [("dir", 512, 15), ("zip", 512, 6)])
@@ -71,7 +73,7 @@ def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(tmp_path, for
     assert report["after_last_save"] == [] and report["last"] == "B"
     # Concurrent saves of one target: none failed, the last one to switch won whole.
     concurrent = report["concurrent"]
-    assert concurrent["exit_codes"] == [0, 0, 0]
+    assert concurrent["exit_codes"] == [0, 0, 0], report["stderr"]
     assert concurrent["state"] in ("A", "B") and concurrent["leftovers"] == []
 
 
@@ -243,3 +245,26 @@ def test_loading_a_dir_saved_before_still_works_and_saving_over_it_replaces_it(t
     assert sorted(os.listdir(tmp_path / "m")) == before
     with pytest.raises(ModelFileError, match="does not exist"):
         keras.models.load_model(str(tmp_path / "nothing") + "/")
+
+
+def test_the_pre_check_reads_a_target_switched_away_meanwhile_as_absent(tmp_path, monkeypatch):
+    # Outside the lock, a concurrent save may rename the target to ".old" between two
+    # looks at it: the first look sees a folder, the listing finds nothing. That used to
+    # fail the save (FileNotFoundError, or "exists and is not a folder": 2 of 10 runs of
+    # the three-process test above).
+    from mlxfunctional.saving import folder_swap
+
+    target = tmp_path / "m"
+    target.mkdir()
+
+    def vanished(path):
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+
+    monkeypatch.setattr(folder_swap.os, "listdir", vanished)
+    folder_swap.check_replaceable(str(target), ["metadata.json"])  # no error
+    monkeypatch.undo()
+    target.rmdir()
+    folder_swap.check_replaceable(str(target), ["metadata.json"])  # absent: nothing to check
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(FileExistsError, match="not a folder"):
+        folder_swap.check_replaceable(str(tmp_path / "f"), ["metadata.json"])
