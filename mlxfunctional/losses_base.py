@@ -109,8 +109,8 @@ class Loss:
         dtype = backend.mlx_dtype(self.dtype)
         y_pred = _array(y_pred, dtype)
         y_true = _array(y_true)
-        if not (self._integer_targets and mx.issubdtype(y_true.dtype, mx.integer)):
-            y_true = y_true.astype(dtype) if y_true.dtype != dtype else y_true
+        keep = self._integer_targets and mx.issubdtype(y_true.dtype, mx.integer)
+        y_true = _array(y_true, None if keep else dtype)
         with index_bounds.caller(f'loss "{self.name}"'):  # (names itself in label errors)
             losses = self.call(y_true, y_pred)
         own_mask = self._loss_mask(y_true, y_pred, losses)

@@ -104,11 +104,11 @@ class ArrayBatches:
                  names=None):
         x_names, y_names = names or ([None] * len(x), [None] * len(y or []))
         # numpy data stays on the host (HostRows) until a batch takes its rows.
-        self.x = [_read_rows(a, where("x", "input", n)) for a, n in zip(x, x_names)]
-        self.y = None if y is None else [_read_rows(a, where("y", "output", n))
+        self.x = [_read(a, where("x", "input", n)) for a, n in zip(x, x_names)]
+        self.y = None if y is None else [_read(a, where("y", "output", n))
                                          for a, n in zip(y, y_names)]
         self.sample_weight = None if sample_weight is None else \
-            _read_rows(sample_weight, "sample_weight", "float32")
+            _read(sample_weight, "sample_weight", "float32")
         self.num_samples = _num_samples(self._arrays())
         self.batch_size = int(batch_size or 32)
         self.shuffle = shuffle
@@ -176,19 +176,12 @@ def where(argument, kind, name):
 
 
 def _read(data, where="The value", dtype=None):
-    try:
-        return as_array(_from_tensor(data), dtype, where=where)
-    except TypeError as e:
-        raise unreadable(data, str(e)) from e
-
-
-def _read_rows(data, where="The value", dtype=None):
-    """Like ``_read``, but numpy data (and anything numpy reads) is checked now and
-    left on the host, as ``HostRows``; MLX arrays are taken as they are."""
+    """An MLX array as it is (cast to ``dtype`` if given); numpy data (and anything
+    numpy reads) checked now and left on the host, as ``HostRows``."""
     data = _from_tensor(data)
-    if isinstance(data, mx.array):
-        return _read(data, where, dtype)
     try:
+        if isinstance(data, mx.array):
+            return as_array(data, dtype, where=where)
         return HostRows(*input_standardization.host_values(data, dtype, where))
     except TypeError as e:
         raise unreadable(data, str(e)) from e
