@@ -355,6 +355,29 @@ def test_step_signature_separates_row_changes_from_shape_changes():
     assert batch_signature(other)[1] != feats_a
 
 
+def test_step_cache_signature_reuses_a_data_set_only_while_it_is_the_same_one():
+    from mlxfunctional.engine.step import StepCache, batch_signature
+
+    cache = StepCache()
+    x, y = [mx.zeros((10, 4))], [mx.zeros((10,), dtype=mx.int32)]
+    batches = [(x, y, None, mx.arange(8)), (x, y, None, mx.arange(3))]
+    assert cache.signature(batches) == tuple(batch_signature(b) for b in batches)
+    # Other arrays (a new list, as a new fit call makes) get their own signature.
+    x2 = [mx.zeros((10, 6))]
+    assert cache.signature([(x2, y, None, mx.arange(8))])[0][1] \
+        == batch_signature((x2, y, None, None))[1] != batch_signature(batches[0])[1]
+    # Batches without indices are their own arrays: never taken from the kept one.
+    own = ([mx.zeros((5, 4))], [mx.zeros((5,), dtype=mx.int32)], None, None)
+    assert cache.signature([own]) == (batch_signature(own),)
+    cache.forget_data()
+    assert cache._data is None
+    # fit forgets it at the end of the call: the data set is not kept alive by the model.
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(mx.zeros((16, 4)), mx.zeros((16, 2)), batch_size=4, verbose=0)
+    assert model._step_cache._data is None
+
+
 def test_overlapped_steps_give_the_same_weights():
     # The GPU path (async_eval one step ahead) must compute exactly what the sync one does.
     rng = np.random.default_rng(0)

@@ -137,23 +137,24 @@ class ArrayBatches:
         passes = 1 if self.steps is None else max(1, math.ceil(self.steps / per_pass))
         step = 0
         on_host = any(isinstance(a, HostRows) for a in self._arrays())
+        # (locals: this loop runs once per step of fit)
+        x, y, sw, size, steps = self.x, self.y, self.sample_weight, self.batch_size, self.steps
         for p in range(passes):
             order = self._order(epoch * passes + p) if self.shuffle else None
             if order is not None and on_host:
                 order = np.array(order)  # (the host gathers the rows: one sync per pass)
-            for start in range(0, self.num_samples, self.batch_size):
-                if self.steps is not None and step >= self.steps:
+            for start in range(0, self.num_samples, size):
+                if steps is not None and step >= steps:
                     return
-                stop = start + self.batch_size
+                stop = start + size
                 if order is None:
-                    yield _rows(self.x, start, stop), _rows(self.y, start, stop), \
-                        _rows(self.sample_weight, start, stop), None
+                    yield _rows(x, start, stop), _rows(y, start, stop), \
+                        _rows(sw, start, stop), None
                 elif on_host:
                     rows = order[start:stop]
-                    yield _rows(self.x, rows), _rows(self.y, rows), \
-                        _rows(self.sample_weight, rows), None
+                    yield _rows(x, rows), _rows(y, rows), _rows(sw, rows), None
                 else:
-                    yield self.x, self.y, self.sample_weight, order[start:stop]
+                    yield x, y, sw, order[start:stop]
                 step += 1
 
     def _arrays(self):

@@ -33,7 +33,7 @@ import mlx.core as mx
 from .. import global_state
 
 __all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "checked", "caller",
-           "recording", "batch_done", "reset", "report", "saved", "warn_if_counted",
+           "start_recording", "stop_recording", "batch_done", "reset", "report", "saved", "warn_if_counted",
            "raise_if_counted"]
 
 _RECORDING = global_state.index_recording  # [flag]
@@ -128,7 +128,7 @@ def checked(indices, size, where, what="index", negative=False, outcome=None):
         raise IndexOutOfRangeError(f"{where}: no {what} is valid: the axis it indexes "
                                    "has size 0.")
     valid = (x >= low) & (x < size)  # (False for NaN)
-    step = _RECORDING[0]  # None, "compiled" or "eager" (see recording())
+    step = _RECORDING[0]  # None, "compiled" or "eager" (see start_recording())
     known = step != "compiled" and _values_known(x)
     if step is None and known:
         if not valid.all().item():
@@ -276,17 +276,18 @@ def raise_if_counted(during, replay=None):
                                error.high) from None
 
 
-@contextlib.contextmanager
-def recording(compiled):
-    """The block is a step of fit/evaluate/predict, run under ``mx.compile`` or not:
-    out-of-range indices are counted, never raised (a compiled step must capture
-    ``TALLY`` with its state)."""
+def start_recording(compiled):
+    """Marks what follows as a step of fit/evaluate/predict, run under ``mx.compile``
+    or not: out-of-range indices are counted, never raised (a compiled step must
+    capture ``TALLY`` with its state). Returns what :func:`stop_recording` puts back.
+    (Two calls rather than a context manager: this runs on every step of ``fit``.)"""
     previous = _RECORDING[0]
     _RECORDING[0] = "compiled" if compiled else "eager"
-    try:
-        yield
-    finally:
-        _RECORDING[0] = previous
+    return previous
+
+
+def stop_recording(previous):
+    _RECORDING[0] = previous
 
 
 @contextlib.contextmanager

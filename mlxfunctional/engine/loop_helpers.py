@@ -53,8 +53,11 @@ def _sharded(batches, parallel, mode):
     in evaluation the processes whose shard is empty get ``None`` and skip it.
     """
     if parallel is None:
-        yield from batches
-        return
+        return iter(batches)  # (no generator in between: this is every step of fit)
+    return _shards(batches, parallel, mode)
+
+
+def _shards(batches, parallel, mode):
     for batch in batches:
         local, rows = parallel.shard(batch)
         if mode == "train" and rows < parallel.size:

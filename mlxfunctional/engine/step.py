@@ -123,6 +123,7 @@ class StepCache:
         self._entries = collections.OrderedDict()  # key -> [compiled fn, settled]
         self._seen = {}  # keys of short batches met once (see seen_before)
         self._bound = {}  # mode -> (ids of the containers, state, flags)
+        self._data = None  # (x, y, sample_weight, their signature): see signature()
         self.traces = 0  # compiled functions created (for tests and diagnostics)
         self.completed = 0  # calls that returned
 
@@ -162,6 +163,30 @@ class StepCache:
 
     def keys(self):
         return list(self._entries)
+
+    def signature(self, batches):
+        """:func:`batch_signature` of each of ``batches``, as a tuple.
+
+        Batches with indices carry the whole data set's arrays: the same list
+        objects, never changed, on every step of a call. Their arrays' part is
+        computed once and kept until :meth:`forget_data` (the end of the call),
+        since this runs on every step of ``fit``.
+        """
+        out = []
+        for batch in batches:
+            x, y, sw, idx = batch
+            if idx is None:
+                out.append(batch_signature(batch))
+                continue
+            data = self._data
+            if data is None or data[0] is not x or data[1] is not y or data[2] is not sw:
+                data = self._data = (x, y, sw, batch_signature(batch)[1])
+            out.append((int(idx.shape[0]), data[3]))
+        return tuple(out)
+
+    def forget_data(self):
+        """Drops the data set :meth:`signature` kept (it would keep it in memory)."""
+        self._data = None
 
     def clear(self):
         self._entries.clear()

@@ -428,17 +428,19 @@ class Trainer(OnBatchCalls, StepCalls, StepMethods):
                            verbose=verbose, epochs=1, steps=data.steps_per_epoch)
         cbs.on_predict_begin()
         chunks, struct, full = [], None, FullRows(data, parallel)
+        hooks = cbs.has_batch_hooks("predict")
         with self._data_parallel(parallel, "predict"), self._step_call("predict"):
             for step, (batch, ahead) in enumerate(_one_ahead(data.batches())):
-                cbs.on_predict_batch_begin(step)
+                if hooks:
+                    cbs.on_predict_batch_begin(step)
                 outputs, struct = self._predict_batch(batch, parallel, full, ahead)
                 index_bounds.raise_if_counted(  # (synced anyway)
                     f"predict, batch {step + 1}",
                     replay=lambda: self.predict_step(self._step_data(batch)))
                 chunks.append(outputs)
-                # As Keras: the batch's outputs in the model's output structure.
-                batch_outputs = tree.pack_sequence_as(struct, outputs)
-                cbs.on_predict_batch_end(step, {"outputs": batch_outputs})
+                if hooks:  # as Keras: the batch's outputs in the model's output structure
+                    batch_outputs = tree.pack_sequence_as(struct, outputs)
+                    cbs.on_predict_batch_end(step, {"outputs": batch_outputs})
         cbs.on_predict_end()
         if not chunks:
             raise ValueError("predict() received no data.")
