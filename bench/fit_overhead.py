@@ -9,8 +9,8 @@ For the guide's MNIST MLP and toy ResNet (batch 64) it times one epoch of:
     ``nn.value_and_grad`` + ``mx.compile`` capturing model, optimizer and
     random state (NOTES.md), data already on the device, ``mx.eval`` per step;
   - ``raw``: the same loop on an equivalent model written with ``mlx.nn`` only.
-Runs alternate (fit, hand, raw, fit, ..., the order turning each repeat) so machine
-noise hits all alike; the medians and the ratio fit/hand are printed. Every run starts from a fresh
+Each variant runs beside a hand-loop run, in a pair whose order flips each time; fit/hand
+is the median of the pairs' ratios (machine noise hits a pair alike), the rates are medians. Every run starts from a fresh
 model and optimizer built from the same seed: a long-trained optimizer state
 fills with denormal floats, which the processor computes more slowly where they
 are not flushed to zero (mlxfunctional flushes them on MLX's CPU threads, see
@@ -156,20 +156,26 @@ def bench(name, build, raw_build, shape, samples, batch_size, repeats):
         "hand": lambda: hand_loop(fresh(build), x, y, batch_size),
         "raw": lambda: hand_loop(fresh(raw_build), x, y, batch_size),
     }
+    # Each variant runs right beside a hand-loop run, in a pair whose order flips each time,
+    # and is compared with that run only: this machine's speed drifts by up to 2x within
+    # seconds, and a pair spans well under a second for the MLP (measured: with the five
+    # variants in a turning order, fit/hand moved 0.89-1.03 between invocations).
     times = {k: [] for k in runs}
-    order = list(runs)
+    ratios = {k: [] for k in runs if k != "hand"}
+    order = list(ratios)
     for r in range(repeats):
-        # The order turns by one each repeat: no variant always follows the same one
-        # (measured: the run after another model's trace and teardown is the slowest).
-        for k in order[r % len(order):] + order[:r % len(order)]:
-            times[k].append(runs[k]())
+        for i, k in enumerate(order[r % len(order):] + order[:r % len(order)]):
+            pair = ("hand", k) if (r + i) % 2 == 0 else (k, "hand")
+            took = {v: runs[v]() for v in pair}
+            for v in pair:
+                times[v].append(took[v])
+            ratios[k].append(took["hand"] / took[k])
     rate = {k: samples / statistics.median(v) for k, v in times.items()}
 
-    def vs_hand(k):  # the median of each repeat's own ratio: noise that hits a whole
-        # repeat (a busy second on a shared machine) cancels in it
-        return statistics.median(h / f for h, f in zip(times["hand"], times[k]))
+    def vs_hand(k):  # the median of the pairs' own ratios
+        return statistics.median(ratios[k])
 
-    print(f"{name}: samples/s, median of {repeats}; fit/hand: median of the per-repeat ratios")
+    print(f"{name}: samples/s, median of {repeats}; fit/hand: median of {repeats} pairs' ratios")
     print(f"  fit, loss only            {rate['fit']:>9,.0f}   fit/hand {vs_hand('fit'):.3f}"
           f"   fit/raw {rate['fit'] / rate['raw']:.3f}")
     print(f"  fit, + accuracy metric    {rate['fit_acc']:>9,.0f}   fit/hand {vs_hand('fit_acc'):.3f}")
