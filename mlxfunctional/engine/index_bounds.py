@@ -33,8 +33,8 @@ import mlx.core as mx
 from .. import global_state
 
 __all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "checked", "caller",
-           "start_recording", "stop_recording", "batch_done", "reset", "report", "saved", "warn_if_counted",
-           "raise_if_counted"]
+           "start_recording", "stop_recording", "batch_done", "reset", "report", "saved",
+           "warn_if_counted", "raise_if_counted"]
 
 _RECORDING = global_state.index_recording  # [flag]
 _CALLERS = global_state.index_callers

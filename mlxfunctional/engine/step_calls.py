@@ -27,7 +27,7 @@ from ..metrics_base import result_arrays
 from .compile_utils import metrics_results, pythonify
 from . import index_bounds
 from .data_adapter import take
-from .step import StepCache, batch_signature
+from .step import StepCache
 
 
 class FullRows:
