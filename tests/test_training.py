@@ -396,6 +396,41 @@ def test_overlapped_steps_give_the_same_weights():
     assert results[0][1] == results[1][1]
 
 
+def test_overlapped_steps_wait_for_the_previous_step(monkeypatch):
+    # The GPU path runs at most one step ahead: each train call waits for the previous
+    # step's state (the default steps log nothing, so waiting on their logs waited on
+    # nothing and let the host queue the whole epoch).
+    from mlxfunctional.engine import step_calls
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 784)).astype("float32"), rng.integers(0, 10, 64)
+    model = mnist_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model._overlap_steps = True
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)  # (traces outside the record)
+    waits, queued = [], []
+    real = step_calls.mx
+
+    class Recorder:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def async_eval(self, *args):
+            queued.append({id(a) for a in step_calls.state_arrays(list(args))})
+            return real.async_eval(*args)
+
+        def eval(self, *args):
+            waits.append({id(a) for a in step_calls.state_arrays(list(args))})
+            return real.eval(*args)
+
+    monkeypatch.setattr(step_calls, "mx", Recorder())
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert len(queued) == 4
+    # steps 2-4 each waited for exactly what the step before them queued
+    assert waits[:3] == queued[:3] and all(waits[:3])
+    assert model._in_flight is None  # (no state held after the call)
+
+
 def test_short_last_batches_predict_compiles_evaluate_on_return_fit_never():
     # 70 rows in batches of 32, a last batch of 6: predict compiles it at once (as
     # Keras on JAX traces every shape), evaluate the second time it meets it, fit never.

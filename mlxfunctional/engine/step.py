@@ -59,14 +59,15 @@ def _containers(tree, out):
             _containers(value, out)
 
 
-def _arrays(tree):
+def state_arrays(tree):
+    """The ``mx.array`` leaves of ``tree`` (a step's state or outputs), in order."""
     return [a for _, a in tree_flatten(tree) if isinstance(a, mx.array)]
 
 
 def structure(state):
     """``(shape, dtype)`` of every array of ``state`` in order: a compiled function
     traces again when this changes (e.g. an optimizer creating its slots)."""
-    return [(a.shape, a.dtype) for a in _arrays(state)]
+    return [(a.shape, a.dtype) for a in state_arrays(state)]
 
 
 class StateSnapshot:
@@ -242,7 +243,7 @@ class StepCache:
         try:
             out = fn(*args)
             # A failure while computing counts as the step's.
-            mx.eval(self.state(mode), _arrays(out))
+            mx.eval(self.state(mode), state_arrays(out))
         except BaseException:
             snapshot.restore()
             raise

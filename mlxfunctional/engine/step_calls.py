@@ -27,7 +27,7 @@ from ..metrics_base import result_arrays
 from .compile_utils import metrics_results, pythonify
 from . import index_bounds
 from .data_adapter import take
-from .step import StepCache
+from .step import StepCache, state_arrays
 
 
 class FullRows:
@@ -92,6 +92,7 @@ class StepCalls:
             raise
         finally:
             cache.forget_data()
+            self._in_flight = None  # (the last step's state, held for the overlap)
 
     def _init_optimizer(self):
         # Slots created before the first trace keep the captured state's structure
@@ -176,8 +177,11 @@ class StepCalls:
             return logs
         mx.async_eval(state)
         if self._in_flight is not None:
-            mx.eval(self._in_flight)  # bound the queue to one step
-        self._in_flight = logs
+            mx.eval(self._in_flight)  # bound the queue to one step: wait for the previous
+        # The state's arrays, not the logs: the default steps log nothing (None), and
+        # waiting on nothing let the host queue a whole epoch (with numpy data, every
+        # batch converted and held at once).
+        self._in_flight = state_arrays(state)
         return logs
 
     def _logs_from(self, step_logs, parallel=None):
