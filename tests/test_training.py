@@ -375,7 +375,40 @@ def test_step_cache_signature_reuses_a_data_set_only_while_it_is_the_same_one():
     model = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
     model.fit(mx.zeros((16, 4)), mx.zeros((16, 2)), batch_size=4, verbose=0)
-    assert model._step_cache._data is None
+    assert model._step_cache._data is None and model._step_cache._last is None
+
+
+def test_step_cache_repeats_the_last_entry_only_for_a_batch_like_the_last():
+    from mlxfunctional.engine.step import StepCache
+
+    cache = StepCache()
+    state = {"w": mx.zeros((3,))}
+    cache.bind("train", [state])
+
+    def step(batches):
+        x, y, _, idx = batches[0]
+        state["w"] = state["w"] + x[0][idx].sum()
+        return None
+
+    x, y = [mx.ones((10, 3))], [mx.zeros((10,))]
+    batches = [(x, y, None, mx.arange(4))]
+    key = ("train", None, cache.signature(batches))
+    cache.call(key, step, batches)
+    cache.remember(key, batches)
+    fn = cache.repeat("train", [(x, y, None, mx.arange(4, 8))])
+    assert fn is cache._entries[key][0]
+    # another mode, row count, data set, or several batches: looked up as usual
+    assert cache.repeat("test", [(x, y, None, mx.arange(4))]) is None
+    assert cache.repeat("train", [(x, y, None, mx.arange(2))]) is None
+    assert cache.repeat("train", [([mx.ones((10, 3))], y, None, mx.arange(4))]) is None
+    assert cache.repeat("train", batches * 2) is None
+    assert cache.repeat("train", [(x, y, None, None)]) is None
+    done = cache.completed
+    cache.call_repeat(fn, [(x, y, None, mx.arange(4, 8))])
+    assert cache.completed == done + 1 and float(state["w"].sum()) == 3 * (12 + 12)
+    # other containers bound (a new optimizer, a recompile) drop it, as their entries
+    cache.bind("train", [{"w": mx.zeros((3,))}])
+    assert cache.repeat("train", [(x, y, None, mx.arange(4))]) is None
 
 
 def test_overlapped_steps_give_the_same_weights():

@@ -133,16 +133,22 @@ class StepCalls:
         if not self.built:
             self._build_on(batches[0], mode)
         cache = self._step_cache
-        fn = getattr(self, f"_{mode}_function")
-        signature = cache.signature(batches)
-        key = (mode, self._parallel, signature)
-        compiled = cache.jit and len(batches) == count and self._compiles(mode, key, batches, full)
+        # (parallel: the key has the group, which repeat() does not compare)
+        again = cache.repeat(mode, batches) if count == 1 and self._parallel is None else None
+        if again is None:
+            key = (mode, self._parallel, cache.signature(batches))
+            compiled = cache.jit and len(batches) == count \
+                and self._compiles(mode, key, batches, full)
         # (out-of-range indices are counted, never raised, in a step: index_bounds.py)
-        previous = index_bounds.start_recording(compiled)
+        previous = index_bounds.start_recording(again is not None or compiled)
         try:
-            if compiled:
-                return cache.call(key, fn, batches)
-            return cache.call_eagerly(mode, fn, batches)
+            if again is not None:
+                return cache.call_repeat(again, batches)
+            if not compiled:
+                return cache.call_eagerly(mode, getattr(self, f"_{mode}_function"), batches)
+            out = cache.call(key, getattr(self, f"_{mode}_function"), batches)
+            cache.remember(key, batches)
+            return out
         except Exception as e:
             # An error deep in a loss or an op rarely says which data it was given.
             e.add_note(f'(raised by {mode}_step of model "{self.name}" on a batch with '
