@@ -49,7 +49,7 @@ from mlx.utils import tree_flatten
 
 from ..distribute import WholeBatch
 from .. import tree
-from ..metrics_base import result_arrays
+from ..metrics_base import Metric, result_arrays
 from .step_data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from . import global_batch, index_bounds
 from .data_adapter import match_structure, take
@@ -181,7 +181,7 @@ class StepMethods:
         under their names. A subclass may override this to list its own trackers."""
         compiled = getattr(self, "compiled_metrics", None)
         out = list(compiled.metrics) if compiled is not None else []
-        return _unique(out + _held(self, _metric_class()))
+        return _unique(out + _held(self, Metric))
 
     @property
     def metrics_names(self):
@@ -209,7 +209,9 @@ class StepMethods:
         return _held(self, mlx_optimizers.Optimizer)
 
     def _step_metrics(self):
-        return _unique(list(self.metrics) + _held(self, _metric_class()))
+        if type(self).metrics is StepMethods.metrics:  # (it has the held ones already)
+            return self.metrics
+        return _unique(list(self.metrics) + _held(self, Metric))
 
     def _step_state(self, mode):
         """The containers a ``mode`` step captures, in a fixed order."""
@@ -307,8 +309,3 @@ class StepMethods:
     def _flat_outputs(self, y_pred):
         return tree.flatten(y_pred)
 
-
-def _metric_class():
-    from ..metrics_base import Metric
-
-    return Metric
