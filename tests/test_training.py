@@ -464,6 +464,45 @@ def test_overlapped_steps_wait_for_the_previous_step(monkeypatch):
     assert model._in_flight is None  # (no state held after the call)
 
 
+def test_logs_read_per_batch_come_from_the_steps_own_sync(monkeypatch):
+    # train_on_batch and a callback reading every batch's logs: the logs are evaluated
+    # with the step's state, one sync per step, and equal a separate reading.
+    from mlxfunctional.engine import step_calls
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 784)).astype("float32"), rng.integers(0, 10, 64)
+    model = mnist_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.train_on_batch(x[:16], y[:16])  # (traces outside the record)
+    evals = []
+    real = step_calls.mx
+
+    class Recorder:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def eval(self, *args):
+            evals.append(args)
+            return real.eval(*args)
+
+    monkeypatch.setattr(step_calls, "mx", Recorder())
+    loss, acc = model.train_on_batch(x[:16], y[:16])
+    assert len(evals) == 1
+    assert model.get_metrics_result()["loss"].item() == pytest.approx(loss, abs=0)
+
+    seen = []
+
+    class PerBatch(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append((logs["loss"], model.get_metrics_result()["loss"].item()))
+
+    evals.clear()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[PerBatch()])
+    assert len(seen) == 4 and all(a == b for a, b in seen)
+    assert len(evals) == 4 + 1  # one per step, and the epoch's logs
+
+
 def test_short_last_batches_predict_compiles_evaluate_on_return_fit_never():
     # 70 rows in batches of 32, a last batch of 6: predict compiles it at once (as
     # Keras on JAX traces every shape), evaluate the second time it meets it, fit never.

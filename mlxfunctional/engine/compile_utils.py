@@ -161,10 +161,20 @@ def metrics_results(metrics, parallel=None):
     over its processes, so every process gets the values of the whole data.
     """
     if parallel is None:
-        values = [result_arrays(m.result()) for m in metrics]
+        values = metric_arrays(metrics)
     else:
         values = _results_of_summed_states(metrics, parallel)
     mx.eval(values)
+    return metrics_logs(metrics, values)
+
+
+def metric_arrays(metrics):
+    """The results of ``metrics`` as lazy arrays (to evaluate with other arrays)."""
+    return [result_arrays(m.result()) for m in metrics]
+
+
+def metrics_logs(metrics, values):
+    """``{name: value}`` of evaluated ``values`` (from :func:`metric_arrays`)."""
     out = {}
     for m, v in zip(metrics, values):
         out.update(pythonify(v) if isinstance(v, dict) else {m.name: pythonify(v)})

@@ -24,9 +24,10 @@ class OnBatchCalls:
         with self._step_call("train"):
             self.reset_metrics()
             batches = list(data.batches())
-            logs = self._train_call(batches, FullRows(data), count=len(batches))
+            _, logs = self._train_call(batches, FullRows(data), count=len(batches),
+                                       read_logs=True)
             index_bounds.warn_if_counted("train_on_batch")
-            return format_logs(self._logs_from(logs), return_dict)
+            return format_logs(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")

@@ -291,18 +291,21 @@ class Trainer(OnBatchCalls, StepCalls, StepMethods):
                 continue
             if hooks:
                 cbs.on_train_batch_begin(step)
-            step_logs = self._train_call(pending, full)
+            # Reading metric values syncs with the device: only when a callback acts on
+            # every batch (then on every rank, even one without callbacks: the values
+            # are summed over ranks), else at most every _LOG_INTERVAL seconds. On one
+            # process they are read in the step's own sync.
+            want = per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL)
+            step_logs, read = self._train_call(pending, full, read_logs=want and parallel is None)
             step += len(pending)
             pending = []
             if progress is not None:
                 progress.step = step
             if parallel is not None:
                 parallel.step_done()
-            # Reading metric values syncs with the device: only when a callback acts on
-            # every batch (then on every rank, even one without callbacks: the values
-            # are summed over ranks), else at most every _LOG_INTERVAL seconds.
-            if per_batch_logs or (hooks and time.monotonic() - last >= _LOG_INTERVAL):
-                logs, last = self._logs_from(step_logs, batch_parallel), time.monotonic()
+            if want:
+                logs = read if read is not None else self._logs_from(step_logs, batch_parallel)
+                last = time.monotonic()
             if hooks:
                 cbs.on_train_batch_end(step - 1, logs)
             if batch_parallel is not None:  # a callback may have asked on one rank only
@@ -312,12 +315,13 @@ class Trainer(OnBatchCalls, StepCalls, StepMethods):
         if pending:
             if hooks:
                 cbs.on_train_batch_begin(step)
-            step_logs = self._train_call(pending, full)
+            want = per_batch_logs or hooks
+            step_logs, read = self._train_call(pending, full, read_logs=want and parallel is None)
             step += len(pending)
             if progress is not None:
                 progress.step = step
-            if per_batch_logs or hooks:
-                logs = self._logs_from(step_logs, batch_parallel)
+            if want:
+                logs = read if read is not None else self._logs_from(step_logs, batch_parallel)
             if hooks:
                 cbs.on_train_batch_end(step - 1, logs)
         return self._logs_from(step_logs, parallel)
