@@ -216,7 +216,8 @@ class StepCache:
         return last[5]
 
     def call_repeat(self, fn, *args):
-        """Calls what :meth:`repeat` returned (settled: no guard, as :meth:`call`)."""
+        """Calls a settled entry's function: what :meth:`repeat` returned, or
+        :meth:`call`'s hot path (no guard: see the module docstring)."""
         out = fn(*args)
         self.completed += 1
         return out
@@ -242,9 +243,7 @@ class StepCache:
         entry = self._entries.get(key)
         if entry is not None and entry[1]:
             self._entries.move_to_end(key)
-            out = entry[0](*args)
-            self.completed += 1
-            return out
+            return self.call_repeat(entry[0], *args)
         state = self.state(key[0])
         if entry is None:
             entry = [self._compile(fn, state), False]

@@ -144,9 +144,10 @@ class StepCalls:
         try:
             if again is not None:
                 return cache.call_repeat(again, batches)
+            fn = getattr(self, f"_{mode}_function")
             if not compiled:
-                return cache.call_eagerly(mode, getattr(self, f"_{mode}_function"), batches)
-            out = cache.call(key, getattr(self, f"_{mode}_function"), batches)
+                return cache.call_eagerly(mode, fn, batches)
+            out = cache.call(key, fn, batches)
             cache.remember(key, batches)
             return out
         except Exception as e:
@@ -207,9 +208,7 @@ class StepCalls:
         """
         metrics = self.metrics
         if not isinstance(step_logs, dict) or set(step_logs) == {m.name for m in metrics}:
-            if parallel is not None:  # (a collective, kept apart from the step)
-                if also is not None:
-                    mx.eval(also)
+            if parallel is not None:  # (a collective; `also` is passed by one process only)
                 return metrics_results(metrics, parallel)
             values = metric_arrays(metrics)
             mx.eval(values if also is None else [values, also])
