@@ -18,6 +18,10 @@ _denormals.py), so runs start from the same numbers to compare the code and not
 the numbers.
 
     python bench/fit_overhead.py [--repeats 10] [--samples 12800] [--clock wall|cpu]
+
+With OpenBLAS on fewer threads than cores (``OPENBLAS_NUM_THREADS=1`` on 2 cores),
+``fit`` builds each step while the previous one computes (``step_calls.overlaps_host_work``);
+the hand loop, in the same process, runs on the same BLAS threads.
 """
 
 import argparse
@@ -198,8 +202,12 @@ def main():
     mx.random.seed(0)
     from mlxfunctional import _blas
 
-    print(f"BLAS: {_blas.describe()}; batch 64; {args.repeats} alternating runs each; "
-          f"{args.clock} clock")
+    from mlxfunctional.engine.step_calls import overlaps_host_work
+
+    threads = dict(_blas.kernels()).get("BLAS kernel (MLX)", "")
+    print(f"BLAS: {_blas.describe()}, {threads.split(' (from')[0] or 'threads unknown'}; "
+          f"fit's steps overlap host work: {'yes' if overlaps_host_work() else 'no'}; "
+          f"batch 64; {args.repeats} alternating runs each; {args.clock} clock")
     bench("mnist_mlp", mnist_mlp, RawMLP, (784,), args.samples, 64, args.repeats)
     bench("toy_resnet", toy_resnet, RawResNet, (32, 32, 3), args.resnet_samples, 64,
           args.repeats)

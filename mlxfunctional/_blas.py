@@ -67,15 +67,41 @@ def _share_cores_between_local_ranks():
     took 6.2 ms with the default against 1.9 ms with one thread each."""
     if "MLX_RANK" not in os.environ or "OPENBLAS_NUM_THREADS" in os.environ:
         return
+    local = _local_ranks()
+    if local > 1:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // local))
+
+
+def _local_ranks():
+    """The processes of an ``mlx.launch`` job that share this machine: the ranks of a
+    ring hostfile of loopback addresses; 1 outside such a job (or another backend)."""
+    if "MLX_RANK" not in os.environ:
+        return 1
     try:
         with open(os.environ["MLX_HOSTFILE"]) as f:
             hosts = json.load(f)
         local = sum(1 for host in hosts
                     if all(str(a).startswith(("127.", "localhost")) for a in host))
     except (KeyError, OSError, ValueError, TypeError):
-        return  # another backend or hostfile form: leave OpenBLAS's default
-    if local > 1:
-        os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // local))
+        return 1
+    return max(1, local)
+
+
+def host_core_free():
+    """Whether MLX's CPU work leaves a core to this process's Python thread: OpenBLAS,
+    the only part of MLX's CPU backend that runs on several threads, uses fewer
+    threads (times the ranks sharing the machine) than the cores this process may
+    run on. ``fit`` then builds step i + 1 while step i computes, and ``predict``
+    reads batch i + 1 (see ``engine/step_calls.py``). False when it cannot tell
+    (another BLAS, or not Linux): by default OpenBLAS takes every core."""
+    got = _openblas_calls(loaded) if loaded else None
+    if got is None:
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return got[1] * _local_ranks() < cores
 
 
 def _find():

@@ -110,3 +110,46 @@ def test_info_without_openblas_says_so():
     row = _row(done.stdout, "BLAS kernel (MLX)")
     expected = "Accelerate" if sys.platform == "darwin" else "reference BLAS bundled with MLX"
     assert row.startswith(expected), row
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="OpenBLAS is Linux's here")
+@pytest.mark.parametrize("threads", ["1", "all"])
+def test_fit_overlaps_host_work_only_when_blas_leaves_a_core_free(threads):
+    # OpenBLAS reads its thread count when it loads, so each case is its own process:
+    # one BLAS thread leaves the host a core (when there are 2+), one per core does not.
+    if _blas._find() is None:
+        pytest.fail("OpenBLAS is missing: scripts/setup.sh installs libopenblas0-pthread")
+    cores = len(os.sched_getaffinity(0))
+    count = "1" if threads == "1" else str(cores)
+    code = ("import numpy as np, mlxfunctional as keras, mlxfunctional._blas as b\n"
+            "m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])\n"
+            "m.compile(loss='mse')\n"
+            "m.fit(np.ones((8, 3), 'float32'), np.ones((8, 2), 'float32'), verbose=0)\n"
+            "print(b.host_core_free(), m._overlap_steps)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS_", "MLX_R"))}
+    env["OPENBLAS_NUM_THREADS"] = count
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    free = count == "1" and cores > 1
+    assert done.stdout.split() == [str(free), str(free)]
+    info = _info(OPENBLAS_NUM_THREADS=count)  # and `mlxf info` says so
+    assert _row(info.stdout, "steps overlap host").startswith("yes" if free else "no")
+
+
+def test_ranks_sharing_the_machine_count_against_the_free_cores(tmp_path, monkeypatch):
+    # 2 local ranks, each with half the cores' BLAS threads (the default sharing): no
+    # core is left over, whatever this process's own thread count says.
+    hostfile = tmp_path / "hosts.json"
+    hostfile.write_text(json.dumps([["127.0.0.1:5000"], ["127.0.0.1:5001"]]))
+    monkeypatch.setenv("MLX_RANK", "0")
+    monkeypatch.setenv("MLX_HOSTFILE", str(hostfile))
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(_blas, "loaded", "libopenblas.so.0")
+    monkeypatch.setattr(_blas, "_openblas_calls", lambda path: ("Haswell", max(1, cores // 2)))
+    assert _blas._local_ranks() == 2
+    assert _blas.host_core_free() is (max(1, cores // 2) * 2 < cores)
+    monkeypatch.delenv("MLX_RANK")  # alone on the machine, the same threads leave cores
+    assert _blas.host_core_free() is (max(1, cores // 2) < cores)
+    monkeypatch.setattr(_blas, "_openblas_calls", lambda path: None)  # not an OpenBLAS
+    assert _blas.host_core_free() is False

@@ -39,7 +39,7 @@ def numpy_forward(model, x):
     return e / e.sum(axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("read_ahead", [True, False])  # (the default on the CPU is off)
+@pytest.mark.parametrize("read_ahead", [True, False])  # (default: when a core is free)
 @pytest.mark.parametrize("batch_size", [7, 50, 64])  # short last batch; exactly one; larger
 def test_predict_on_numpy_equals_mlx_input_and_a_numpy_forward(batch_size, read_ahead,
                                                                 monkeypatch):
@@ -150,6 +150,28 @@ def test_host_rows_slice_like_the_array():
     part = rows[4:10]  # past the end, as a slice of the array would be
     assert part.dtype == mx.int32
     np.testing.assert_array_equal(np.array(part), values[4:])
+
+
+@pytest.mark.parametrize("free", [True, False])
+def test_predict_reads_ahead_by_default_when_the_host_has_a_core(monkeypatch, free):
+    from mlxfunctional import _blas
+    from mlxfunctional.engine.trainer import Trainer
+
+    monkeypatch.setattr(trainer, "READ_AHEAD", None)
+    monkeypatch.setattr(_blas, "host_core_free", lambda: free)
+    given = []
+    real = Trainer._predict_batch
+
+    def spy(self, batch, parallel, full, ahead=None):
+        given.append(ahead is not None)
+        return real(self, batch, parallel, full, ahead)
+
+    monkeypatch.setattr(Trainer, "_predict_batch", spy)
+    x = RNG.standard_normal((23, 12)).astype(np.float32)
+    model = mlp()
+    out = model.predict(x, batch_size=5, verbose=0)
+    assert given == [free] * 5
+    np.testing.assert_allclose(out, numpy_forward(model, x), rtol=1e-5, atol=1e-6)
 
 
 def test_read_ahead_keeps_steps_and_batch_callbacks_in_order(monkeypatch):

@@ -133,9 +133,11 @@ def test_overlapped_steps_wait_for_the_previous_step(monkeypatch):
     assert model._in_flight is None  # (no state held after the call)
 
 
-def test_logs_read_per_batch_come_from_the_steps_own_sync(monkeypatch):
+@pytest.mark.parametrize("overlap", [False, True])
+def test_logs_read_per_batch_come_from_the_steps_own_sync(monkeypatch, overlap):
     # train_on_batch and a callback reading every batch's logs: the logs are evaluated
-    # with the step's state, one sync per step, and equal a separate reading.
+    # with the step's state, one sync per step, and equal a separate reading; also when
+    # steps overlap host work (reading a step's logs waits for it anyway).
     from mlxfunctional.engine import step_calls
 
     rng = np.random.default_rng(0)
@@ -143,6 +145,7 @@ def test_logs_read_per_batch_come_from_the_steps_own_sync(monkeypatch):
     model = mnist_model()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    model._overlap_steps = overlap
     model.train_on_batch(x[:16], y[:16])  # (traces outside the record)
     evals = []
     real = step_calls.mx

@@ -174,6 +174,19 @@ def _write_outputs(path, names, outputs):
     print(f"Wrote {path}")
 
 
+def _overlap_row():
+    """Whether ``fit``/``predict`` prepare step i + 1 while step i computes, and why."""
+    import mlx.core as mx
+
+    from ..engine.step_calls import overlaps_host_work
+
+    if mx.default_device() == mx.gpu:
+        return "yes (GPU)"
+    if overlaps_host_work():
+        return "yes (BLAS leaves a core to the host)"
+    return "no (every core computes; OPENBLAS_NUM_THREADS below the cores turns it on)"
+
+
 def _dot_version():
     """``dot -V``'s version line, or None when Graphviz is not on the PATH."""
     dot = shutil.which("dot")
@@ -217,6 +230,7 @@ def run_info(args):
         ("MLX default device", str(mx.default_device())),
         ("BLAS", _blas.describe()),
         *_blas.kernels(),
+        ("steps overlap host", _overlap_row()),
         ("denormal floats", f"flushed to zero: {_denormals.status}"
          if _denormals.status.startswith("on") else f"kept: {_denormals.status}"),
         ("graphviz (Python)", graphviz_py),

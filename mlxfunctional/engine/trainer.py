@@ -19,7 +19,7 @@ from .. import tree
 from . import argument_checks, data_adapter, index_bounds, resume_state
 from .on_batch import OnBatchCalls
 from .step import StepCache
-from .step_calls import FullRows, StepCalls
+from .step_calls import FullRows, StepCalls, overlaps_host_work
 from .step_methods import StepMethods
 from .loop_helpers import (_capped_epochs, _due, _numpy_ready, _one_ahead, _sharded,
                            _verbosity, cbs_need_batch_logs)
@@ -28,9 +28,10 @@ from .loop_helpers import (_capped_epochs, _due, _numpy_ready, _one_ahead, _shar
 _LOG_INTERVAL = 0.1
 
 # Whether predict reads batch i + 1 (numpy rows to MLX) while MLX computes batch i.
-# None: on a GPU only. On the CPU the same cores do both; measured with the guide's
-# MLP on 2 cores (bench/input_path.py): predict on numpy at 0.83x of MLX input with
-# it, 0.80x without (busy); 0.89x and 0.91x (quiet): within the noise, no gain.
+# None: when steps overlap host work (step_calls.overlaps_host_work: on a GPU, or on the
+# CPU with a core left to the host). Measured with the guide's MLP on 2 cores
+# (bench/input_path.py): with OpenBLAS on both, predict on numpy at 0.80x of MLX input
+# with it and 0.83x without (no gain); with one BLAS thread, 1.04x with it, 0.93x without.
 READ_AHEAD = None
 
 
@@ -433,11 +434,13 @@ class Trainer(OnBatchCalls, StepCalls, StepMethods):
         cbs.on_predict_begin()
         chunks, struct, full = [], None, FullRows(data, parallel)
         hooks = cbs.has_batch_hooks("predict")
+        read_ahead = READ_AHEAD if READ_AHEAD is not None else overlaps_host_work()
         with self._data_parallel(parallel, "predict"), self._step_call("predict"):
             for step, (batch, ahead) in enumerate(_one_ahead(data.batches())):
                 if hooks:
                     cbs.on_predict_batch_begin(step)
-                outputs, struct = self._predict_batch(batch, parallel, full, ahead)
+                outputs, struct = self._predict_batch(batch, parallel, full,
+                                                      ahead if read_ahead else None)
                 index_bounds.raise_if_counted(  # (synced anyway)
                     f"predict, batch {step + 1}",
                     replay=lambda: self.predict_step(self._step_data(batch)))
@@ -466,8 +469,7 @@ class Trainer(OnBatchCalls, StepCalls, StepMethods):
         # (a batch smaller than the group: every process does it all)
         out = self._run_step("predict", [batch], full)[0]
         flat = _numpy_ready(out)
-        read_ahead = READ_AHEAD if READ_AHEAD is not None else mx.default_device() == mx.gpu
-        if ahead is not None and read_ahead:
+        if ahead is not None:
             mx.async_eval(flat)
             ahead()
         mx.eval(flat)
