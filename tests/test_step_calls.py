@@ -173,3 +173,46 @@ def test_logs_read_per_batch_come_from_the_steps_own_sync(monkeypatch, overlap):
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[PerBatch()])
     assert len(seen) == 4 and all(a == b for a, b in seen)
     assert len(evals) == 4 + 1  # one per step, and the epoch's logs
+
+
+def test_a_quiet_epoch_calls_the_settled_step_directly_and_trains_alike(monkeypatch):
+    # With no batch hooks (one process, one batch per call), fit calls the settled
+    # compiled step itself for every batch like the last (rows of the same data set);
+    # the first batch and a short last one go through _train_call. Its weights and losses equal those of the general
+    # loop (forced here by a callback with a batch hook).
+    from mlxfunctional.engine.step_calls import StepCalls
+
+    rng = np.random.default_rng(0)  # (MLX arrays: the step gathers each batch's rows)
+    x = mx.array(rng.random((70, 784)).astype("float32"))
+    y = mx.array(rng.integers(0, 10, 70).astype("int32"))
+    real = StepCalls._train_call
+    calls = []
+
+    def counting(self, batches, *args, **kwargs):
+        calls.append(int(batches[0][3].shape[0]))
+        return real(self, batches, *args, **kwargs)
+
+    monkeypatch.setattr(StepCalls, "_train_call", counting)
+
+    class Hook(callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            pass
+
+    results = []
+    for hooks in ([], [Hook()]):
+        utils.set_random_seed(4)
+        model = mnist_model()
+        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+        calls.clear()
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=hooks)
+        results.append((model.get_weights(), history.history["loss"], list(calls),
+                        model._step_cache.completed))
+    (quiet_w, quiet_loss, quiet_calls, quiet_done), (w, loss, general_calls, done) = results
+    for a, b in zip(quiet_w, w):
+        np.testing.assert_array_equal(a, b)
+    assert quiet_loss == loss
+    # the call's first batch, then each epoch's short last one (the second epoch's first
+    # batch is like the last full one of the first)
+    assert quiet_calls == [16, 6, 6]
+    assert general_calls == [16, 16, 16, 16, 6] * 2
+    assert quiet_done == done == 10  # every batch counted as a completed call

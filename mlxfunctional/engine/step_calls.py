@@ -163,12 +163,15 @@ class StepCalls:
             cache.remember(key, batches)
             return out
         except Exception as e:
-            # An error deep in a loss or an op rarely says which data it was given.
-            e.add_note(f'(raised by {mode}_step of model "{self.name}" on a batch with '
-                       f"{_describe(batches[0])})")
+            self._note_batch(e, mode, batches[0])
             raise
         finally:
             index_bounds.stop_recording(previous)
+
+    def _note_batch(self, error, mode, batch):
+        # An error deep in a loss or an op rarely says which data it was given.
+        error.add_note(f'(raised by {mode}_step of model "{self.name}" on a batch with '
+                       f"{_describe(batch)})")
 
     def _compiles(self, mode, key, batches, full):
         """Whether batches of ``key`` (as many as a call takes) run compiled: not a
@@ -209,6 +212,54 @@ class StepCalls:
         # batch converted and held at once).
         self._in_flight = state_arrays(state)
         return logs, None
+
+    def _train_quietly(self, batches, full, progress=None, step=0):
+        """Trains on each batch of the iterator ``batches`` when nothing looks at single
+        batches (one batch per call, one process, no batch hooks, no per-batch logs);
+        returns ``(the step count reached, the last step's logs)``.
+
+        Batches like the last one (``StepCache.repeat``: every batch of an epoch after
+        the first, but a short last one) run in :meth:`_train_run`, which does per batch
+        what a hand-written loop does. Measured on the guide MLP, the host's time from
+        one step's sync to the next step's call: ~2 us more than a bare hand-written
+        loop this way, ~9 us more through ``_train_call`` (on a 0.5 ms step).
+        """
+        cache, logs = self._step_cache, None
+        batch = next(batches, None)
+        try:
+            while batch is not None and not self.stop_training:
+                fn = None if self._overlap_steps else cache.repeat("train", (batch,))
+                if fn is None:  # (the first batch, a short one, or overlapped steps)
+                    logs, _ = self._train_call([batch], full, count=1)
+                    step += 1
+                    batch = next(batches, None)
+                else:
+                    logs, step, batch = self._train_run(fn, batch, batches, step)
+        finally:
+            if progress is not None:
+                progress.step = step
+        return step, logs
+
+    def _train_run(self, fn, batch, batches, step):
+        """Calls the settled compiled ``fn`` on ``batch`` and on the batches after it
+        while they stay like it; returns ``(logs, step count, first batch not run)``."""
+        cache = self._step_cache
+        state = cache.state("train")
+        while True:
+            previous = index_bounds.start_recording(True)
+            try:
+                logs = fn([batch])
+                mx.eval(state)
+            except Exception as e:
+                self._note_batch(e, "train", batch)
+                raise
+            finally:
+                index_bounds.stop_recording(previous)
+            cache.completed += 1
+            step += 1
+            batch = next(batches, None)
+            if batch is None or self.stop_training or cache.repeat("train", (batch,)) is not fn:
+                return logs, step, batch
 
     def _logs_from(self, step_logs, parallel=None, also=None):
         """The logs of a step's dict as Python values (a device sync; ``also``: more

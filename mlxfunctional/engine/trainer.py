@@ -286,6 +286,9 @@ class Trainer(OnBatchCalls, StepCalls, StepMethods):
             skip.skipped()  # the key after the batches already trained
             if progress is not None:
                 progress.step = step
+        if n == 1 and parallel is None and not hooks and not per_batch_logs:
+            _, step_logs = self._train_quietly(batches, full, progress, step)
+            return self._logs_from(step_logs)
         for batch in batches:
             pending.append(batch)
             if len(pending) < n:
