@@ -18,6 +18,7 @@ _denormals.py), so runs start from the same numbers to compare the code and not
 the numbers.
 
     python bench/fit_overhead.py [--repeats 10] [--samples 12800] [--clock wall|cpu]
+        [--models mlp,resnet]
 
 With OpenBLAS on fewer threads than cores (``OPENBLAS_NUM_THREADS=1`` on 2 cores),
 ``fit`` builds each step while the previous one computes (``step_calls.overlaps_host_work``);
@@ -197,6 +198,8 @@ def main():
     parser.add_argument("--samples", type=int, default=12_800)
     parser.add_argument("--resnet-samples", type=int, default=640)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--models", default="mlp,resnet",
+                        help="comma-separated: mlp, resnet (default both)")
     args = parser.parse_args()
     CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
     mx.random.seed(0)
@@ -208,9 +211,12 @@ def main():
     print(f"BLAS: {_blas.describe()}, {threads.split(' (from')[0] or 'threads unknown'}; "
           f"fit's steps overlap host work: {'yes' if overlaps_host_work() else 'no'}; "
           f"batch 64; {args.repeats} alternating runs each; {args.clock} clock")
-    bench("mnist_mlp", mnist_mlp, RawMLP, (784,), args.samples, 64, args.repeats)
-    bench("toy_resnet", toy_resnet, RawResNet, (32, 32, 3), args.resnet_samples, 64,
-          args.repeats)
+    models = args.models.split(",")
+    if "mlp" in models:
+        bench("mnist_mlp", mnist_mlp, RawMLP, (784,), args.samples, 64, args.repeats)
+    if "resnet" in models:
+        bench("toy_resnet", toy_resnet, RawResNet, (32, 32, 3), args.resnet_samples, 64,
+              args.repeats)
 
 
 if __name__ == "__main__":

@@ -216,7 +216,8 @@ class StepCalls:
     def _train_quietly(self, batches, full, progress=None, step=0):
         """Trains on each batch of the iterator ``batches`` when nothing looks at single
         batches (one batch per call, one process, no batch hooks, no per-batch logs);
-        returns ``(the step count reached, the last step's logs)``.
+        returns the last step's logs. ``progress`` is told the step count reached,
+        counted from ``step``.
 
         Batches like the last one (``StepCache.repeat``: every batch of an epoch after
         the first, but a short last one) run in :meth:`_train_run`, which does per batch
@@ -238,7 +239,7 @@ class StepCalls:
         finally:
             if progress is not None:
                 progress.step = step
-        return step, logs
+        return logs
 
     def _train_run(self, fn, batch, batches, step):
         """Calls the settled compiled ``fn`` on ``batch`` and on the batches after it

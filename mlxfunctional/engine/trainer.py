@@ -287,8 +287,8 @@ class Trainer(OnBatchCalls, StepCalls, StepMethods):
             if progress is not None:
                 progress.step = step
         if n == 1 and parallel is None and not hooks and not per_batch_logs:
-            _, step_logs = self._train_quietly(batches, full, progress, step)
-            return self._logs_from(step_logs)
+            # (nothing looks into single batches: StepCalls._train_quietly)
+            return self._logs_from(self._train_quietly(batches, full, progress, step))
         for batch in batches:
             pending.append(batch)
             if len(pending) < n:
