@@ -249,14 +249,13 @@ class StepCalls:
         while True:
             previous = index_bounds.start_recording(True)
             try:
-                logs = fn([batch])
+                logs = cache.call_repeat(fn, [batch])
                 mx.eval(state)
             except Exception as e:
                 self._note_batch(e, "train", batch)
                 raise
             finally:
                 index_bounds.stop_recording(previous)
-            cache.completed += 1
             step += 1
             batch = next(batches, None)
             if batch is None or self.stop_training or cache.repeat("train", (batch,)) is not fn:
