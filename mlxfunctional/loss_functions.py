@@ -211,7 +211,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     y_pred = _array(y_pred)
     y_true = _array(y_true)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        y_true = mx.squeeze(y_true, -1)
+        y_true = index_bounds.same_values(mx.squeeze(y_true, -1), y_true)
     kept = None
     if ignore_class is not None:
         kept = y_true != ignore_class

@@ -41,7 +41,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
     """y_true == argmax(y_pred, -1), for integer labels of shape (batch,) or (batch, 1)."""
     y_true, y_pred = _array(y_true), _array(y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        y_true = mx.squeeze(y_true, -1)
+        y_true = index_bounds.same_values(mx.squeeze(y_true, -1), y_true)
     # (compared, never gathered with: an out-of-range label needs no clamping, it just
     # matches no class)
     labels, _ = index_bounds.checked(y_true, y_pred.shape[-1], "sparse_categorical_accuracy",

@@ -22,7 +22,7 @@ import mlx.core as mx
 import numpy as np
 
 from .. import global_state, tree
-from . import input_standardization
+from . import index_bounds, input_standardization
 from .step_data import unpack_x_y_sample_weight
 
 # The one way in (``input_standardization.py``): names and structure, and the
@@ -115,6 +115,7 @@ class ArrayBatches:
         self.steps = capped_steps(steps)
         self.seed = None
         self.epoch = 0
+        self._ranges = {}  # y position -> (min, max) or None: see values_within()
 
     @property
     def steps_per_epoch(self):
@@ -157,6 +158,18 @@ class ArrayBatches:
                     yield x, y, sw, order[start:stop]
                 step += 1
 
+    def values_within(self, position, low, high):
+        """Whether every value of ``y[position]`` lies in ``[low, high)``, compared as
+        ``index_bounds`` compares labels: the steps then need not check them
+        (``index_bounds.known_rows``). The range is computed once (a pass over the
+        labels and, for MLX data, a sync)."""
+        if self.y is None or position >= len(self.y):
+            return False
+        if position not in self._ranges:
+            self._ranges[position] = _value_range(self.y[position])
+        bounds = self._ranges[position]
+        return bounds is not None and low <= bounds[0] and bounds[1] < high
+
     def _arrays(self):
         return self.x + (self.y or []) + \
             ([self.sample_weight] if self.sample_weight is not None else [])
@@ -169,6 +182,27 @@ class ArrayBatches:
         # A threefry key of its own per (seed, pass): no two passes share one.
         key = mx.array([index % 2**32, self.seed % 2**32], dtype=mx.uint32)
         return mx.random.permutation(self.num_samples, key=key)
+
+
+def _value_range(a):
+    """``(min, max)`` of an MLX array or ``HostRows`` in the dtype its batches have, as
+    ``index_bounds`` compares indices; None when there is none (empty, NaN, not numbers)."""
+    if a.shape and 0 in a.shape:
+        return None
+    if isinstance(a, HostRows):  # (numpy's extremes, then cast as the batches are:
+        values = a.values        # rounding keeps their order)
+        if values.dtype.kind not in "iuf":
+            return None
+        a = input_standardization.host_to_mlx(np.array([values.min(), values.max()],
+                                                       values.dtype), a.dtype)
+    try:
+        a = index_bounds.comparable(a)
+    except TypeError:
+        return None
+    lo, hi = mx.min(a), mx.max(a)
+    mx.eval(lo, hi)
+    lo, hi = lo.item(), hi.item()
+    return None if lo != lo or hi != hi else (lo, hi)
 
 
 def where(argument, kind, name):

@@ -20,6 +20,12 @@ out of range depends on where the call runs:
 - **in any other trace** (the user's own ``mx.compile``, ``mx.vmap``, shape
   inference on placeholders): made safe the same way, not counted.
 
+Labels a step gathers from a data set (``fit``/``evaluate`` on arrays) are checked
+once per call, on the whole set, rather than in every step: :func:`known_rows`
+marks them, and a step whose labels the set's range keeps in bounds runs without
+the check and the count (three kernels of the guide MLP's step, 1-2% of it). The
+compiled step is kept only for data sets that keep it in bounds (``step.py``).
+
 Made safe means clamped into ``[0, size)`` (an index past the end reads the
 last element, as XLA's gather does); NaN float indices read element 0.
 """
@@ -32,14 +38,15 @@ import mlx.core as mx
 
 from .. import global_state
 
-__all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "checked", "caller",
-           "start_recording", "stop_recording", "batch_done", "reset", "report", "saved",
-           "warn_if_counted", "raise_if_counted"]
+__all__ = ["IndexOutOfRangeError", "IndexRangeWarning", "bounded", "checked", "comparable",
+           "caller", "known_rows", "same_values", "start_recording", "stop_recording",
+           "batch_done", "reset", "report", "saved", "warn_if_counted", "raise_if_counted"]
 
 _RECORDING = global_state.index_recording  # [flag]
 _CALLERS = global_state.index_callers
 TALLY = global_state.index_tally
 _SITES = global_state.index_sites
+_KNOWN = global_state.index_known  # id(array) -> (array, source, position): known_rows()
 
 _COMPARED = {"bool": mx.int32, "int8": mx.int32, "int16": mx.int32, "int32": mx.int32,
              "uint8": mx.int32, "uint16": mx.int32, "uint32": mx.int64, "int64": mx.int64,
@@ -73,7 +80,7 @@ class IndexRangeWarning(UserWarning):
 Report = collections.namedtuple("Report", "count site value batch")
 
 
-def _comparable(indices):
+def comparable(indices):
     """``indices`` in a dtype where comparing with any size is exact: small ints
     widen to int32 (MLX refuses ``int8 < 1000``), 32-bit unsigned and 64-bit ints
     stay 64-bit (a cast to int32 would wrap 2**32 + 1 into range), floats are
@@ -119,7 +126,7 @@ def checked(indices, size, where, what="index", negative=False, outcome=None):
     indices = indices if isinstance(indices, mx.array) else mx.array(indices)
     if _CALLERS:
         where = _CALLERS[-1]
-    x = _comparable(indices)
+    x = comparable(indices)
     if indices.size == 0:
         return x, None
     size = int(size)
@@ -127,6 +134,9 @@ def checked(indices, size, where, what="index", negative=False, outcome=None):
     if size <= 0:
         raise IndexOutOfRangeError(f"{where}: no {what} is valid: the axis it indexes "
                                    "has size 0.")
+    rows = _KNOWN.get(id(indices))
+    if rows is not None and rows[0] is indices and rows[1].values_within(rows[2], low, size):
+        return x, None  # (the data set they come from is in range: see known_rows)
     valid = (x >= low) & (x < size)  # (False for NaN)
     step = _RECORDING[0]  # None, "compiled" or "eager" (see start_recording())
     known = step != "compiled" and _values_known(x)
@@ -171,6 +181,24 @@ def bounded(indices, size, where, what="index", negative=False, outcome=None):
     if safe.dtype == mx.float32:
         safe = mx.where(mx.isnan(safe), 0, safe)
     return safe.astype(mx.int32), valid
+
+
+def known_rows(arrays, source):
+    """Marks ``arrays``, the targets of the step about to run, as rows gathered from a
+    data set: :func:`checked` asks ``source.values_within(position, low, high)`` (the
+    position in ``arrays``) whether every value of the set lies in ``[low, high)``
+    and, if so, neither checks nor counts them. Forgets the previous step's."""
+    _KNOWN.clear()
+    for position, a in enumerate(arrays):
+        _KNOWN[id(a)] = (a, source, position)
+
+
+def same_values(new, old):
+    """``new``, a reshape of ``old`` (a squeezed label axis): known rows when ``old`` is."""
+    rows = _KNOWN.get(id(old))
+    if rows is not None and rows[0] is old:
+        _KNOWN[id(new)] = (new,) + rows[1:]
+    return new
 
 
 def _site(site):
@@ -300,6 +328,7 @@ def saved():
         yield
     finally:
         TALLY.update(previous)
+        _KNOWN.clear()  # (they hold the last step's arrays)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,12 @@ may trace (a new cache entry's first call, a run without ``mx.compile``) is
 guarded: on an exception the state is restored and the entry dropped. An
 entry that has run once with the state's structure unchanged is called with
 no guard: that is the hot path of ``fit``, and it does no extra work.
+
+A step on rows of a data set may leave out the bounds check of its labels when
+the whole set is in range (``index_bounds.known_rows``): the data set itself
+answers (its ``values_within``, set per step as :attr:`StepCache.source`), and
+the entry traced so keeps the answer as a condition; a later data set that
+breaks it traces the step again, with the check.
 """
 
 import collections
@@ -121,10 +127,14 @@ class StepCache:
     def __init__(self, jit=True, max_entries=MAX_ENTRIES):
         self.jit = jit
         self.max_entries = max_entries
-        self._entries = collections.OrderedDict()  # key -> [compiled fn, settled]
+        # key -> [compiled fn, settled, conditions on the data: (position, low, high)]
+        self._entries = collections.OrderedDict()
         self._seen = {}  # keys of short batches met once (see seen_before)
         self._bound = {}  # mode -> (ids of the containers, state, flags)
         self._data = None  # (x, y, sample_weight, their signature): see signature()
+        # The data set the batches of the next call come from (``values_within``), or None.
+        self.source = None
+        self._conditions = None  # those of the entry being traced: see values_within()
         self._last = None  # (mode, x, y, sample_weight, rows, compiled fn): see repeat()
         self.traces = 0  # compiled functions created (for tests and diagnostics)
         self.completed = 0  # calls that returned
@@ -187,6 +197,19 @@ class StepCache:
             out.append((int(idx.shape[0]), data[3]))
         return tuple(out)
 
+    def values_within(self, position, low, high):
+        """Whether every value of target ``position`` of :attr:`source` lies in
+        ``[low, high)`` (``index_bounds.known_rows``). A True answer given while an
+        entry is traced is kept as that entry's condition (:meth:`call`)."""
+        if self.source is None or not self.source.values_within(position, low, high):
+            return False
+        if self._conditions is not None:
+            self._conditions.append((position, low, high))
+        return True
+
+    def _holds(self, conditions):
+        return all(self.values_within(*c) for c in conditions)
+
     def remember(self, key, batches):
         """After a compiled call of ``key`` on ``batches``: when they are one batch of
         indices into a data set and the entry is settled, keeps what :meth:`repeat`
@@ -225,7 +248,7 @@ class StepCache:
     def forget_data(self):
         """Drops the data set :meth:`signature` and :meth:`remember` kept (it would keep
         it in memory)."""
-        self._data = self._last = None
+        self._data = self._last = self.source = None
 
     def clear(self):
         self._entries.clear()
@@ -241,21 +264,27 @@ class StepCache:
         if not self.jit:
             return self.call_eagerly(key[0], fn, *args)
         entry = self._entries.get(key)
+        if entry is not None and entry[2] and not self._holds(entry[2]):
+            del self._entries[key]  # (traced for data in range; this data set is not)
+            entry = None
         if entry is not None and entry[1]:
             self._entries.move_to_end(key)
             return self.call_repeat(entry[0], *args)
         state = self.state(key[0])
         if entry is None:
-            entry = [self._compile(fn, state), False]
+            entry = [self._compile(fn, state), False, []]
             self._entries[key] = entry
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         before = structure(state)
+        self._conditions = entry[2]  # (a trace adds to them; a call that does not trace, none)
         try:
             out = self._guarded(key[0], entry[0], args)
         except BaseException:
             self._entries.pop(key, None)
             raise
+        finally:
+            self._conditions = None
         # Settled once a call leaves the state's structure as it found it; until
         # then the next call traces again, so it stays guarded.
         entry[1] = structure(state) == before

@@ -43,10 +43,11 @@ def overlaps_host_work():
 
 
 class FullRows:
-    """Tells a full batch from a short one.
+    """Tells a full batch from a short one, and which data set the batches come from.
 
     The full size is the data's ``batch_size`` (this process's share of it when
-    data-parallel), or for a generator the first batch's rows.
+    data-parallel), or for a generator the first batch's rows. ``source`` is the
+    data set when it can tell the range of its labels (``values_within``), else None.
     """
 
     def __init__(self, data, parallel=None):
@@ -55,6 +56,7 @@ class FullRows:
             lo, hi = parallel.shard_bounds(size)
             size = hi - lo
         self.rows = size
+        self.source = data if hasattr(data, "values_within") else None
 
     def short(self, rows):
         if self.rows is None:
@@ -145,6 +147,7 @@ class StepCalls:
         if not self.built:
             self._build_on(batches[0], mode)
         cache = self._step_cache
+        cache.source = full.source  # (index_bounds.known_rows)
         # (parallel: the key has the group, which repeat() does not compare)
         again = cache.repeat(mode, batches) if count == 1 and self._parallel is None else None
         if again is None:

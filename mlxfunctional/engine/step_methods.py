@@ -115,16 +115,18 @@ class StepMethods:
         # divides it out again. The loss tracked is the unscaled one.
         scale_loss = getattr(self.optimizer, "scale_loss", None)
 
-        def forward(x, y, sample_weight):
+        # (the batch is closed over, not passed: arguments of value_and_grad come out
+        # as new arrays, which index_bounds.known_rows would not recognize)
+        def forward():
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
             return (loss if scale_loss is None else scale_loss(loss)), loss, y_pred
 
         with self._global_batch(rows):
             if tree_flatten(self.trainable_parameters()):
-                (_, loss, y_pred), grads = nn.value_and_grad(self, forward)(x, y, sample_weight)
+                (_, loss, y_pred), grads = nn.value_and_grad(self, forward)()
             else:  # nothing to train (all frozen, or no weights): no gradient to take
-                (_, loss, y_pred), grads = forward(x, y, sample_weight), None
+                (_, loss, y_pred), grads = forward(), None
         if grads is not None:
             if self._parallel is not None:  # (a whole batch: equal rows, so the mean)
                 grads = self._parallel.combine_gradients(grads, rows)
@@ -234,6 +236,8 @@ class StepMethods:
     # -- the functions the trainer compiles -------------------------------------------
     def _step_data(self, batch):
         x, y, sample_weight = take(batch)
+        if y is not None:  # (rows of a data set, which may know its labels' range)
+            index_bounds.known_rows(y, self._step_cache)
         return pack_x_y_sample_weight(self._pack_inputs(x), self._pack_targets(y),
                                       sample_weight)
 

@@ -412,3 +412,65 @@ def test_the_warning_names_the_site_after_hundreds_of_others(model):
         model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     (text,) = index_warnings(record)
     assert 'the first in batch 2: Embedding "emb": valid ids are 0 to 9' in text, text
+
+
+def _sites_named(name):
+    from mlxfunctional.engine import index_bounds
+
+    return [s for s in index_bounds._SITES if name in s[0]]
+
+
+@pytest.mark.parametrize("label_shape,kind", [((), "numpy"), ((1,), "numpy"), ((), "mlx")])
+def test_labels_checked_once_per_call_stay_checked_when_the_data_changes(label_shape, kind):
+    # fit/evaluate on arrays check the labels once per call, on the whole data set, and
+    # the compiled step leaves the check out (index_bounds.known_rows): a loss whose
+    # labels are never counted never registers its site. The step traced so must not
+    # serve data whose labels are out of range: it is traced again, with the check.
+    name = f"scce_once_{len(label_shape)}_{kind}"
+    data = (lambda a: a) if kind == "numpy" else mx.array  # (host slices; device gathers)
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
+    model.compile("sgd", losses.SparseCategoricalCrossentropy(name=name))
+    rng = np.random.default_rng(5)
+    x = rng.random((32, 3), dtype=np.float32)
+    y = rng.integers(0, 4, (32,) + label_shape).astype(np.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IndexRangeWarning)
+        model.fit(data(x), data(y), batch_size=8, epochs=2, verbose=0,
+                  validation_data=(data(x), data(y)))
+    assert _sites_named(name) == []  # (the old code counted them in every step)
+    traces = model._step_cache.traces
+    bad = y.copy()
+    bad.reshape(-1)[19] = 4  # batch 3, without shuffling
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        history = model.fit(data(x), data(bad), batch_size=8, epochs=1, shuffle=False,
+                            verbose=0, validation_data=(data(x), data(bad)))
+        model.evaluate(data(x), data(bad), batch_size=8, verbose=0)
+    got = index_warnings(record)
+    assert [t.split(":")[0] for t in got] == ["Epoch 1", "Epoch 1, validation", "evaluate"]
+    assert all(f'1 out-of-range index, the first in batch 3: loss "{name}": valid labels '
+               "are 0 to 3" in t for t in got), got
+    assert np.isnan(history.history["loss"][0])
+    assert model._step_cache.traces > traces
+    # Good labels again: no warning, whichever step serves them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IndexRangeWarning)
+        assert np.isfinite(model.fit(data(x), data(y), batch_size=8, verbose=0)
+                           .history["loss"][0])
+
+
+def test_labels_are_checked_in_the_dtype_the_steps_see():
+    # float64 labels just under 4 round to 4.0 in the float32 batches: out of range for
+    # 4 classes, though the numpy labels' own maximum is in range.
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(6).random((16, 3), dtype=np.float32)
+    y = np.zeros(16)
+    y[5] = 4 - 1e-12
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    (text,) = index_warnings(record)
+    assert "valid labels are 0 to 3" in text
