@@ -20,8 +20,9 @@ Anything else a custom step changes (a Python attribute, an array kept outside
 these containers) is read when the step is traced and then fixed.
 
 This module knows nothing of models: :class:`StepCache` keeps compiled
-functions keyed by ``(mode, input signature, data-parallel group)``, and
-:class:`StateSnapshot` puts every captured array back after a failure. An
+functions keyed by ``(mode, data-parallel group, input signature, whether the
+data vouches for its labels)``, and :class:`StateSnapshot` puts every captured
+array back after a failure. An
 exception raised while ``mx.compile`` traces leaves the captured arrays as
 tracers that poison every later evaluation in the process; so any call that
 may trace (a new cache entry's first call, a run without ``mx.compile``) is
@@ -114,7 +115,7 @@ class StateSnapshot:
 
 
 class StepCache:
-    """Compiled step functions in a small LRU, keyed by ``(mode, signature, group)``.
+    """Compiled step functions in a small LRU, keyed by ``(mode, group, signature, ...)``.
 
     Each mode (``"train"``, ``"test"``, ``"predict"``) has its own captured state,
     set with :meth:`bind`.

@@ -47,7 +47,10 @@ class FullRows:
 
     The full size is the data's ``batch_size`` (this process's share of it when
     data-parallel), or for a generator the first batch's rows. ``source`` is the
-    data set when it can tell the range of its labels (``values_within``), else None.
+    data set when it vouches for the range of its labels (``values_within``), else
+    None: only data sets of several batches do, since finding the range costs about
+    what checking one batch in its step does (a sync; ``train_on_batch`` would pay it
+    on every call).
     """
 
     def __init__(self, data, parallel=None):
@@ -56,7 +59,8 @@ class FullRows:
             lo, hi = parallel.shard_bounds(size)
             size = hi - lo
         self.rows = size
-        self.source = data if hasattr(data, "values_within") else None
+        several = (getattr(data, "steps_per_epoch", None) or 0) > 1
+        self.source = data if several and hasattr(data, "values_within") else None
 
     def short(self, rows):
         if self.rows is None:
@@ -151,7 +155,8 @@ class StepCalls:
         # (parallel: the key has the group, which repeat() does not compare)
         again = cache.repeat(mode, batches) if count == 1 and self._parallel is None else None
         if again is None:
-            key = (mode, self._parallel, cache.signature(batches))
+            # (steps that may trust the labels' range are kept apart from those that may not)
+            key = (mode, self._parallel, cache.signature(batches), full.source is not None)
             compiled = cache.jit and len(batches) == count \
                 and self._compiles(mode, key, batches, full)
         # (out-of-range indices are counted, never raised, in a step: index_bounds.py)
@@ -180,7 +185,7 @@ class StepCalls:
         """Whether batches of ``key`` (as many as a call takes) run compiled: not a
         whole batch (data-parallel), and full or of a mode that compiles short ones
         (module docstring)."""
-        _, parallel, signature = key
+        _, parallel, signature, _ = key
         if parallel is not None and any(self._whole_batch_of(b) for b in batches):
             return False
         for rows, _ in signature:

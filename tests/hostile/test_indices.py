@@ -474,3 +474,28 @@ def test_labels_are_checked_in_the_dtype_the_steps_see():
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     (text,) = index_warnings(record)
     assert "valid labels are 0 to 3" in text
+
+
+def test_train_on_batch_keeps_the_check_in_a_step_of_its_own():
+    # One batch per call: finding the labels' range would cost about what checking them
+    # in the step does, so train_on_batch keeps the check, and its compiled step is kept
+    # apart from fit's (which leaves it out), so neither traces the other's again.
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(7)
+    x = rng.random((32, 3), dtype=np.float32)
+    y = rng.integers(0, 4, 32).astype(np.int32)
+    model.fit(x, y, batch_size=8, shuffle=False, verbose=0)  # (slices: batches of 8 rows)
+    traces = model._step_cache.traces
+    for _ in range(3):
+        model.train_on_batch(x[:8], y[:8])
+        model.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+    assert model._step_cache.traces == traces + 1
+    bad = y[:8].copy()
+    bad[2] = 9
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.train_on_batch(x[:8], bad)
+    (text,) = index_warnings(record)
+    assert text.startswith("train_on_batch: 1 out-of-range index") and "0 to 3" in text
