@@ -69,7 +69,8 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     """The integer label is among the k highest predictions."""
     y_true, y_pred = _array(y_true), _array(y_pred)
     shape = y_true.shape
-    matches = in_top_k(y_true.reshape(-1), y_pred.reshape(-1, y_pred.shape[-1]), k)
+    labels = index_bounds.same_values(y_true.reshape(-1), y_true)
+    matches = in_top_k(labels, y_pred.reshape(-1, y_pred.shape[-1]), k)
     return matches.astype(mx.float32).reshape(shape)
 
 

@@ -430,7 +430,9 @@ def test_labels_checked_once_per_call_stay_checked_when_the_data_changes(label_s
     data = (lambda a: a) if kind == "numpy" else mx.array  # (host slices; device gathers)
     inputs = keras.Input((3,))
     model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
-    model.compile("sgd", losses.SparseCategoricalCrossentropy(name=name))
+    model.compile("sgd", losses.SparseCategoricalCrossentropy(name=name),
+                  metrics=[metrics.SparseCategoricalAccuracy(name=f"acc_{name}"),
+                           metrics.SparseTopKCategoricalAccuracy(2, name=f"top2_{name}")])
     rng = np.random.default_rng(5)
     x = rng.random((32, 3), dtype=np.float32)
     y = rng.integers(0, 4, (32,) + label_shape).astype(np.int32)
@@ -438,7 +440,7 @@ def test_labels_checked_once_per_call_stay_checked_when_the_data_changes(label_s
         warnings.simplefilter("error", IndexRangeWarning)
         model.fit(data(x), data(y), batch_size=8, epochs=2, verbose=0,
                   validation_data=(data(x), data(y)))
-    assert _sites_named(name) == []  # (the old code counted them in every step)
+    assert _sites_named(name) == []  # (the loss and both metrics: the old code counted them)
     traces = model._step_cache.traces
     bad = y.copy()
     bad.reshape(-1)[19] = 4  # batch 3, without shuffling
@@ -449,8 +451,8 @@ def test_labels_checked_once_per_call_stay_checked_when_the_data_changes(label_s
         model.evaluate(data(x), data(bad), batch_size=8, verbose=0)
     got = index_warnings(record)
     assert [t.split(":")[0] for t in got] == ["Epoch 1", "Epoch 1, validation", "evaluate"]
-    assert all(f'1 out-of-range index, the first in batch 3: loss "{name}": valid labels '
-               "are 0 to 3" in t for t in got), got
+    assert all(f'3 out-of-range indices, the first in batch 3: loss "{name}": valid labels '
+               "are 0 to 3" in t for t in got), got  # (the loss and both metrics)
     assert np.isnan(history.history["loss"][0])
     assert model._step_cache.traces > traces
     # Good labels again: no warning, whichever step serves them.
