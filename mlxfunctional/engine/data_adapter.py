@@ -158,6 +158,13 @@ class ArrayBatches:
                     yield x, y, sw, order[start:stop]
                 step += 1
 
+    @property
+    def vouches_for_labels(self):
+        """Whether the steps may ask :meth:`values_within`: only a data set of several
+        batches answers, since finding the range costs about what checking one batch in
+        its step does (a sync; ``train_on_batch`` would pay it on every call)."""
+        return self.y is not None and self.num_samples > self.batch_size
+
     def values_within(self, position, low, high):
         """Whether every value of ``y[position]`` lies in ``[low, high)``, compared as
         ``index_bounds`` compares labels: the steps then need not check them

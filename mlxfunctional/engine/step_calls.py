@@ -47,10 +47,7 @@ class FullRows:
 
     The full size is the data's ``batch_size`` (this process's share of it when
     data-parallel), or for a generator the first batch's rows. ``source`` is the
-    data set when it vouches for the range of its labels (``values_within``), else
-    None: only data sets of several batches do, since finding the range costs about
-    what checking one batch in its step does (a sync; ``train_on_batch`` would pay it
-    on every call).
+    data set when it vouches for the range of its labels (``values_within``), else None.
     """
 
     def __init__(self, data, parallel=None):
@@ -59,8 +56,7 @@ class FullRows:
             lo, hi = parallel.shard_bounds(size)
             size = hi - lo
         self.rows = size
-        several = (getattr(data, "steps_per_epoch", None) or 0) > 1
-        self.source = data if several and hasattr(data, "values_within") else None
+        self.source = data if getattr(data, "vouches_for_labels", False) else None
 
     def short(self, rows):
         if self.rows is None:
