@@ -45,6 +45,8 @@ so between calls they are at their initial value; ``clear_session()`` leaves the
 - ``index_tally``: the out-of-range indices counted by the steps of fit's epoch (of
   evaluate, of a predict batch) in progress, put back when it ends: arrays every
   step captures as state, so counting costs no sync (``engine/index_bounds.py``).
+- ``index_batch_counted``: one value, True once a site of the batch being run (or
+  traced) in a step has counted into ``index_tally`` (``engine/index_bounds.py``).
 - ``index_known``: the targets of the step being run (or traced) that were gathered
   from a data set whose values are checked once per call instead of in every step
   (``engine/index_bounds.py``); emptied when the call ends.
@@ -100,6 +102,7 @@ index_recording = [None]
 index_callers = []
 index_tally = {}
 index_known = {}
+index_batch_counted = [False]
 
 launched_data_parallel = []
 group_data_parallels = []
