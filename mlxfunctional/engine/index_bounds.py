@@ -24,7 +24,10 @@ Labels a step gathers from a data set (``fit``/``evaluate`` on arrays) are check
 once per call, on the whole set, rather than in every step: :func:`known_rows`
 marks them, and a step whose labels the set's range keeps in bounds runs without
 the check and the count (three kernels of the guide MLP's step, 1-2% of it). The
-compiled step is kept only for data sets that keep it in bounds (``step.py``).
+compiled step is kept only for data sets that keep it in bounds (``step.py``). Known
+rows are array objects: labels passed as arguments through a transformation
+(``nn.value_and_grad(f)(x, y)`` in a custom ``train_step``) come out as new arrays and
+are checked in the step as before.
 
 Made safe means clamped into ``[0, size)`` (an index past the end reads the
 last element, as XLA's gather does); NaN float indices read element 0.
