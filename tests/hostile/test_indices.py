@@ -420,6 +420,14 @@ def _sites_named(name):
     return [s for s in index_bounds._SITES if name in s[0]]
 
 
+def four_classes(loss="sparse_categorical_crossentropy", metrics=None):
+    """Dense softmax over 4 classes from 3 features, compiled with SGD."""
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
+    model.compile("sgd", loss, metrics=metrics)
+    return model
+
+
 @pytest.mark.parametrize("label_shape,kind", [((), "numpy"), ((1,), "numpy"), ((), "mlx")])
 def test_labels_checked_once_per_call_stay_checked_when_the_data_changes(label_shape, kind):
     # fit/evaluate on arrays check the labels once per call, on the whole data set, and
@@ -428,11 +436,9 @@ def test_labels_checked_once_per_call_stay_checked_when_the_data_changes(label_s
     # serve data whose labels are out of range: it is traced again, with the check.
     name = f"scce_once_{len(label_shape)}_{kind}"
     data = (lambda a: a) if kind == "numpy" else mx.array  # (host slices; device gathers)
-    inputs = keras.Input((3,))
-    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
-    model.compile("sgd", losses.SparseCategoricalCrossentropy(name=name),
-                  metrics=[metrics.SparseCategoricalAccuracy(name=f"acc_{name}"),
-                           metrics.SparseTopKCategoricalAccuracy(2, name=f"top2_{name}")])
+    model = four_classes(losses.SparseCategoricalCrossentropy(name=name),
+                         [metrics.SparseCategoricalAccuracy(name=f"acc_{name}"),
+                          metrics.SparseTopKCategoricalAccuracy(2, name=f"top2_{name}")])
     rng = np.random.default_rng(5)
     x = rng.random((32, 3), dtype=np.float32)
     y = rng.integers(0, 4, (32,) + label_shape).astype(np.int32)
@@ -465,9 +471,7 @@ def test_labels_checked_once_per_call_stay_checked_when_the_data_changes(label_s
 def test_labels_are_checked_in_the_dtype_the_steps_see():
     # float64 labels just under 4 round to 4.0 in the float32 batches: out of range for
     # 4 classes, though the numpy labels' own maximum is in range.
-    inputs = keras.Input((3,))
-    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
-    model.compile("sgd", "sparse_categorical_crossentropy")
+    model = four_classes()
     x = np.random.default_rng(6).random((16, 3), dtype=np.float32)
     y = np.zeros(16)
     y[5] = 4 - 1e-12
@@ -482,9 +486,7 @@ def test_train_on_batch_keeps_the_check_in_a_step_of_its_own():
     # One batch per call: finding the labels' range would cost about what checking them
     # in the step does, so train_on_batch keeps the check, and its compiled step is kept
     # apart from fit's (which leaves it out), so neither traces the other's again.
-    inputs = keras.Input((3,))
-    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
-    model.compile("sgd", "sparse_categorical_crossentropy")
+    model = four_classes()
     rng = np.random.default_rng(7)
     x = rng.random((32, 3), dtype=np.float32)
     y = rng.integers(0, 4, 32).astype(np.int32)
@@ -521,9 +523,7 @@ def test_steps_with_nothing_to_check_leave_the_tally_alone():
         def on_epoch_end(self, epoch, logs=None):
             seen.append(int(np.array(index_bounds.TALLY["counts"])[0]))
 
-    inputs = keras.Input((3,))
-    model = keras.Model(inputs, layers.Dense(4, activation="softmax")(inputs))
-    model.compile("sgd", "sparse_categorical_crossentropy")
+    model = four_classes()
     rng = np.random.default_rng(8)
     x = rng.random((32, 3), dtype=np.float32)
     y = rng.integers(0, 4, 32).astype(np.int32)
