@@ -236,7 +236,8 @@ class StepMethods:
     # -- the functions the trainer compiles -------------------------------------------
     def _step_data(self, batch):
         x, y, sample_weight = take(batch)
-        if y is not None:  # (rows of a data set, which may know its labels' range)
+        # (rows of a data set, which may vouch for its labels' range: index_bounds)
+        if y is not None and self._step_cache is not None:
             index_bounds.known_rows(y, self._step_cache)
         return pack_x_y_sample_weight(self._pack_inputs(x), self._pack_targets(y),
                                       sample_weight)
