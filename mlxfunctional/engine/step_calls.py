@@ -250,20 +250,23 @@ class StepCalls:
         while they stay like it; returns ``(logs, step count, first batch not run)``."""
         cache = self._step_cache
         state = cache.state("train")
-        while True:
-            previous = index_bounds.start_recording(True)
-            try:
-                logs = cache.call_repeat(fn, [batch])
-                mx.eval(state)
-            except Exception as e:
-                self._note_batch(e, "train", batch)
-                raise
-            finally:
-                index_bounds.stop_recording(previous)
-            step += 1
-            batch = next(batches, None)
-            if batch is None or self.stop_training or cache.repeat("train", (batch,)) is not fn:
-                return logs, step, batch
+        # (once for the run, not per step: a settled function runs no Python of the step)
+        previous = index_bounds.start_recording(True)
+        try:
+            while True:
+                try:
+                    logs = cache.call_repeat(fn, [batch])
+                    mx.eval(state)
+                except Exception as e:
+                    self._note_batch(e, "train", batch)
+                    raise
+                step += 1
+                batch = next(batches, None)
+                if batch is None or self.stop_training \
+                        or cache.repeat("train", (batch,)) is not fn:
+                    return logs, step, batch
+        finally:
+            index_bounds.stop_recording(previous)
 
     def _logs_from(self, step_logs, parallel=None, also=None):
         """The logs of a step's dict as Python values (a device sync; ``also``: more
