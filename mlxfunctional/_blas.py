@@ -10,6 +10,7 @@ choose the library.
 
 import ctypes
 import ctypes.util
+import functools
 import json
 import os
 import sys
@@ -141,6 +142,18 @@ def _openblas_calls(path):
     ``path`` is normally already mapped into this process, so dlopen returns the
     same instance and the answers describe the kernels that are actually used.
     Returns None when the library is not an OpenBLAS (e.g. the reference BLAS)."""
+    functions = _openblas_functions(path)
+    if functions is None:
+        return None
+    corename, threads = functions
+    return corename().decode("ascii", "replace"), int(threads())
+
+
+@functools.lru_cache(maxsize=None)
+def _openblas_functions(path):
+    """The two introspection functions of the library at ``path``, looked up once:
+    ``predict`` and ``fit`` ask for the thread count on every call (through
+    ``host_core_free``), and a dlopen plus the lookups cost ~50 us each time."""
     try:
         lib = ctypes.CDLL(path)
     except OSError:
@@ -153,7 +166,7 @@ def _openblas_calls(path):
             continue
         corename.restype = ctypes.c_char_p
         threads.restype = ctypes.c_int
-        return corename().decode("ascii", "replace"), int(threads())
+        return corename, threads
     return None
 
 

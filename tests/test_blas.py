@@ -153,3 +153,22 @@ def test_ranks_sharing_the_machine_count_against_the_free_cores(tmp_path, monkey
     assert _blas.host_core_free() is (max(1, cores // 2) < cores)
     monkeypatch.setattr(_blas, "_openblas_calls", lambda path: None)  # not an OpenBLAS
     assert _blas.host_core_free() is False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="OpenBLAS is Linux's here")
+def test_thread_count_is_read_again_on_every_call():
+    # The library's functions are looked up once (fit and predict ask on every call),
+    # but a count changed at run time (openblas_set_num_threads) must still be seen.
+    if _blas._find() is None:
+        pytest.fail("OpenBLAS is missing: scripts/setup.sh installs libopenblas0-pthread")
+    cores = len(os.sched_getaffinity(0))
+    code = ("import ctypes, mlxfunctional, mlxfunctional._blas as b\n"
+            "before = b.host_core_free(), b._openblas_calls(b.loaded)[1]\n"
+            "ctypes.CDLL(b.loaded).openblas_set_num_threads(1)\n"
+            "print(*before, b.host_core_free(), b._openblas_calls(b.loaded)[1])")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS_", "MLX_R"))}
+    env["OPENBLAS_NUM_THREADS"] = str(cores)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", str(cores), str(cores > 1), "1"]
