@@ -7,6 +7,14 @@ from the same weights; each timed epoch runs ``--steps`` steps after a warm-up e
 (which compiles). Policies alternate (mlx, auto, mlx, ...) ``--rounds`` times; the
 medians and their ratio are printed.
 
+Floor (``--floor N``): each Conv2D of the step, compiled, as the rule runs it (forward,
+and the gradients the step needs: the kernel's, and the input's except for the first
+layer) against the GEMMs an im2col formulation would run if its copies were free (the
+forward's ``(rows, taps*in) @ (taps*in, out)``, the input gradient as the transposed
+conv's ``(input rows, taps*out) @ (taps*out, in)``, the kernel gradient's ``(taps*in,
+rows) @ (rows, out)``), N alternating rounds, medians. The GEMMs alone bound what any
+formulation built from MLX's CPU ops (whose matrix products are OpenBLAS's) can reach.
+
 Profile (``--profile``): each layer of the model alone, eager, on a random batch of
 its input shape: forward, and forward plus the gradients with respect to its input and
 its weights (what backpropagation asks of it), best of ``--repeats``; sorted by cost.
@@ -16,10 +24,11 @@ VGG19 (``--vgg19 N``): predict of a batch of 4 (random weights), mlx vs auto, N
 alternating rounds after a compiling one; images/s and the largest output difference.
 
     python bench/conv_resnet.py [--rounds 3] [--steps 10] [--profile] [--vgg19 2]
-        [--clock cpu]
+        [--floor 5] [--clock cpu]
 """
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -160,6 +169,58 @@ def profile(repeats, policies):
             f"{p} {1e3 * f:6.1f}/{1e3 * b:6.1f}" for p, (f, b) in zip(policies, cells)))
 
 
+def floor(rounds):
+    """Per Conv2D of the toy ResNet: the rule's convolution (forward; the gradients
+    the step needs) against the GEMMs of an im2col formulation with free copies."""
+    from mlxfunctional.compute import conv_utils
+    model, rng = toy_resnet(), np.random.default_rng(2)
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    rows = []
+    for i, layer in enumerate(convs):
+        shape = (64,) + tuple(layer.input.shape[1:])
+        k, cin, cout = layer.kernel_size, shape[-1], layer.filters
+        x = mx.array(rng.standard_normal(shape).astype(np.float32))
+        w = mx.array(rng.standard_normal((cout, *k, cin)).astype(np.float32) * 0.05)
+
+        def conv(x, w, layer=layer):
+            return conv_utils.convolve(x, w, layer.strides, layer.padding, layer.dilation_rate, 1)
+
+        out = conv(x, w)
+        ct = mx.array(rng.standard_normal(out.shape).astype(np.float32))
+        wrt = (1,) if i == 0 else (0, 1)  # the first layer's input needs no gradient
+        grad = mx.compile(mx.grad(lambda x, w, ct=ct, conv=conv: (conv(x, w) * ct).sum(),
+                                  argnums=wrt))
+        taps, m, m_in = math.prod(k), math.prod(out.shape[:-1]), math.prod(shape[:-1])
+        a, b = (mx.array(rng.standard_normal(s).astype(np.float32))
+                for s in ((m, taps * cin), (taps * cin, cout)))
+        dy, dcols = (mx.array(rng.standard_normal(s).astype(np.float32))
+                     for s in ((m, cout), (m_in, taps * cout)))
+        wt = mx.array(rng.standard_normal((taps * cout, cin)).astype(np.float32))
+        fns = {"conv fwd": (mx.compile(conv), (x, w)), "conv grads": (grad, (x, w)),
+               "gemm fwd": (lambda: a @ b, ()), "gemm dw": (lambda: a.T @ dy, ())}
+        if i:
+            fns["gemm dx"] = (lambda: dcols @ wt, ())
+        times = {name: [] for name in fns}
+        for _ in range(rounds):
+            for name, (fn, args) in fns.items():
+                times[name].append(_best(lambda fn=fn, args=args: fn(*args), 1))
+        med = {name: statistics.median(v) for name, v in times.items()}
+        rows.append((f"{shape[1]}x{shape[2]}x{cin}->{cout} {layer.padding}", med))
+    print(f"conv floor, batch 64 (ms, compiled, medians of {rounds} rounds): the rule's "
+          "conv vs the GEMMs of an im2col formulation with free copies")
+    totals = [0.0, 0.0, 0.0, 0.0]
+    for name, med in rows:
+        fwd, grads = med["conv fwd"], med["conv grads"]
+        g_fwd, g_grads = med["gemm fwd"], med["gemm dw"] + med.get("gemm dx", 0.0)
+        for j, v in enumerate((fwd, grads, g_fwd, g_grads)):
+            totals[j] += v
+        print(f"  {name:26s} fwd {1e3 * fwd:7.2f} (GEMM {1e3 * g_fwd:7.2f}, x{fwd / g_fwd:.2f})"
+              f"  grads {1e3 * grads:7.2f} (GEMMs {1e3 * g_grads:7.2f}, x{grads / g_grads:.2f})")
+    print(f"  all {len(rows)} convs: fwd+grads {1e3 * (totals[0] + totals[1]):.1f} ms, "
+          f"their GEMMs {1e3 * (totals[2] + totals[3]):.1f} ms "
+          f"(x{(totals[0] + totals[1]) / (totals[2] + totals[3]):.2f})", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -167,6 +228,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--vgg19", type=int, default=0, help="rounds of VGG19 forward")
+    parser.add_argument("--floor", type=int, default=0,
+                        help="rounds of the conv-vs-GEMM floor comparison")
     parser.add_argument("--policies", default="mlx,shifted,hybrid,auto",
                         help="formulations the profile compares (the last sorts)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
@@ -176,6 +239,8 @@ def main():
         step_times(args.rounds, args.steps)
     if args.vgg19:
         vgg19_forward(args.vgg19)
+    if args.floor:
+        floor(args.floor)
     if args.profile:
         profile(args.repeats, args.policies.split(","))
 
