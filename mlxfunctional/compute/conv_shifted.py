@@ -165,6 +165,10 @@ def kernel_grad_group(taps, channels):
     of three K=32 ones (16 vs 22 ms), and building its ``(rows, 96)`` copy cost ~9 ms,
     so the row-grouped forward took 88-120 ms against 40-68 ms per tap, the input
     gradient 250 vs 78 ms, the kernel gradient 137 vs 117 ms: one GEMM per tap stays.
+    Nor does the copy-free grouping pay: taking output rows 3 apart, a kernel row's 3 taps
+    read 3 consecutive input rows, a plain reshape ``(rows / 3, 96)`` of the flattened
+    input; its GEMMs ran no faster per flop than per tap and interleaving the three row
+    sets cost 8 ms more (forward 58 vs 26 ms; README, "Convolutions on the CPU").
     """
     if _POLICY["group"]:
         return min(_POLICY["group"], taps)
