@@ -140,6 +140,81 @@ def test_batchnorm_gradients_flow_to_gamma_beta_only():
     np.testing.assert_allclose(np.array(beta_grad), [6, 12, 18], rtol=1e-5)
 
 
+def _plain_batchnorm(x, gamma, beta, axis, eps):
+    """Training-mode batch normalization as plain MLX ops (autograd's gradient)."""
+    axes = [a for a in range(x.ndim) if a != axis % x.ndim]
+    shape = [x.shape[a] if a == axis % x.ndim else 1 for a in range(x.ndim)]
+    mean, var = mx.mean(x, axis=axes), mx.var(x, axis=axes)
+    inv = mx.rsqrt(var + eps) * gamma
+    return x * inv.reshape(shape) + (beta - mean * inv).reshape(shape)
+
+
+@pytest.mark.parametrize("shape, axis, scale, center", [
+    ((8, 5, 5, 6), -1, True, True), ((6, 4, 7), 1, True, False), ((9, 3), -1, False, True),
+    ((4, 3, 2, 2, 5), -1, False, False)])
+def test_batchnorm_training_gradients_match_autograd(shape, axis, scale, center):
+    # The layer's closed-form gradient against MLX autograd through mean and variance.
+    layer = BatchNormalization(axis=axis, scale=scale, center=center)
+    layer(Input(shape[1:]))
+    c = shape[axis]
+    weights = bn_weights(c)
+    layer.set_weights(([weights[0]] if scale else []) + ([weights[1]] if center else [])
+                      + weights[2:])
+    gamma = mx.array(weights[0]) if scale else mx.ones((c,))
+    beta = mx.array(weights[1]) if center else mx.zeros((c,))
+    x, ct = mx.array(rand(*shape, scale=2.0, loc=0.5)), mx.array(rand(*shape))
+
+    def ours(x, gamma, beta):
+        params = {k: v for k, v in (("gamma", gamma), ("beta", beta)) if k in layer}
+        layer.update(params)
+        return (layer(x, training=True) * ct).sum()
+
+    def plain(x, gamma, beta):
+        return (_plain_batchnorm(x, gamma, beta, axis, 1e-3) * ct).sum()
+
+    got = mx.value_and_grad(ours, argnums=(0, 1, 2))(x, gamma, beta)
+    want = mx.value_and_grad(plain, argnums=(0, 1, 2))(x, gamma, beta)
+    np.testing.assert_array_equal(np.array(got[0]), np.array(want[0]))  # same forward bits
+    for name, g, w, used in zip(("x", "gamma", "beta"), got[1], want[1], (True, scale, center)):
+        if used:
+            np.testing.assert_allclose(np.array(g), np.array(w), rtol=1e-4, atol=2e-5,
+                                       err_msg=name)
+    np.testing.assert_array_equal(  # and the layer's own forward, compiled or not
+        np.array(mx.compile(lambda x: layer(x, training=True))(x)),
+        np.array(_plain_batchnorm(x, gamma, beta, axis, 1e-3)))
+
+
+def test_batchnorm_input_gradient_against_finite_differences():
+    # An independent reference: numpy float64 central differences of the same loss.
+    layer = BatchNormalization(epsilon=1e-3)
+    layer(Input((3, 2)))
+    gamma, beta, mm, mv = bn_weights(2)
+    layer.set_weights([gamma, beta, mm, mv])
+    x, ct = rand(4, 3, 2, scale=2.0), rand(4, 3, 2)
+
+    def loss64(x):
+        mean, var = batch_moments(x, -1)
+        return float((bn_reference(x, -1, gamma, beta, mean, var, 1e-3) * ct).sum())
+
+    numeric = np.zeros(x.shape)
+    for i in np.ndindex(*x.shape):
+        step = np.zeros(x.shape)
+        step[i] = 1e-3
+        numeric[i] = (loss64(x + step) - loss64(x - step)) / 2e-3
+    grad = mx.grad(lambda x: (layer(x, training=True) * mx.array(ct)).sum())(mx.array(x))
+    np.testing.assert_allclose(np.array(grad), numeric, rtol=1e-3, atol=1e-3)
+
+
+def test_batchnorm_float16_inputs_train_in_float32():
+    layer = BatchNormalization()
+    layer(Input((4,)))
+    x = mx.array(rand(16, 4, scale=3.0, loc=1.0)).astype(mx.float16)
+    out, grad = mx.value_and_grad(lambda x: (layer(x, training=True) * 2).sum())(x)
+    assert layer(x, training=True).dtype == mx.float16 and grad.dtype == mx.float16
+    # Normalized outputs sum to ~0 per feature, so the input gradient is ~0 as well.
+    np.testing.assert_allclose(np.array(grad.astype(mx.float32)), 0, atol=1e-2)
+
+
 def test_batchnorm_config_roundtrip_and_errors():
     layer = BatchNormalization(axis=1, momentum=0.8, epsilon=1e-4, center=False,
                                gamma_regularizer="l2")

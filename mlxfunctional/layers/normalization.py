@@ -37,6 +37,44 @@ def _add_gamma_beta(layer, shape, gamma, beta):
         layer.beta = common.add_weight(layer, "beta", shape)
 
 
+def _batch_normalized(x, mean, variance, gamma, beta, epsilon, axes, stat_shape):
+    """``gamma * (x - mean) / sqrt(variance + epsilon) + beta`` where ``mean`` and
+    ``variance`` are ``x``'s own (biased) statistics over ``axes``, passed in without
+    their gradient paths, with batch normalization's closed-form gradient.
+
+    Autograd through ``mx.mean``/``mx.var`` runs several more passes over ``x``; the
+    closed form needs two sums and one elementwise pass:
+    ``dx = gamma * inv * (dy - (sum(dy) + xhat * sum(dy * xhat)) / n)``. Forward and
+    gradients of a (64, 28, 28, 64) float32 batch, compiled: 1.5-2.3x faster
+    (``bench/batchnorm.py``), gradients within 1e-5 of autograd's. The output is
+    computed as the autograd form computes it (same bits)."""
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+
+    def shaped(stat):
+        return stat.reshape(stat_shape)
+
+    @mx.custom_function
+    def normalized(x, mean, variance, gamma, beta):
+        scale = mx.rsqrt(variance + epsilon) * gamma
+        return x * shaped(scale) + shaped(beta - mean * scale)
+
+    @normalized.vjp
+    def normalized_vjp(primals, dy, output):
+        x, mean, variance, gamma, beta = primals
+        inv = mx.rsqrt(variance + epsilon)
+        xhat = (x - shaped(mean)) * shaped(inv)
+        dbeta = mx.sum(dy, axis=axes)
+        dgamma = mx.sum(dy * xhat, axis=axes)
+        dx = shaped(gamma * inv) * (dy - (shaped(dbeta) + xhat * shaped(dgamma)) / count)
+        # (each in its primal's dtype: under mixed precision gamma and beta are float16)
+        return (dx.astype(x.dtype), mx.zeros_like(mean), mx.zeros_like(variance),
+                dgamma.astype(gamma.dtype), dbeta.astype(beta.dtype))
+
+    return normalized(x, mean, variance, gamma, beta)
+
+
 @registry.builtin
 class BatchNormalization(Layer):
     """Normalizes each feature of ``axis`` with batch or moving statistics:
@@ -56,7 +94,8 @@ class BatchNormalization(Layer):
     In training (``training`` truthy and ``layer.trainable``) the batch mean and
     biased variance over all other axes (unmasked positions only, with a mask)
     normalize the inputs and update ``moving_mean``/``moving_variance``;
-    otherwise the moving statistics are used. A frozen layer
+    otherwise the moving statistics are used. Without a mask, training computes the
+    input gradient in closed form (``_batch_normalized``). A frozen layer
     (``trainable=False``) always runs in inference mode, as in Keras 3.
     Weights: ``gamma``, ``beta`` (trainable), ``moving_mean``,
     ``moving_variance`` (non-trainable), each of shape ``(features,)``.
@@ -135,6 +174,12 @@ class BatchNormalization(Layer):
                 old = self[key]
                 setattr(self, key, (old * self.momentum + batch_value * (1.0 - self.momentum))
                         .astype(old.dtype))
+            if mask is None:
+                gamma = self["gamma"] if self.scale else mx.ones(m.shape, x.dtype)
+                beta = self["beta"] if self.center else mx.zeros(m.shape, x.dtype)
+                return _batch_normalized(x, m, v, gamma, beta, self.epsilon,
+                                         self._reduction_axes, self._stat_shape
+                                         ).astype(inputs.dtype)
         else:
             mean, variance = self["moving_mean"], self["moving_variance"]
         inv = mx.rsqrt(variance + self.epsilon)
