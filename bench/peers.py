@@ -21,6 +21,12 @@ table gives medians and [min-max] over the repetitions, the ratio of
 mlxfunctional to the best peer and to the MLX loop, and the most other work
 seen during the cell's runs. A cell whose runs saw other work is noisy:
 read its ratio as such.
+
+Each run times a few windows of equal work (``peers_workers.WINDOWS``). Two
+tables are printed: the rate over all windows of each run, and the rate of each
+run's fastest window (other work only slows a window down, so it is the steadier
+estimate on a shared machine; between runs of one minute the guest's speed has
+been seen to change by 2x).
 """
 
 import argparse
@@ -101,8 +107,9 @@ def fmt(rate):
     return f"{rate:,.0f}" if rate >= 100 else f"{rate:.2f}"
 
 
-def table(records, impls, workloads):
-    """The markdown table: median [min-max] per cell, ratios, other work seen."""
+def table(records, impls, workloads, key="per_s"):
+    """The markdown table of the rates ``key`` (``per_s``: all windows of a run;
+    ``best_per_s``: its fastest window): median [min-max] per cell, ratios, other work."""
     cols = [i for i in IMPLS if i in impls]
     head = ["workload"] + [LABELS[i] for i in cols]
     if "mlxf" in cols:
@@ -113,7 +120,7 @@ def table(records, impls, workloads):
         cells, medians, others = [w], {}, []
         for i in cols:
             got = [r for r in records if r["impl"] == i and r["workload"] == w]
-            rates = [r["per_s"] for r in got if "per_s" in r]
+            rates = [r[key] for r in got if key in r]
             others += [r["other_cores"] for r in got]
             if rates:
                 medians[i] = statistics.median(rates)
@@ -165,9 +172,11 @@ def main():
                 print(f"[peers] rep {rep} {w:14s} {impl:10s} {rate:>12s}  other cores "
                       f"{r['other_cores']:.2f}  ({time.perf_counter() - start:.0f}s)", flush=True)
     print()
-    print("samples/s (VGG19: images/s), median [min-max] of "
-          f"{args.reps} runs, each in its own process")
-    print(table(records, args.impls, args.workloads))
+    for key, what in (("per_s", "all timed windows of each run"),
+                      ("best_per_s", "the fastest window of each run")):
+        print(f"\nsamples/s (VGG19: images/s) over {what}: median [min-max] of "
+              f"{args.reps} runs, each in its own process")
+        print(table(records, args.impls, args.workloads, key))
     return 0 if all("per_s" in r for r in records) else 1
 
 
